@@ -1,0 +1,76 @@
+"""The TORTOISE_ORM config shared by the app, the worker, the CLI and the migration tool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+
+from backend.settings import Settings
+
+MODELS_MODULE = "backend.models"
+MIGRATIONS_MODULE = "migrations"
+TIMEZONE = "Asia/Shanghai"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": TIMEZONE,
+    }
+
+
+def _ensure_sqlite_dir(database_url: str) -> None:
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://")
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+async def migrate(database_url: str) -> None:
+    """Bring the database to the current schema; running it again changes nothing."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    _ensure_sqlite_dir(database_url)
+    try:
+        await run_migrations(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def init_orm(settings: Settings, *, global_fallback: bool = True) -> TortoiseContext:
+    _ensure_sqlite_dir(settings.database_url)
+    ctx = await Tortoise.init(
+        config=tortoise_config(settings.database_url), _enable_global_fallback=global_fallback
+    )
+    if settings.database_is_sqlite:
+        # WAL lets the in-process worker read while a request writes; busy_timeout waits for locks.
+        conn = ctx.connections.get("default")
+        await conn.execute_script("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+    return ctx
+
+
+@asynccontextmanager
+async def orm(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Open the ORM for a command or a worker and close it via the context object (not the contextvar)."""
+    ctx = await init_orm(settings)
+    try:
+        yield ctx
+    finally:
+        await ctx.close_connections()
+
+
+# For the `tortoise` migration CLI only (makemigrations needs no real database).
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

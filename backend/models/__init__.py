@@ -1,0 +1,49 @@
+"""Tortoise models, one module per aggregate. Tortoise discovers the classes re-exported here."""
+
+from backend.models.agency import Agency, ApiKey, RegisterItem, RegisterVersion
+from backend.models.audit import AuditEvent
+from backend.models.case import (
+    Case,
+    CaseOfficer,
+    CaseParty,
+    CaseRecord,
+    Checkpoint,
+    Evidence,
+    Party,
+    RecordAccess,
+)
+from backend.models.complaint import Complaint, ComplaintEvent, Rectification
+from backend.models.decision import Decision, DecisionVersion
+from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
+from backend.models.officer import Credential, Officer, Rating, Scan
+from backend.models.review import LegalReview, MajorCatalogueEntry
+
+__all__ = [
+    "Agency",
+    "ApiKey",
+    "AuditEvent",
+    "Case",
+    "CaseOfficer",
+    "CaseParty",
+    "CaseRecord",
+    "Checkpoint",
+    "Complaint",
+    "ComplaintEvent",
+    "Credential",
+    "Decision",
+    "DecisionVersion",
+    "DeliveryReceipt",
+    "Evidence",
+    "LegalReview",
+    "MajorCatalogueEntry",
+    "Notification",
+    "Officer",
+    "Party",
+    "Rating",
+    "RecordAccess",
+    "Rectification",
+    "RegisterItem",
+    "RegisterVersion",
+    "Scan",
+    "SubscriptionGrant",
+]

@@ -1,0 +1,93 @@
+"""Agencies (R-D1), their API keys, and the versioned disclosure registers (R-D3, R-D4)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from backend.models.base import created_at, updated_at, uuid_pk
+from backend.models.enums import AgencyKind, PublishState, Role
+
+
+class Agency(Model):
+    id = uuid_pk()
+    name = fields.CharField(max_length=200)
+    credit_code = fields.CharField(max_length=18, unique=True)  # 统一社会信用代码
+    kind = fields.CharEnumField(AgencyKind, max_length=16, default=AgencyKind.AGENCY)
+    region = fields.CharField(max_length=100, default="")
+    legal_basis = fields.TextField(default="")
+    funding_source = fields.CharField(max_length=100, default="")
+    staffing = fields.IntField(default=0)  # 编制
+    duties = fields.TextField(default="")
+    legal_representative = fields.CharField(max_length=50, default="")
+    address = fields.CharField(max_length=200, default="")
+    complaint_phone = fields.CharField(max_length=30, default="")
+    # Entrusted organisations name their entrusting agency and the agreement (R-D1).
+    entrusted_by: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="entrusted", null=True, on_delete=fields.RESTRICT
+    )
+    entrustment_agreement = fields.TextField(default="")
+    publish_state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
+    # Legal reviewers must be at least this share of enforcement officers (R-L6); None: settings default.
+    reviewer_ratio_percent = fields.IntField(null=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+    class Meta:
+        table = "agency"
+
+
+class ApiKey(Model):
+    id = uuid_pk()
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16)
+    name = fields.CharField(max_length=100, default="")
+    # Only the SHA-256 of the key is stored; the prefix lets people tell keys apart.
+    key_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=16)
+    created_at = created_at()
+    revoked_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"
+
+
+class RegisterItem(Model):
+    """One entry of a disclosure register: a power, a random-inspection item, a service guide or a
+    flowchart. Its content lives in versions, the item points at nothing mutable (数据同源)."""
+
+    id = uuid_pk()
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="register_items", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=32)  # power | inspection_item | service_guide | flowchart
+    code = fields.CharField(max_length=64)  # agency's own stable code for the item
+    title = fields.CharField(max_length=200)
+    created_at = created_at()
+
+    class Meta:
+        table = "register_item"
+        unique_together = (("agency", "kind", "code"),)
+
+
+class RegisterVersion(Model):
+    id = uuid_pk()
+    item: fields.ForeignKeyRelation[RegisterItem] = fields.ForeignKeyField(
+        "models.RegisterItem", related_name="versions", on_delete=fields.RESTRICT
+    )
+    version = fields.IntField()
+    content = fields.JSONField()
+    effective_from = fields.DateField(null=True)
+    state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
+    submitted_by = fields.CharField(max_length=64, default="")
+    reviewed_by = fields.CharField(max_length=64, default="")
+    reviewed_at = fields.DatetimeField(null=True)
+    review_note = fields.TextField(default="")
+    created_at = created_at()
+
+    class Meta:
+        table = "register_version"
+        unique_together = (("item", "version"),)

@@ -1,0 +1,57 @@
+"""Decisions and their public versions (R-P1..R-P5). Nothing is deleted: every correction and
+withdrawal is a new version (R-P3)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from backend.models.agency import Agency
+from backend.models.base import created_at, updated_at, uuid_pk
+from backend.models.case import Case
+from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
+
+
+class Decision(Model):
+    id = uuid_pk()
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "models.Case", related_name="decisions", on_delete=fields.RESTRICT
+    )
+    # Denormalised for the public search (R-P5): agency, type and date without joins.
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="decisions", on_delete=fields.RESTRICT
+    )
+    type = fields.CharEnumField(CaseType, max_length=16)
+    document_no = fields.CharField(max_length=100)
+    summary = fields.TextField()
+    decided_at = fields.DateField()
+    status = fields.CharEnumField(DecisionStatus, max_length=16, default=DecisionStatus.DRAFT)
+    publish_due_on = fields.DateField(null=True)  # 7 or 20 working days (R-P1)
+    withdraw_due_on = fields.DateField(null=True)  # 3 working days (R-P3)
+    published_at = fields.DatetimeField(null=True)
+    public_party_name = fields.CharField(max_length=200, default="", db_index=True)  # masked
+    current_version = fields.IntField(default=0)
+    created_at = created_at()
+    updated_at = updated_at()
+
+    class Meta:
+        table = "decision"
+        unique_together = (("agency", "document_no"),)
+        indexes = (("agency_id", "type", "decided_at"), ("status", "decided_at"))
+
+
+class DecisionVersion(Model):
+    id = uuid_pk()
+    decision: fields.ForeignKeyRelation[Decision] = fields.ForeignKeyField(
+        "models.Decision", related_name="versions", on_delete=fields.RESTRICT
+    )
+    version = fields.IntField()
+    kind = fields.CharEnumField(DecisionVersionKind, max_length=16)
+    public_text = fields.TextField()  # masked text as the public sees it
+    reason = fields.TextField(default="")
+    actor = fields.CharField(max_length=64)
+    created_at = created_at()
+
+    class Meta:
+        table = "decision_version"
+        unique_together = (("decision", "version"),)

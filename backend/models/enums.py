@@ -1,0 +1,179 @@
+"""Every enumerated value stored in the database, in one place.
+
+The transition tables that govern the state enums live in ``backend.services.states``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # agency administrator: officers, keys, registers
+    OFFICER = "officer"  # case handling: records, decisions, notices
+    REVIEWER = "reviewer"  # legal-review unit (法制审核)
+    HEAD = "head"  # agency head / head's meeting (负责人集体讨论)
+    SUPERVISOR = "supervisor"  # 司法局 / 执法监督机构: sees every agency
+
+
+class AgencyKind(StrEnum):
+    AGENCY = "agency"  # 执法机关
+    ENTRUSTED = "entrusted"  # 受委托组织
+    SUPERVISOR = "supervisor"  # supervising body that holds supervisor keys
+
+
+class PublishState(StrEnum):
+    """Register items: nothing is public until an internal review approved it (R-D4)."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    RETIRED = "retired"
+
+
+class OfficerKind(StrEnum):
+    ENFORCEMENT = "enforcement"  # 执法人员, may hold a credential
+    AUXILIARY = "auxiliary"  # 辅助人员, never holds an enforcement credential
+
+
+class OfficerStatus(StrEnum):
+    ACTIVE = "active"
+    DEPARTED = "departed"
+
+
+class CredentialStatus(StrEnum):
+    VALID = "valid"
+    SUSPENDED = "suspended"  # 暂扣
+    REVOKED = "revoked"  # 注销
+    EXPIRED = "expired"
+    VOID = "void"  # replaced by a reissued card (已作废)
+
+
+class ScanChannel(StrEnum):
+    H5 = "h5"
+    MINIPROGRAM = "miniprogram"
+
+
+class PartyKind(StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
+class ChannelPreference(StrEnum):
+    SMS = "sms"
+    WECHAT = "wechat"
+    BOTH = "both"
+    NONE = "none"
+
+
+class CaseType(StrEnum):
+    PENALTY = "penalty"  # 行政处罚
+    PERMIT = "permit"  # 行政许可
+    COERCION = "coercion"  # 行政强制
+    INSPECTION = "inspection"  # 行政检查
+    COLLECTION = "collection"  # 行政征收
+    OTHER = "other"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"  # 受理/立案
+    INVESTIGATING = "investigating"
+    IN_REVIEW = "in_review"  # 法制审核中
+    DECIDED = "decided"
+    EXECUTING = "executing"
+    CLOSED = "closed"
+
+
+class CaseOfficerRole(StrEnum):
+    LEAD = "lead"
+    ASSISTANT = "assistant"
+
+
+class RecordStep(StrEnum):
+    """Steps of a case (R-R1)."""
+
+    START = "start"  # 受理/立案
+    INVESTIGATION = "investigation"
+    EVIDENCE = "evidence"
+    NOTICE_OF_RIGHTS = "notice_of_rights"  # 告知
+    STATEMENT = "statement"  # 陈述申辩
+    HEARING = "hearing"  # 听证
+    LEGAL_REVIEW = "legal_review"
+    DECISION = "decision"
+    SERVICE = "service"  # 送达
+    EXECUTION = "execution"
+    CLOSURE = "closure"
+    PUBLICATION = "publication"
+    NOTICE = "notice"  # an agency's own update to the parties
+
+
+class SignatureState(StrEnum):
+    NOT_REQUIRED = "not_required"
+    SIGNED = "signed"
+    REFUSED = "refused"  # officer notes that the party refused to sign (R-R3)
+
+
+class EvidenceKind(StrEnum):
+    AUDIO_VIDEO = "audio_video"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+class ReviewStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    CORRECTION_REQUESTED = "correction_requested"
+    REFERRED = "referred"  # to the competent authority (移送)
+    DISPUTED = "disputed"  # handling unit disagrees; goes to the head's meeting
+    HEAD_DECIDED = "head_decided"
+
+
+class DecisionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CORRECTED = "corrected"  # published, with at least one correction
+    WITHDRAWN = "withdrawn"
+
+
+class DecisionVersionKind(StrEnum):
+    PUBLISH = "publish"
+    CORRECT = "correct"
+    WITHDRAW = "withdraw"
+
+
+class ComplaintKind(StrEnum):
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    SUGGESTION = "suggestion"
+
+
+class ComplaintStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    HANDLING = "handling"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+class NotificationEvent(StrEnum):
+    DECISION_PUBLISHED = "decision_published"
+    DECISION_CORRECTED = "decision_corrected"
+    DECISION_WITHDRAWN = "decision_withdrawn"
+    AGENCY_NOTICE = "agency_notice"
+    COMPLAINT_UPDATE = "complaint_update"
+
+
+class NotificationChannel(StrEnum):
+    SMS = "sms"
+    WECHAT = "wechat"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # written with its event, waiting for a worker
+    SENDING = "sending"  # claimed by a worker; the provider may have accepted it
+    SENT = "sent"  # provider accepted; waiting for a receipt
+    DELIVERED = "delivered"
+    FAILED = "failed"  # terminal: retries exhausted or a permanent error
+    SUPERSEDED = "superseded"  # fell back to another channel

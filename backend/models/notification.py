@@ -1,0 +1,79 @@
+"""Notifications: each row is also its own outbox entry, written in the transaction of its event
+(R-N2), then handed to a worker by the relay."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from backend.models.agency import Agency
+from backend.models.base import created_at, updated_at, uuid_pk
+from backend.models.enums import NotificationChannel, NotificationEvent, NotificationStatus
+
+
+class Notification(Model):
+    id = uuid_pk()
+    # One message per (event, recipient, channel): the unique key that makes "never twice" hold.
+    idempotency_key = fields.CharField(max_length=200, unique=True)
+    event = fields.CharEnumField(NotificationEvent, max_length=24)
+    event_ref = fields.CharField(max_length=64)  # id of the decision version, notice, complaint event
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="notifications", on_delete=fields.RESTRICT
+    )
+    case_id = fields.UUIDField(null=True, db_index=True)
+    party_id = fields.UUIDField(null=True)
+    channel = fields.CharEnumField(NotificationChannel, max_length=16)
+    recipient = fields.CharField(max_length=64)  # phone or openid: private, never logged
+    template = fields.CharField(max_length=64)
+    template_version = fields.IntField(default=1)
+    params = fields.JSONField(default=dict)
+    content = fields.TextField(default="")  # rendered text, for the agency and the sandbox
+    status = fields.CharEnumField(
+        NotificationStatus, max_length=16, default=NotificationStatus.PENDING, db_index=True
+    )
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    relayed_at = fields.DatetimeField(null=True)  # last hand-over to the queue
+    provider_id = fields.CharField(max_length=100, null=True)  # Aliyun BizId / WeChat msgid
+    provider_status = fields.CharField(max_length=100, default="")
+    last_error = fields.TextField(default="")
+    fallback_of: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
+        "models.Notification", related_name="fallbacks", null=True, on_delete=fields.RESTRICT
+    )
+    created_at = created_at()
+    updated_at = updated_at()
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        indexes = (("status", "next_attempt_at"),)
+
+
+class DeliveryReceipt(Model):
+    id = fields.BigIntField(primary_key=True)
+    notification: fields.ForeignKeyRelation[Notification] = fields.ForeignKeyField(
+        "models.Notification", related_name="receipts", on_delete=fields.CASCADE
+    )
+    provider_status = fields.CharField(max_length=100)
+    error_code = fields.CharField(max_length=100, default="")
+    received_at = created_at()
+    payload = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "delivery_receipt"
+
+
+class SubscriptionGrant(Model):
+    """WeChat consent ledger: one row per accepted one-time subscription prompt (R-N1)."""
+
+    id = fields.BigIntField(primary_key=True)
+    openid = fields.CharField(max_length=64)
+    template_id = fields.CharField(max_length=64)
+    granted_at = created_at()
+    consumed_at = fields.DatetimeField(null=True)
+    consumed_by = fields.UUIDField(null=True)
+
+    class Meta:
+        table = "subscription_grant"
+        indexes = (("openid", "template_id", "consumed_at"),)

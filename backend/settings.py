@@ -1,0 +1,124 @@
+"""One typed Settings object, read from the environment once and passed in (never a global)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "YANGGUANG_"
+
+# Event -> Aliyun template code. Working defaults so four Aliyun settings switch SMS on.
+DEFAULT_SMS_TEMPLATES: dict[str, str] = {
+    "decision_published": "SMS_YG_PUBLISHED",
+    "decision_corrected": "SMS_YG_CORRECTED",
+    "decision_withdrawn": "SMS_YG_WITHDRAWN",
+    "agency_notice": "SMS_YG_NOTICE",
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value cannot be used; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8080"
+    # Requests larger than this are refused with 413 before the handler runs.
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Working days of a legal review, share of legal reviewers (R-L4, R-L6).
+    reviewer_ratio_percent: int = 5
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com/"
+    wechat_templates: dict[str, str] = field(default_factory=dict)
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_sms_sign_name: str | None = None
+    aliyun_sms_templates: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SMS_TEMPLATES))
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    # Per-agency budget for agency-initiated notices (R-N4), per hour.
+    agency_notice_per_hour: int = 200
+    # Public scan endpoints: token bucket per client (R-C6).
+    scan_rate_per_minute: int = 60
+
+    @property
+    def database_is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.aliyun_access_key_id and self.aliyun_access_key_secret and self.aliyun_sms_sign_name)
+
+    @property
+    def wechat_configured(self) -> bool:
+        return bool(self.wechat_appid and self.wechat_secret)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(PREFIX + name)
+            return value if value else None
+
+        data_dir = Path(get("DATA_DIR") or "./var").resolve()
+        database_url = get("DATABASE_URL") or f"sqlite://{data_dir / 'yangguang.sqlite3'}"
+        if not database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:// or postgres://, got {database_url!r}")
+        if database_url.startswith("postgresql://"):
+            database_url = "postgres://" + database_url.removeprefix("postgresql://")
+
+        sms_templates = dict(DEFAULT_SMS_TEMPLATES)
+        sms_templates.update(_json_map(env, "ALIYUN_SMS_TEMPLATES"))
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=get("REDIS_URL"),
+            public_base_url=(get("PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_json=(get("LOG_FORMAT") or "json") == "json",
+            reviewer_ratio_percent=_int(env, "REVIEWER_RATIO_PERCENT", 5),
+            wechat_appid=get("WECHAT_APPID"),
+            wechat_secret=get("WECHAT_SECRET"),
+            wechat_api_base=(get("WECHAT_API_BASE") or "https://api.weixin.qq.com/").rstrip("/") + "/",
+            wechat_templates=_json_map(env, "WECHAT_TEMPLATES"),
+            aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
+            aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),
+            aliyun_sms_sign_name=get("ALIYUN_SMS_SIGN_NAME"),
+            aliyun_sms_templates=sms_templates,
+            aliyun_sms_endpoint=(get("ALIYUN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com").rstrip("/"),
+            agency_notice_per_hour=_int(env, "AGENCY_NOTICE_PER_HOUR", 200),
+            scan_rate_per_minute=_int(env, "SCAN_RATE_PER_MINUTE", 60),
+        )
+
+
+def _json_map(env: Mapping[str, str], name: str) -> dict[str, str]:
+    raw = env.get(PREFIX + name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise SettingsError(f"{PREFIX}{name} must be a JSON object of strings")
+    return {str(k): v for k, v in value.items()}
