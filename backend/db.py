@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
 from backend.settings import Settings
@@ -52,6 +53,9 @@ async def migrate(database_url: str) -> None:
 
 async def init_orm(settings: Settings, *, global_fallback: bool = True) -> TortoiseContext:
     _ensure_sqlite_dir(settings.database_url)
+    # Tortoise caches insert SQL per connection *name*, not per dialect; a process that opens
+    # SQLite and then PostgreSQL (the test suite) would reuse SQLite's placeholders.
+    EXECUTOR_CACHE.clear()
     ctx = await Tortoise.init(
         config=tortoise_config(settings.database_url), _enable_global_fallback=global_fallback
     )

@@ -1,0 +1,38 @@
+"""API key management for an agency's administrator."""
+
+from __future__ import annotations
+
+from backend.api.routing import Call, RouteTable
+from backend.api.schemas import KeyCreate, KeyCreated, KeyList, KeyOut
+from backend.app_keys import CLOCK
+from backend.models import Agency
+from backend.models.enums import Role
+from backend.services import apikeys
+
+routes = RouteTable("/api/v1")
+KEY_ADMINS = {Role.ADMIN, Role.SUPERVISOR}
+
+
+@routes.route("POST", "/keys", access=KEY_ADMINS, summary="创建访问密钥（密钥只返回一次）",
+              tag="keys", body=KeyCreate, response=KeyCreated, status=201, errors=(409,))
+async def create_key(call: Call[KeyCreate, None]) -> KeyCreated:
+    agency = await Agency.get(id=call.principal.agency_id)
+    row, key = await apikeys.create_key(agency, call.body.role, call.body.name, call.principal.actor)
+    return KeyCreated(**KeyOut.model_validate(row).model_dump(), key=key)
+
+
+@routes.route("GET", "/keys", access=KEY_ADMINS, summary="本机构的访问密钥", tag="keys",
+              response=KeyList)
+async def list_keys(call: Call[None, None]) -> KeyList:
+    rows = await apikeys.list_keys(call.principal.agency_id)
+    return KeyList(items=[KeyOut.model_validate(r) for r in rows])
+
+
+@routes.route("POST", "/keys/{key_id}/revoke", access=KEY_ADMINS, summary="吊销访问密钥",
+              tag="keys", response=KeyOut, errors=(404,))
+async def revoke_key(call: Call[None, None]) -> KeyOut:
+    clock = call.request.app[CLOCK]
+    row = await apikeys.revoke_key(call.principal.agency_id, call.path_uuid("key_id"),
+                                   call.principal.actor, clock)
+    return KeyOut.model_validate(row)
+

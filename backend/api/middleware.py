@@ -1,0 +1,71 @@
+"""Request ids and the one place where failures become JSON errors."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from aiohttp import web
+
+from backend.api.routing import json_response
+from backend.errors import DomainError, RateLimited
+from backend.logging_setup import request_id_var
+
+log = logging.getLogger("yangguang.http")
+
+# aiohttp's own HTTP errors (routing, body size) mapped to stable codes and Chinese messages.
+_HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式错误"),
+    404: ("not_found", "未找到该地址"),
+    405: ("method_not_allowed", "该地址不支持此请求方法"),
+    413: ("body_too_large", "请求体过大"),
+    415: ("unsupported_media_type", "不支持的请求体类型"),
+    431: ("headers_too_large", "请求头过大"),
+}
+
+
+def error_body(code: str, message: str, details: object = None) -> dict[str, object]:
+    err: dict[str, object] = {"code": code, "message": message}
+    if details:
+        err["details"] = details
+    return {"error": err}
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    rid = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() and incoming.replace("-", "").isalnum() \
+        else secrets.token_hex(8)
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        response.headers["X-Request-Id"] = rid
+        return response
+    finally:
+        # Paths carry random tokens; log the route pattern, never the concrete path.
+        route = request.match_info.route.resource
+        pattern = route.canonical if route is not None else "<unmatched>"
+        log.debug("%s %s %.1fms", request.method, pattern, (time.perf_counter() - started) * 1000)
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        headers = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return json_response(error_body(exc.code, exc.message, exc.details), exc.status, headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, message = _HTTP_ERRORS.get(exc.status, ("http_error", "请求无法处理"))
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return json_response(error_body(code, message), exc.status, headers)
+    except Exception:
+        log.exception("unhandled error on %s", request.method)
+        return json_response(error_body("internal_error", "服务器内部错误，请稍后再试"), 500)

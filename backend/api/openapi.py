@@ -1,0 +1,81 @@
+"""OpenAPI 3.1 description generated from the route declarations and their pydantic schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from backend.api.routing import PUBLIC, Endpoint, openapi_path
+from backend.api.schemas import ErrorBody
+
+_REF = "#/components/schemas/{model}"
+_ERROR_TEXT = {400: "请求格式错误", 401: "未认证", 403: "无权限", 404: "未找到", 409: "状态冲突",
+               413: "请求体过大", 415: "请求体类型错误", 422: "参数校验失败", 429: "请求过于频繁"}
+
+
+def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+
+    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+        schemas.update(schema.pop("$defs", {}))
+        name = model.__name__.replace("[", "_").replace("]", "").replace(",", "_")
+        schemas[name] = schema
+        return {"$ref": _REF.format(model=name)}
+
+    error_ref = ref(ErrorBody, "serialization")
+    paths: dict[str, Any] = {}
+    for ep in endpoints:
+        op: dict[str, Any] = {
+            "summary": ep.summary,
+            "operationId": ep.handler.__name__,
+            "tags": [ep.tag] if ep.tag else [],
+            "responses": {},
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_names(ep.path)
+        ]
+        if ep.query is not None:
+            qschema = ep.query.model_json_schema(mode="validation")
+            required = set(qschema.get("required", []))
+            for name, prop in qschema.get("properties", {}).items():
+                params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+        if params:
+            op["parameters"] = params
+        if ep.body is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": ref(ep.body, "validation")}}}
+        success: dict[str, Any] = {"description": "成功"}
+        if ep.response is not None:
+            success["content"] = {"application/json": {"schema": ref(ep.response, "serialization")}}
+        elif ep.produces:
+            success["content"] = {ep.produces: {"schema": {"type": "string"}}}
+        op["responses"][str(ep.status)] = success
+        codes = set(ep.errors) | {400, 413, 415, 422} if ep.body else set(ep.errors)
+        if ep.query is not None:
+            codes.add(422)
+        if ep.access != PUBLIC:
+            codes |= {401, 403}
+            op["security"] = [{"bearer": []}]
+            op["description"] = "可调用角色：" + "、".join(sorted(r.value for r in ep.access))  # type: ignore[union-attr]
+        else:
+            op["security"] = []
+        for code in sorted(codes):
+            op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"),
+                                          "content": {"application/json": {"schema": error_ref}}}
+        paths.setdefault(openapi_path(ep.path), {})[ep.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "阳光执法 Yangguang API", "version": version,
+                 "description": "行政执法公示、全过程记录、重大执法决定法制审核的机构、监督与小程序接口。"},
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _path_names(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)", path)

@@ -1,0 +1,60 @@
+"""The app factory: settings in, a ready web.Application out. No I/O at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from backend.api import keys, officers, system
+from backend.api.auth import authenticate
+from backend.api.middleware import errors, request_context
+from backend.api.routing import RouteTable, install
+from backend.app_keys import CLOCK, REDIS, SERVICES, SETTINGS
+from backend.clock import Clock
+from backend.db import init_orm
+from backend.settings import Settings
+
+# Route tables of every package, in one list: the OpenAPI description and the access meta-test
+# both read it. Later packages add theirs here.
+ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, officers.routes]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               extra_cleanup: list[Callable[[web.Application], AsyncIterator[None]]] | None = None
+               ) -> web.Application:
+    app = web.Application(middlewares=[request_context, errors], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock()
+    app[REDIS] = None
+    app[SERVICES] = {}
+    app.cleanup_ctx.append(_orm)
+    app.cleanup_ctx.append(_redis)
+    for ctx in extra_cleanup or []:
+        app.cleanup_ctx.append(ctx)
+    endpoints = []
+    for table in ROUTE_TABLES:
+        install(app, table, authenticate)
+        endpoints.extend(table.endpoints)
+    app[system.ENDPOINTS] = endpoints
+    return app
+
+
+async def _orm(app: web.Application) -> AsyncIterator[None]:
+    ctx = await init_orm(app[SETTINGS])
+    yield
+    # Close through the context object: under test runners the contextvar may be gone by now.
+    await ctx.close_connections()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    url = app[SETTINGS].redis_url
+    if not url:
+        yield
+        return
+    from arq.connections import ArqRedis
+
+    pool = ArqRedis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    app[REDIS] = pool
+    yield
+    await pool.aclose()

@@ -1,0 +1,61 @@
+"""`yangguang demo`: a demo agency with officers, loaded once; prints what to try."""
+
+from __future__ import annotations
+
+import os
+
+from backend.db import migrate, orm
+from backend.models import Agency, Officer
+from backend.models.enums import AgencyKind, OfficerKind
+from backend.services.agencies import create_agency
+from backend.services.officers import create_officer
+from backend.settings import Settings
+
+DEMO_AGENCY_CODE = "11330100MB0000001Y"
+DEMO_SUPERVISOR_CODE = "11330100MB00000024"
+DEMO_OFFICERS = [
+    {"name": "张明", "certificate_no": "33010020230001", "categories": ["市场监管", "食品安全"],
+     "region": "杭州市西湖区", "unit": "执法一队"},
+    {"name": "李华", "certificate_no": "33010020230002", "categories": ["市场监管"],
+     "region": "杭州市西湖区", "unit": "执法一队"},
+    {"name": "王芳", "certificate_no": "33010020230003", "categories": ["法制审核"],
+     "region": "杭州市", "unit": "法制科", "is_legal_reviewer": True},
+    {"name": "赵强", "kind": OfficerKind.AUXILIARY, "categories": [], "region": "杭州市西湖区",
+     "unit": "执法一队"},
+]
+
+
+async def load_demo(settings: Settings) -> list[str]:
+    """Idempotent: a second run finds the demo agency and only prints the instructions again."""
+    await migrate(settings.database_url)
+    key_file = settings.data_dir / "demo-api-keys.txt"
+    async with orm(settings):
+        agency = await Agency.filter(credit_code=DEMO_AGENCY_CODE).first()
+        if agency is None:
+            agency, _, admin_key = await create_agency(
+                "杭州市西湖区市场监督管理局（演示）", DEMO_AGENCY_CODE, actor="demo",
+                region="杭州市西湖区", address="杭州市西湖区文三路 1 号", complaint_phone="12345",
+                legal_representative="陈建国",
+            )
+            _, _, supervisor_key = await create_agency(
+                "杭州市西湖区司法局（演示）", DEMO_SUPERVISOR_CODE, kind=AgencyKind.SUPERVISOR, actor="demo"
+            )
+            for data in DEMO_OFFICERS:
+                await create_officer(agency.id, dict(data), "demo")
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(f"admin {admin_key}\nsupervisor {supervisor_key}\n")
+            os.chmod(key_file, 0o600)
+        officers = await Officer.filter(agency=agency).order_by("name")
+    keys = dict(line.split(" ", 1) for line in key_file.read_text().splitlines()) if key_file.exists() else {}
+    base = settings.public_base_url
+    lines = [
+        "演示数据已就绪：",
+        f"  机构: {agency.name}（统一社会信用代码 {agency.credit_code}）",
+        f"  执法人员: {', '.join(o.name for o in officers)}",
+        f"  机构管理员密钥: {keys.get('admin', '(见 ' + str(key_file) + ')')}",
+        f"  监督机构密钥: {keys.get('supervisor', '(见 ' + str(key_file) + ')')}",
+        "试一试（先运行 yangguang serve）：",
+        f"  curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/officers",
+        f"  浏览器打开接口文档: {base}/api/docs",
+    ]
+    return lines

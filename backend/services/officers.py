@@ -1,0 +1,88 @@
+"""Officer register (R-D2): agency-scoped writes, public fields kept apart from private ones."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.models import Officer
+from backend.models.enums import OfficerKind
+from backend.services import audit
+
+# Fields an agency may set; everything else is the system's.
+EDITABLE = ("name", "kind", "certificate_no", "categories", "region", "unit", "is_legal_reviewer",
+            "status", "id_number", "phone", "home_address")
+PRIVATE = frozenset({"id_number", "phone", "home_address"})
+
+
+def _check_kind(kind: OfficerKind, certificate_no: str | None) -> None:
+    if kind is OfficerKind.ENFORCEMENT and not certificate_no:
+        raise ValidationFailed("执法人员必须填写执法证号", code="certificate_required")
+    if kind is OfficerKind.AUXILIARY and certificate_no:
+        raise ValidationFailed("辅助人员不持有执法证", code="auxiliary_has_no_certificate")
+
+
+async def create_officer(agency_id: uuid.UUID, data: dict[str, Any], actor: str) -> Officer:
+    kind = OfficerKind(data.get("kind") or OfficerKind.ENFORCEMENT)
+    _check_kind(kind, data.get("certificate_no"))
+    try:
+        async with in_transaction():
+            officer = await Officer.create(agency_id=agency_id, **data)
+            await audit.record(actor, "officer.create", "officer", officer.id, agency_id=agency_id,
+                               data=_audit_view(data))
+    except IntegrityError as exc:
+        raise Conflict("该执法证号已被登记", code="certificate_no_taken") from exc
+    return officer
+
+
+async def get_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> Officer:
+    """An agency sees only its own officers; agency_id None is the supervisor's view."""
+    query = Officer.filter(id=officer_id)
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    officer = await query.first()
+    if officer is None:
+        raise NotFound("未找到该执法人员", code="officer_not_found")
+    return officer
+
+
+async def list_officers(
+    agency_id: uuid.UUID | None, *, page: int, page_size: int, q: str | None = None
+) -> tuple[list[Officer], int]:
+    query = Officer.all()
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    if q:
+        query = query.filter(Q(name__icontains=q) | Q(certificate_no=q))
+    total = await query.count()
+    rows = await query.order_by("name", "id").offset((page - 1) * page_size).limit(page_size)
+    return rows, total
+
+
+async def update_officer(
+    agency_id: uuid.UUID, officer_id: uuid.UUID, changes: dict[str, Any], actor: str
+) -> Officer:
+    try:
+        async with in_transaction():
+            officer = await Officer.filter(id=officer_id, agency_id=agency_id).select_for_update().first()
+            if officer is None:
+                raise NotFound("未找到该执法人员", code="officer_not_found")
+            for name, value in changes.items():
+                setattr(officer, name, value)
+            _check_kind(officer.kind, officer.certificate_no)
+            await officer.save(update_fields=list(changes) or None)
+            await audit.record(actor, "officer.update", "officer", officer.id, agency_id=agency_id,
+                               data=_audit_view(changes))
+    except IntegrityError as exc:
+        raise Conflict("该执法证号已被登记", code="certificate_no_taken") from exc
+    return officer
+
+
+def _audit_view(data: dict[str, Any]) -> dict[str, Any]:
+    # The audit trail records that private fields changed, never their values.
+    return {k: ("[changed]" if k in PRIVATE else v) for k, v in data.items()}

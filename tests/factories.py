@@ -1,0 +1,52 @@
+"""Plain factory functions. They call the services, so the ORM must be open (a `client` fixture)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from backend.models import Agency
+from backend.models.enums import AgencyKind, Role
+from backend.services.agencies import create_agency, with_check_digit
+from backend.services.apikeys import create_key
+
+_seq = itertools.count(1)
+
+
+def credit_code() -> str:
+    return with_check_digit(f"1133010{next(_seq):010d}")
+
+
+@dataclass
+class AgencyWithKeys:
+    agency: Agency
+    admin_key: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.admin_key}"}
+
+    async def key(self, role: Role) -> str:
+        _, key = await create_key(self.agency, role, f"test {role.value}", "test")
+        return key
+
+
+async def an_agency(name: str = "测试市场监督管理局", **fields: Any) -> AgencyWithKeys:
+    agency, _, key = await create_agency(name, credit_code(), actor="test", **fields)
+    return AgencyWithKeys(agency, key)
+
+
+async def a_supervisor(name: str = "测试司法局") -> AgencyWithKeys:
+    agency, _, key = await create_agency(name, credit_code(), kind=AgencyKind.SUPERVISOR, actor="test")
+    return AgencyWithKeys(agency, key)
+
+
+def officer_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "张三",
+        "certificate_no": f"3301{next(_seq):010d}",
+        "categories": ["市场监管"],
+        "region": "杭州市西湖区",
+    }
+    body.update(overrides)
+    return body
