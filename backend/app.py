@@ -10,9 +10,10 @@ from backend.api import keys, officers, system
 from backend.api.auth import authenticate
 from backend.api.middleware import errors, request_context
 from backend.api.routing import RouteTable, install
-from backend.app_keys import CLOCK, REDIS, SERVICES, SETTINGS
+from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SERVICES, SETTINGS
 from backend.clock import Clock
 from backend.db import init_orm
+from backend.services.ratelimit import LocalLimiter, RedisLimiter
 from backend.settings import Settings
 
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
@@ -27,6 +28,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[REDIS] = None
+    app[RATE_LIMITER] = LocalLimiter()
     app[SERVICES] = {}
     app.cleanup_ctx.append(_orm)
     app.cleanup_ctx.append(_redis)
@@ -56,5 +58,6 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
     pool = ArqRedis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     app[REDIS] = pool
+    app[RATE_LIMITER] = RedisLimiter(pool)
     yield
     await pool.aclose()

@@ -15,3 +15,5 @@ CLOCK = web.AppKey("clock", Clock)
 REDIS = web.AppKey("redis", Any)
 # Extra startup/cleanup hooks that later packages (worker, caches) register.
 SERVICES = web.AppKey("services", dict)
+# backend.services.ratelimit.LocalLimiter or RedisLimiter, set at startup.
+RATE_LIMITER = web.AppKey("rate_limiter", Any)
