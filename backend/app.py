@@ -13,6 +13,7 @@ from backend.api.routing import RouteTable, install
 from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SERVICES, SETTINGS
 from backend.clock import Clock
 from backend.db import init_orm
+from backend.logging_setup import install_request_id_factory
 from backend.services.ratelimit import LocalLimiter, RedisLimiter
 from backend.settings import Settings
 
@@ -24,6 +25,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, officers.routes]
 def create_app(settings: Settings, *, clock: Clock | None = None,
                extra_cleanup: list[Callable[[web.Application], AsyncIterator[None]]] | None = None
                ) -> web.Application:
+    install_request_id_factory()
     app = web.Application(middlewares=[request_context, errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()

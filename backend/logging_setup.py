@@ -41,10 +41,33 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(f"{record.levelname} [{request_id_var.get()}] {record.name}: {record.getMessage()}")
+        rid = getattr(record, "request_id", None) or request_id_var.get()
+        return redact(f"{record.levelname} [{rid}] {record.name}: {record.getMessage()}")
+
+
+_factory_installed = False
+
+
+def install_request_id_factory() -> None:
+    """Stamp the request id on each record when it is created, not when it is formatted:
+    handlers may format later, outside the request's context."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
 
 
 def configure_logging(level: str = "INFO", json_format: bool = True) -> None:
+    install_request_id_factory()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_format else PlainFormatter())
     root = logging.getLogger()

@@ -58,6 +58,17 @@ class Settings:
     agency_notice_per_hour: int = 200
     # Public scan endpoints: token bucket per client (R-C6).
     scan_rate_per_minute: int = 60
+    # Notification delivery (R-N2): seconds between attempts, as data; tests shorten it.
+    notify_retry_schedule: tuple[float, ...] = (5, 30, 120, 600, 1800, 7200)
+    notify_job_timeout: float = 30.0  # one delivery attempt, SDK calls included
+    notify_sdk_timeout: float = 5.0  # each provider HTTP call (<= 10 s)
+    # A row claimed ("sending") longer than this belongs to a dead worker: the sweeper rescues it.
+    notify_stuck_after: float = 60.0
+    # A pending row handed to the queue but not claimed within this is handed over again.
+    notify_requeue_after: float = 30.0
+    notify_daily_cap: int = 50  # per recipient and template (Aliyun's own limit)
+    notify_concurrency: int = 32  # jobs per worker process
+    notify_embedded_worker: bool = True  # run the in-process worker when Redis is not configured
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -108,7 +119,38 @@ class Settings:
             aliyun_sms_endpoint=(get("ALIYUN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com").rstrip("/"),
             agency_notice_per_hour=_int(env, "AGENCY_NOTICE_PER_HOUR", 200),
             scan_rate_per_minute=_int(env, "SCAN_RATE_PER_MINUTE", 60),
+            notify_retry_schedule=_floats(env, "NOTIFY_RETRY_SCHEDULE", (5, 30, 120, 600, 1800, 7200)),
+            notify_job_timeout=_float(env, "NOTIFY_JOB_TIMEOUT", 30.0),
+            notify_sdk_timeout=min(10.0, _float(env, "NOTIFY_SDK_TIMEOUT", 5.0)),
+            notify_stuck_after=_float(env, "NOTIFY_STUCK_AFTER", 60.0),
+            notify_requeue_after=_float(env, "NOTIFY_REQUEUE_AFTER", 30.0),
+            notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
+            notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),
         )
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A comma-separated list of seconds, e.g. ``5,30,120``."""
+    raw = env.get(PREFIX + name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be comma-separated seconds, got {raw!r}") from exc
+    if not values or any(v < 0 for v in values):
+        raise SettingsError(f"{PREFIX}{name} must be non-negative seconds")
+    return values
 
 
 def _json_map(env: Mapping[str, str], name: str) -> dict[str, str]:

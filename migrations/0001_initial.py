@@ -344,6 +344,7 @@ class Migration(migrations.Migration):
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
                 ('officer', fields.ForeignKeyField('models.Officer', source_field='officer_id', db_constraint=True, to_field='id', related_name='credentials', on_delete=OnDelete.RESTRICT)),
                 ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('token_seed', fields.CharField(default='', max_length=16)),
                 ('status', fields.CharEnumField(default=CredentialStatus.VALID, description='VALID: valid\nSUSPENDED: suspended\nREVOKED: revoked\nEXPIRED: expired\nVOID: void', enum_type=CredentialStatus, max_length=16)),
                 ('valid_from', fields.DateField()),
                 ('valid_until', fields.DateField()),

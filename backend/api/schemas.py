@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from backend.models.enums import OfficerKind, OfficerStatus, Role
 
 T = TypeVar("T")
 
 
+def _reject_unstorable(value: Any) -> Any:
+    # NUL and lone surrogates cannot be stored in PostgreSQL text; refuse them at the door.
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("包含不允许的字符")
+    elif isinstance(value, list):
+        for item in value:
+            _reject_unstorable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_unstorable(key)
+            _reject_unstorable(item)
+    return value
+
+
 class Body(BaseModel):
-    """Base of every request body: unknown fields are refused."""
+    """Base of every request body and query: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return _reject_unstorable(value)
 
 
 class Out(BaseModel):

@@ -44,6 +44,9 @@ class Credential(Model):
     )
     # The secret printed in the QR; looked up by its SHA-256 so a database read gives no card.
     token_hash = fields.CharField(max_length=64, unique=True)
+    # Key id and random part of the token (base64url), so the agency can re-render the QR; the
+    # MAC that completes a token needs the key in the data folder, which the database never holds.
+    token_seed = fields.CharField(max_length=16, default="")
     status = fields.CharEnumField(CredentialStatus, max_length=16, default=CredentialStatus.VALID)
     valid_from = fields.DateField()
     valid_until = fields.DateField()

@@ -1,0 +1,144 @@
+"""Message templates per event and channel, versioned, with the providers' length rules.
+
+A template renders at the moment its event is recorded; the outbox row keeps the provider's
+template code, its variables and the full text, so a retry next week sends the same words.
+
+Rules checked here: a WeChat ``thing`` value is at most 20 characters; an SMS is billed in segments
+of 70 characters (67 once it is longer than one segment), and a template allows at most
+``max_segments``. Long free text (a correction, a reason) is shortened to fit, never the document
+number or the link.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backend.errors import ValidationFailed
+from backend.models.enums import NotificationEvent
+
+E = NotificationEvent
+WECHAT_THING_MAX = 20
+SMS_SEGMENT = 70
+SMS_LONG_SEGMENT = 67
+SMS_VARIABLE_MAX = 35  # Aliyun's limit for one template variable
+REMEDIES = "如不服，可自收到之日起60日内申请行政复议，或6个月内提起行政诉讼。"
+REMEDIES_SHORT = "60日内可复议/6个月内可诉讼"
+
+DEFAULT_WECHAT_TEMPLATES: dict[str, str] = {
+    E.DECISION_PUBLISHED.value: "YG_WX_DECISION_PUBLISHED",
+    E.DECISION_CORRECTED.value: "YG_WX_DECISION_CORRECTED",
+    E.DECISION_WITHDRAWN.value: "YG_WX_DECISION_WITHDRAWN",
+    E.AGENCY_NOTICE.value: "YG_WX_AGENCY_NOTICE",
+}
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    event: NotificationEvent
+    version: int
+    text: str  # the wording registered with Aliyun under the event's template code
+    shortened: tuple[str, ...] = ()  # free-text variables that may be cut to fit
+    max_segments: int = 3
+
+
+@dataclass(frozen=True)
+class WechatTemplate:
+    event: NotificationEvent
+    version: int
+    title: str
+    page: str  # mini-program page opened from the message
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str  # provider template code or id
+    version: int
+    params: dict[str, Any]  # Aliyun TemplateParam, or WeChat {"data": …, "page": …}
+    content: str  # what the party reads, for the agency and the sandbox
+
+
+SMS: dict[NotificationEvent, SmsTemplate] = {
+    E.DECISION_PUBLISHED: SmsTemplate(
+        E.DECISION_PUBLISHED, 1, "您的执法决定（${doc}）已公示，全文见 ${url} 。" + REMEDIES),
+    E.DECISION_CORRECTED: SmsTemplate(
+        E.DECISION_CORRECTED, 1, "您的执法决定（${doc}）公示内容已更正：${change}。详见 ${url} 。" + REMEDIES,
+        shortened=("change",)),
+    E.DECISION_WITHDRAWN: SmsTemplate(
+        E.DECISION_WITHDRAWN, 1, "您的执法决定（${doc}）已撤回公示，原因：${reason}。详见 ${url} 。",
+        shortened=("reason",)),
+    E.AGENCY_NOTICE: SmsTemplate(E.AGENCY_NOTICE, 1, "${agency}就案件${case}通知您：${text}"),
+}
+
+WECHAT: dict[NotificationEvent, WechatTemplate] = {
+    E.DECISION_PUBLISHED: WechatTemplate(E.DECISION_PUBLISHED, 1, "执法决定已公示", "pages/decision/detail"),
+    E.DECISION_CORRECTED: WechatTemplate(E.DECISION_CORRECTED, 1, "执法决定已更正", "pages/decision/detail"),
+    E.DECISION_WITHDRAWN: WechatTemplate(E.DECISION_WITHDRAWN, 1, "执法决定已撤回", "pages/decision/detail"),
+    E.AGENCY_NOTICE: WechatTemplate(E.AGENCY_NOTICE, 1, "执法机关通知", "pages/case/detail"),
+}
+
+
+def sms_segments(text: str) -> int:
+    n = len(text)
+    return 1 if n <= SMS_SEGMENT else math.ceil(n / SMS_LONG_SEGMENT)
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fill(text: str, params: Mapping[str, str]) -> str:
+    for key, value in params.items():
+        text = text.replace("${" + key + "}", value)
+    return text
+
+
+def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, str],
+               sign_name: str = "") -> Rendered:
+    tpl = SMS[event]
+    params = {k: v for k, v in ctx.items() if "${" + k + "}" in tpl.text}
+    for key in tpl.shortened:
+        params[key] = shorten(params.get(key, ""), SMS_VARIABLE_MAX)
+    sign = f"【{sign_name}】" if sign_name else ""
+    content = sign + _fill(tpl.text, params)
+    # Free text shrinks until the message fits its segments; the link and document number stay whole.
+    for key in tpl.shortened:
+        while sms_segments(content) > tpl.max_segments and len(params[key]) > 4:
+            params[key] = shorten(params[key], len(params[key]) - 4)
+            content = sign + _fill(tpl.text, params)
+    if sms_segments(content) > tpl.max_segments:
+        raise ValidationFailed(f"短信内容过长（最多 {tpl.max_segments} 条，每条 {SMS_SEGMENT} 字）",
+                               code="sms_too_long")
+    oversized = [k for k, v in params.items() if k != "url" and len(v) > SMS_VARIABLE_MAX]
+    if oversized:
+        raise ValidationFailed(f"短信变量超过 {SMS_VARIABLE_MAX} 字", code="sms_variable_too_long")
+    return Rendered(template_code, tpl.version, params, content)
+
+
+def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, str]) -> Rendered:
+    tpl = WECHAT[event]
+    if event is E.AGENCY_NOTICE:
+        detail, subject = ctx.get("text", ""), f"案件 {ctx.get('case', '')}"
+        query = f"?id={ctx.get('case_id', '')}"
+    else:
+        detail = {E.DECISION_PUBLISHED: REMEDIES_SHORT, E.DECISION_CORRECTED: ctx.get("change", ""),
+                  E.DECISION_WITHDRAWN: ctx.get("reason", "")}[event]
+        subject, query = ctx.get("doc", ""), f"?id={ctx.get('decision_id', '')}"
+    data = {
+        "thing1": shorten(subject, WECHAT_THING_MAX),
+        "thing2": shorten(tpl.title, WECHAT_THING_MAX),
+        "thing3": shorten(detail, WECHAT_THING_MAX),
+        "time4": ctx.get("date", ""),
+    }
+    assert all(len(v) <= WECHAT_THING_MAX for k, v in data.items() if k.startswith("thing"))
+    content = f"{tpl.title}：{subject}。{detail}"
+    return Rendered(template_id, tpl.version, {"data": {k: {"value": v} for k, v in data.items()},
+                                               "page": tpl.page + query}, content)
+
+
+def check_notice_text(text: str, ctx: Mapping[str, str]) -> None:
+    """Refuse an agency notice up front when it cannot fit three SMS segments."""
+    render_sms(E.AGENCY_NOTICE, "check", {**ctx, "text": text})
