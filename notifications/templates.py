@@ -112,7 +112,8 @@ def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, s
     if sms_segments(content) > tpl.max_segments:
         raise ValidationFailed(f"短信内容过长（最多 {tpl.max_segments} 条，每条 {SMS_SEGMENT} 字）",
                                code="sms_too_long")
-    oversized = [k for k, v in params.items() if k != "url" and len(v) > SMS_VARIABLE_MAX]
+    # The link and an agency's own notice text are registered as long variables.
+    oversized = [k for k, v in params.items() if k not in ("url", "text") and len(v) > SMS_VARIABLE_MAX]
     if oversized:
         raise ValidationFailed(f"短信变量超过 {SMS_VARIABLE_MAX} 字", code="sms_variable_too_long")
     return Rendered(template_code, tpl.version, params, content)

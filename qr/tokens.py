@@ -78,6 +78,14 @@ def parse(token: str, keys: Mapping[int, bytes]) -> bytes | None:
     return raw
 
 
+def key_id_of(token: str) -> int | None:
+    """The key id a token claims (first byte), without checking anything else."""
+    try:
+        return _unb64(token[:4])[0] if len(token) >= 4 else None
+    except (binascii.Error, ValueError):
+        return None
+
+
 def token_hash(token: str) -> str:
     """What the database stores and is searched by: SHA-256 of the token."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()

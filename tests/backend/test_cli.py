@@ -1,0 +1,102 @@
+"""The `yangguang` command as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from tests.factories import credit_code
+from tests.support.processes import cli_env, run_cli, start_server, stop
+from tests.support.servers import free_port
+
+
+def _get(url: str, key: str | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _post(url: str, key: str, body: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_agency_create_prints_the_key_alone_on_the_last_line_and_refuses_duplicates(tmp_path):
+    env = cli_env(f"sqlite://{tmp_path}/db.sqlite3", tmp_path)
+    code = credit_code()
+    result = run_cli(["agency", "create", "--name", "西湖区市场监督管理局", "--code", code], env)
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("yg_") and " " not in key and len(key) > 40
+    again = run_cli(["agency", "create", "--name", "重复", "--code", code], env)
+    assert again.returncode == 1
+    assert "agency_exists" in again.stderr
+    bad = run_cli(["agency", "create", "--name", "坏代码", "--code", "123"], env)
+    assert bad.returncode == 1 and "invalid_credit_code" in bad.stderr
+    listed = run_cli(["key", "list", "--code", code], env)
+    assert "admin" in listed.stdout and key not in listed.stdout
+
+
+def test_migrate_twice_then_two_server_processes_share_postgresql_and_redis(pg_server, redis_server, tmp_path):
+    from tests.conftest import fresh_pg_database
+
+    url = fresh_pg_database(pg_server)
+    name = url.rsplit("/", 1)[1]
+    pg_server.psql(f"DROP DATABASE {name}")
+    pg_server.psql(f"CREATE DATABASE {name}")  # empty: migrate must build everything
+    env = cli_env(url, tmp_path, YANGGUANG_REDIS_URL=redis_server.url)
+    for _ in range(2):
+        result = run_cli(["migrate"], env)
+        assert result.returncode == 0, result.stderr
+    key = run_cli(["agency", "create", "--name", "甲局", "--code", credit_code()], env).stdout.splitlines()[-1]
+
+    port_a, port_b = free_port(), free_port()
+    a, b = start_server(env, port_a), start_server(env, port_b)
+    try:
+        status, created = _post(f"http://127.0.0.1:{port_a}/api/v1/officers", key,
+                                {"name": "王五", "certificate_no": "33019999000001", "categories": ["城管"]})
+        assert status == 201, created
+        status, seen = _get(f"http://127.0.0.1:{port_b}/api/v1/officers/{created['id']}", key)
+        assert status == 200 and seen["name"] == "王五"
+        assert _get(f"http://127.0.0.1:{port_b}/readyz")[1]["checks"] == {"database": "ok", "redis": "ok"}
+        assert _get(f"http://127.0.0.1:{port_b}/api/v1/officers", "yg_forged")[0] == 401
+    finally:
+        stop(a)
+        stop(b)
+
+
+def test_serve_with_workers_runs_several_processes_on_one_port(pg_url, tmp_path):
+    env = cli_env(pg_url, tmp_path)
+    key = run_cli(["agency", "create", "--name", "乙局", "--code", credit_code()], env).stdout.splitlines()[-1]
+    port = free_port()
+    server = start_server(env, port, "--workers", "2")
+    try:
+        children = _children(server.pid)
+        assert len(children) == 2, children
+        for _ in range(10):
+            assert _get(f"http://127.0.0.1:{port}/api/v1/officers", key)[0] == 200
+    finally:
+        stop(server)
+    assert all(not _alive(pid) for pid in children)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
