@@ -30,12 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from backend.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
+    from backend.errors import DomainError
+
     try:
         return int(args.func(settings, args) or 0)
     except KeyboardInterrupt:
         return 130
     except _UserError as exc:
         print(f"错误: {exc}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"错误: {exc.message} ({exc.code})", file=sys.stderr)
         return 1
 
 

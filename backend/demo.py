@@ -11,8 +11,8 @@ from backend.services.agencies import create_agency
 from backend.services.officers import create_officer
 from backend.settings import Settings
 
-DEMO_AGENCY_CODE = "11330100MB0000001Y"
-DEMO_SUPERVISOR_CODE = "11330100MB00000024"
+DEMO_AGENCY_CODE = "11330106MB0000012L"
+DEMO_SUPERVISOR_CODE = "11330106MB0000020F"
 DEMO_OFFICERS = [
     {"name": "张明", "certificate_no": "33010020230001", "categories": ["市场监管", "食品安全"],
      "region": "杭州市西湖区", "unit": "执法一队"},
