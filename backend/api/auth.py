@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.app_keys import CLOCK
 from backend.errors import Forbidden, Unauthenticated
 from backend.models.enums import Role
 from backend.services import apikeys
@@ -15,14 +16,9 @@ async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principa
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise Unauthenticated("缺少访问密钥，请使用 Authorization: Bearer <密钥>", code="missing_api_key")
-    principal = await apikeys.authenticate(key.strip())
+    principal = await apikeys.authenticate(key.strip(), request.app[CLOCK])
     if principal is None:
         raise Unauthenticated("访问密钥无效或已吊销", code="invalid_api_key")
     if principal.role not in roles:
         raise Forbidden(f"角色 {principal.role.value} 无权执行此操作", code="role_forbidden")
     return principal
-
-
-def agency_scope(principal: Principal) -> object:
-    """The agency a caller may see: its own, or every agency (None) for a supervisor."""
-    return None if principal.is_supervisor else principal.agency_id

@@ -29,3 +29,18 @@ async def record(
         data=data or {},
         source=request_id_var.get(),
     )
+
+
+async def search(
+    agency_id: uuid.UUID | None, *, target_id: str | None, action: str | None, page: int, page_size: int
+) -> tuple[list[AuditEvent], int]:
+    query = AuditEvent.all()
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    if target_id:
+        query = query.filter(target_id=target_id)
+    if action:
+        query = query.filter(action=action)
+    total = await query.count()
+    rows = await query.order_by("-id").offset((page - 1) * page_size).limit(page_size)
+    return rows, total

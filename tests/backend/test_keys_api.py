@@ -36,3 +36,10 @@ async def test_a_supervisor_can_mint_supervisor_keys(client):
     supervisor = await a_supervisor()
     resp = await client.post("/api/v1/keys", json={"role": "supervisor"}, headers=supervisor.auth())
     assert resp.status == 201
+
+
+async def test_use_of_a_key_is_recorded(client):
+    agency = await an_agency()
+    assert (await client.get("/api/v1/officers", headers=agency.auth())).status == 200
+    listed = await (await client.get("/api/v1/keys", headers=agency.auth())).json()
+    assert listed["items"][0]["last_used_at"] is not None

@@ -97,3 +97,18 @@ async def test_auxiliary_staff_carry_no_certificate(client):
     body = officer_body(kind="auxiliary")
     del body["certificate_no"]
     assert (await client.post("/api/v1/officers", json=body, headers=agency.auth())).status == 201
+
+
+async def test_every_change_is_in_the_audit_trail_without_private_values(client):
+    agency = await an_agency()
+    created = await (await client.post("/api/v1/officers", json=officer_body(phone="13800138000"),
+                                       headers=agency.auth())).json()
+    await client.patch(f"/api/v1/officers/{created['id']}", json={"phone": "13900139000"}, headers=agency.auth())
+    resp = await client.get(f"/api/v1/audit?target_id={created['id']}", headers=agency.auth())
+    trail = await resp.json()
+    assert [e["action"] for e in trail["items"]] == ["officer.update", "officer.create"]
+    assert all(e["actor"].startswith("key:") and e["source"] for e in trail["items"])
+    assert "13800138000" not in await resp.text() and "13900139000" not in await resp.text()
+    other = await an_agency("乙局")
+    assert (await (await client.get(f"/api/v1/audit?target_id={created['id']}",
+                                    headers=other.auth())).json())["total"] == 0
