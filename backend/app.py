@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from backend.api import keys, officers, system
+from backend.api import audit, cases, credentials, keys, officers, system
 from backend.api.auth import authenticate
 from backend.api.middleware import errors, request_context
 from backend.api.routing import RouteTable, install
@@ -14,12 +14,16 @@ from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SERVICES, SETTINGS
 from backend.clock import Clock
 from backend.db import init_orm
 from backend.logging_setup import install_request_id_factory
+from backend.outbox import outbox_ctx
 from backend.services.ratelimit import LocalLimiter, RedisLimiter
 from backend.settings import Settings
+from miniprogram_api import subscriptions as mp_subscriptions
+from miniprogram_api.handlers.public import routes as public_routes
 
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
 # both read it. Later packages add theirs here.
-ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, officers.routes]
+ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
+                                   public_routes, cases.routes, mp_subscriptions.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -34,6 +38,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[SERVICES] = {}
     app.cleanup_ctx.append(_orm)
     app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(outbox_ctx)  # notification hand-over; the in-process worker without Redis
+    app.cleanup_ctx.append(credentials.credentials_ctx)  # after _redis: shares its pool
     for ctx in extra_cleanup or []:
         app.cleanup_ctx.append(ctx)
     endpoints = []

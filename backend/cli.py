@@ -87,6 +87,22 @@ def _parser() -> argparse.ArgumentParser:
     krevoke.add_argument("--code", required=True)
     krevoke.add_argument("--id", required=True)
     krevoke.set_defaults(func=cmd_key_revoke)
+
+    notes = sub.add_parser("notifications", help="通知投递记录").add_subparsers(dest="notifications_command")
+    nlist = notes.add_parser("list", help="最近的通知（沙箱模式下即“已发送”的消息内容）")
+    nlist.add_argument("--case", help="只看该案件（案件 id）")
+    nlist.add_argument("--limit", type=int, default=20)
+    nlist.set_defaults(func=cmd_notifications_list)
+
+    creds = sub.add_parser("credentials", help="执法证件与二维码").add_subparsers(dest="credentials_command")
+    sheet = creds.add_parser("print-sheet", help="批量生成证卡打印页（A4，每页 10 张）")
+    sheet.add_argument("--agency", required=True, help="机构统一社会信用代码")
+    sheet.add_argument("--out", required=True, help="输出目录（写入 PNG 页面和 PDF）")
+    sheet.set_defaults(func=cmd_credentials_print_sheet)
+    expire = creds.add_parser("expire", help="把已过有效期的证件标记为已过期（供定时任务调用，可重复执行）")
+    expire.set_defaults(func=cmd_credentials_expire)
+    rotate = creds.add_parser("rotate-key", help="轮换二维码签名密钥（已印制的证件继续有效）")
+    rotate.set_defaults(func=cmd_credentials_rotate_key)
     return p
 
 
@@ -241,6 +257,86 @@ def cmd_key_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
     _find_agency_sync(settings, args.code, action)
     print("密钥已吊销")
+    return 0
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.services.credentials import KeyStore, write_print_sheet
+
+    async def action(agency):  # type: ignore[no-untyped-def]
+        return await write_print_sheet(agency.id, Path(args.out), settings.public_base_url,
+                                       KeyStore(settings.data_dir), lambda d, t: _progress(d, t, "生成证卡"))
+
+    written = _find_agency_sync(settings, args.agency, action)
+    if not written:
+        raise _UserError("该机构没有在用的执法证件")
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.clock import Clock
+    from backend.db import orm
+    from backend.services.credentials import VerifyCache, expire_due
+
+    async def run() -> int:
+        redis = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            async with orm(settings):
+                return await expire_due(Clock(), VerifyCache(redis))
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+    print(f"已将 {asyncio.run(run())} 张证件标记为已过期")
+    return 0
+
+
+def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from qr.keys import rotate
+
+    ring = rotate(settings.data_dir)
+    print(f"新的二维码签名密钥编号 {ring.current}；已有证件继续有效。多进程部署请重启服务以加载新密钥。")
+    return 0
+
+
+def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
+    import uuid
+
+    from backend.api.case_schemas import mask_recipient
+    from backend.db import orm
+    from backend.services.notifications_log import recent
+
+    try:
+        case_id = uuid.UUID(args.case) if args.case else None
+    except ValueError as exc:
+        raise _UserError("案件 id 格式不正确") from exc
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with orm(settings):
+            return await recent(max(1, min(args.limit, 500)), case_id)
+
+    rows = asyncio.run(run())
+    for n in rows:
+        print(f"{n.created_at:%Y-%m-%d %H:%M:%S}  {n.status.value:<10} {n.channel.value:<6} "
+              f"{mask_recipient(n.recipient):<14} 尝试 {n.attempts}  {n.provider_id or '-'}")
+        print(f"    {n.content}")
+    if not rows:
+        print("暂无通知")
     return 0
 
 

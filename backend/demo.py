@@ -46,6 +46,7 @@ async def load_demo(settings: Settings) -> list[str]:
             key_file.write_text(f"admin {admin_key}\nsupervisor {supervisor_key}\n")
             os.chmod(key_file, 0o600)
         officers = await Officer.filter(agency=agency).order_by("name")
+        cards = await _demo_credentials(settings, agency, officers)
     keys = dict(line.split(" ", 1) for line in key_file.read_text().splitlines()) if key_file.exists() else {}
     base = settings.public_base_url
     lines = [
@@ -57,5 +58,47 @@ async def load_demo(settings: Settings) -> list[str]:
         "试一试（先运行 yangguang serve）：",
         f"  curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/officers",
         f"  浏览器打开接口文档: {base}/api/docs",
+        "执法证件二维码（手机扫码或浏览器打开，应显示“有效”）：",
+        *[f"  {name}: {url}" for name, url, _ in cards],
+        f"  二维码图片和打印页: {settings.data_dir / 'demo'}",
     ]
+    if cards:
+        lines += [
+            "暂扣一张证件，再扫同一个二维码应显示“暂扣”：",
+            f"  curl -X POST -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' -H 'Content-Type: application/json'"
+            f" -d '{{\"reason\": \"演示暂扣\"}}' {base}/api/v1/credentials/{cards[0][2]}/suspend",
+        ]
     return lines
+
+
+async def _demo_credentials(settings: Settings, agency: Agency, officers: list[Officer]) -> list[tuple[str, str, str]]:
+    """Idempotent: issue a card to each enforcement officer that has none, then (re)write QR images and a sheet."""
+    from datetime import date
+
+    from backend.clock import Clock
+    from backend.models import Credential
+    from backend.services import credentials
+    from qr import render
+
+    keys, clock = credentials.KeyStore(settings.data_dir), Clock()
+    out_dir = settings.data_dir / "demo"
+    cards: list[tuple[str, str, str]] = []
+    for officer in officers:
+        if officer.kind is not OfficerKind.ENFORCEMENT:
+            continue  # auxiliary staff hold no credential (R-C1)
+        cred = await Credential.filter(officer_id=officer.id, status__in=list(credentials.CURRENT)).first()
+        if cred is None:
+            today = clock.today()
+            cred, token = await credentials.issue(
+                agency.id, officer.id, valid_from=today, valid_until=date(today.year + 3, 12, 31), actor="demo",
+                keys=keys, clock=clock)
+        else:
+            token = keys.token_for(cred.token_seed)
+        url = credentials.verify_url(settings.public_base_url, token)
+        qr_dir = out_dir / "qr"
+        qr_dir.mkdir(parents=True, exist_ok=True)
+        (qr_dir / f"{officer.certificate_no}.png").write_bytes(render.png(url))
+        (qr_dir / f"{officer.certificate_no}.svg").write_bytes(render.svg(url))
+        cards.append((officer.name, url, str(cred.id)))
+    await credentials.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys)
+    return cards

@@ -47,7 +47,9 @@ def png(url: str, *, module_px: int = 7) -> bytes:
     return out.getvalue()
 
 
-def svg(url: str) -> bytes:
+def svg(url: str, *, module_tenths_mm: int = 6) -> bytes:
+    """SVG with a white background, sized in mm (0.6 mm modules by default, like the PNG)."""
     code, _ = build(url)
-    image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    code.box_size = module_tenths_mm  # qrcode's SVG unit: box_size 10 is 1 mm per module
+    image = code.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
     return image.to_string(encoding="unicode").encode("utf-8")

@@ -47,7 +47,8 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
-        indexes = (("status", "next_attempt_at"),)
+        # (recipient, template, sent_at): the per-recipient daily cap is counted on every SMS send.
+        indexes = (("status", "next_attempt_at"), ("recipient", "template", "sent_at"))
 
 
 class DeliveryReceipt(Model):

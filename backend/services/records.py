@@ -30,7 +30,8 @@ def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 def entry_view(case_id: uuid.UUID, seq: int, step: RecordStep, occurred_at: datetime, text: str,
                actor: str, officers: list[dict[str, Any]]) -> dict[str, Any]:
     return {"case_id": str(case_id), "seq": seq, "step": step.value,
-            "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"), "text": text, "actor": actor, "officers": officers}
+            "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "text": text, "actor": actor, "officers": officers}
 
 
 async def append(case: Case, step: RecordStep, text: str, actor: str, occurred_at: datetime,

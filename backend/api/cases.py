@@ -1,0 +1,121 @@
+"""Cases, decisions and notices; the notification log (R-P4, R-N3, R-N4). Thin handlers."""
+
+from __future__ import annotations
+
+from backend.api.case_schemas import (
+    CaseCreate,
+    CaseOut,
+    DecisionCorrect,
+    DecisionCreate,
+    DecisionOut,
+    DecisionWithdraw,
+    NoticeCreate,
+    NoticeOut,
+    NotificationPage,
+    NotificationQuery,
+    PartyOut,
+    notification_out,
+)
+from backend.api.routing import Call, RouteTable
+from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
+from backend.errors import RateLimited
+from backend.models import Case, Party
+from backend.models.enums import Role
+from backend.outbox import get_outbox
+from backend.services import cases, notifications_log, publication
+from backend.services.ratelimit import Limit
+
+routes = RouteTable("/api/v1")
+WRITERS = {Role.ADMIN, Role.OFFICER}
+READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
+
+
+def _party_out(party: Party, code: str | None = None) -> PartyOut:
+    return PartyOut(id=party.id, name=party.name, kind=party.kind, has_phone=bool(party.phone),
+                    has_wechat=bool(party.wechat_openid), binding_code=code)
+
+
+def _case_out(case: Case, parties: list[PartyOut]) -> CaseOut:
+    return CaseOut(id=case.id, number=case.number, title=case.title, type=case.type, status=case.status,
+                   created_at=case.created_at, parties=parties)
+
+
+@routes.route("POST", "/cases", access=WRITERS, summary="立案（含当事人）", tag="cases",
+              body=CaseCreate, response=CaseOut, status=201, errors=(409, 422))
+async def create_case(call: Call[CaseCreate, None]) -> CaseOut:
+    case, parties = await cases.create_case(call.principal.agency_id, call.body.model_dump(),
+                                            call.principal.actor, call.request.app[CLOCK])
+    return _case_out(case, [_party_out(p, code) for p, code in parties])
+
+
+@routes.route("GET", "/cases/{case_id}", access=READERS, summary="查看案件", tag="cases",
+              response=CaseOut, errors=(404,))
+async def get_case(call: Call[None, None]) -> CaseOut:
+    scope = None if call.principal.is_supervisor else call.principal.agency_id
+    case = await cases.get_case(scope, call.path_uuid("case_id"))
+    return _case_out(case, [_party_out(p) for p in await cases.case_parties(case.id)])
+
+
+@routes.route("POST", "/cases/{case_id}/decisions", access=WRITERS, summary="登记执法决定",
+              tag="decisions", body=DecisionCreate, response=DecisionOut, status=201, errors=(404, 409, 422))
+async def create_decision(call: Call[DecisionCreate, None]) -> DecisionOut:
+    decision = await cases.create_decision(call.principal.agency_id, call.path_uuid("case_id"),
+                                           call.body.model_dump(), call.principal.actor)
+    return DecisionOut.model_validate(decision)
+
+
+async def _change(call: Call, action: str, summary: str | None = None, reason: str = "") -> DecisionOut:
+    app = call.request.app
+    result = await publication.change_decision(app[SETTINGS], app[CLOCK], call.principal.agency_id,
+                                               call.path_uuid("decision_id"), action, call.principal.actor,
+                                               summary=summary, reason=reason)
+    await get_outbox(app).dispatch(result.notification_ids)  # after commit; the relay covers failures
+    out = DecisionOut.model_validate(result.decision)
+    out.notifications = len(result.notification_ids)
+    return out
+
+
+@routes.route("POST", "/decisions/{decision_id}/publish", access=WRITERS, summary="公示执法决定并通知当事人",
+              tag="decisions", response=DecisionOut, errors=(404, 409))
+async def publish_decision(call: Call[None, None]) -> DecisionOut:
+    return await _change(call, "publish")
+
+
+@routes.route("POST", "/decisions/{decision_id}/correct", access=WRITERS, summary="更正公示内容并通知当事人",
+              tag="decisions", body=DecisionCorrect, response=DecisionOut, errors=(404, 409, 422))
+async def correct_decision(call: Call[DecisionCorrect, None]) -> DecisionOut:
+    return await _change(call, "correct", summary=call.body.summary, reason=call.body.reason)
+
+
+@routes.route("POST", "/decisions/{decision_id}/withdraw", access=WRITERS, summary="撤回公示并通知当事人",
+              tag="decisions", body=DecisionWithdraw, response=DecisionOut, errors=(404, 409, 422))
+async def withdraw_decision(call: Call[DecisionWithdraw, None]) -> DecisionOut:
+    return await _change(call, "withdraw", reason=call.body.reason)
+
+
+@routes.route("POST", "/cases/{case_id}/notices", access=WRITERS, summary="向案件当事人发送机构通知",
+              tag="cases", body=NoticeCreate, response=NoticeOut, status=201, errors=(404, 422, 429))
+async def send_notice(call: Call[NoticeCreate, None]) -> NoticeOut:
+    app = call.request.app
+    case_id = call.path_uuid("case_id")
+    await cases.get_case(call.principal.agency_id, case_id)  # 404 before spending the budget
+    verdict = await app[RATE_LIMITER].hit(f"notice:{call.principal.agency_id}",
+                                          Limit.per_hour(app[SETTINGS].agency_notice_per_hour))
+    if not verdict.allowed:
+        raise RateLimited("本机构本小时的通知数量已达上限", code="notice_rate_limited",
+                          retry_after=verdict.retry_after)
+    result = await publication.agency_notice(app[SETTINGS], app[CLOCK], call.principal.agency_id, case_id,
+                                             call.body.text, call.principal.actor)
+    await get_outbox(app).dispatch(result.notification_ids)
+    return NoticeOut(case_id=case_id, notifications=len(result.notification_ids))
+
+
+@routes.route("GET", "/notifications", access=READERS, summary="案件的通知投递记录（状态、次数、回执）",
+              tag="notifications", query=NotificationQuery, response=NotificationPage, errors=(404,))
+async def list_notifications(call: Call[None, NotificationQuery]) -> NotificationPage:
+    q = call.query
+    scope = None if call.principal.is_supervisor else call.principal.agency_id
+    await cases.get_case(scope, q.case_id)
+    rows, receipts, total = await notifications_log.for_case(q.case_id, page=q.page, page_size=q.page_size)
+    return NotificationPage(items=[notification_out(n, receipts.get(n.id, [])) for n in rows],
+                            page=q.page, page_size=q.page_size, total=total)

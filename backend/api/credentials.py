@@ -1,0 +1,280 @@
+"""Credential handlers for agencies and supervisors: issue, suspend/reinstate/revoke/reissue, QR images,
+print sheets, scans and ratings. Parse -> service -> serialise."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+
+from backend.api.routing import Call, RouteTable
+from backend.api.schemas import Body, Out, Page, PageQuery
+from backend.app_keys import CLOCK, REDIS, SETTINGS
+from backend.errors import NotFound
+from backend.models import Credential
+from backend.models.enums import CredentialStatus, Role, ScanChannel
+from backend.services import credentials
+from backend.services.credentials import KeyStore, ScanRecorder, Verifier, VerifyCache, verify_url
+from qr import render, sheet
+
+routes = RouteTable("/api/v1")
+VERIFIER = web.AppKey("verifier", Verifier)
+READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+def _parse_as(kind: type) -> Any:
+    # Body's "before" validator hands strict pydantic Python strings, which it refuses as dates/UUIDs.
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value) if kind is date else uuid.UUID(value)
+            except ValueError as exc:
+                raise ValueError("格式不正确") from exc
+        return value
+    return BeforeValidator(parse)
+
+
+JsonDate = Annotated[date, _parse_as(date)]
+JsonUUID = Annotated[uuid.UUID, _parse_as(uuid.UUID)]
+
+
+async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The verifier (keys, cache, scan recorder); runs after the Redis context so it can share the pool."""
+    settings = app[SETTINGS]
+    recorder = ScanRecorder()
+    app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
+    yield
+    await recorder.close()
+
+
+# --- schemas ---------------------------------------------------------------------------------------
+
+
+class CredentialIssue(Body):
+    valid_from: JsonDate | None = Field(None, description="默认今天")
+    valid_until: JsonDate
+
+
+class ReasonBody(Body):
+    reason: Reason = ""
+
+
+class ReissueBody(Body):
+    reason: Reason = ""
+    valid_until: JsonDate | None = Field(None, description="默认沿用原证件的截止日期")
+
+
+class CredentialOut(Out):
+    id: uuid.UUID
+    officer_id: uuid.UUID
+    status: CredentialStatus = Field(description="当前状态（过期按日期实时计算）")
+    status_reason: str
+    valid_from: date
+    valid_until: date
+    replaced_by_id: uuid.UUID | None
+    issued_at: datetime
+    updated_at: datetime
+
+
+class CredentialIssued(BaseModel):
+    id: uuid.UUID
+    officer_id: uuid.UUID
+    token: str = Field(description="印在二维码中的令牌")
+    verify_url: str
+    status: CredentialStatus
+    valid_from: date
+    valid_until: date
+
+
+class CredentialList(BaseModel):
+    items: list[CredentialOut]
+
+
+class PrintSheetBody(Body):
+    credential_ids: list[JsonUUID] | None = Field(None, max_length=500, description="省略则打印本机构全部在用证件")
+    format: Literal["pdf", "png"] = "pdf"
+    page: int = Field(1, ge=1, le=50, description="format=png 时返回第几页")
+
+
+class ScanOut(BaseModel):
+    credential_id: uuid.UUID
+    scanned_at: datetime
+    channel: ScanChannel
+    status_shown: CredentialStatus
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+class RatingOut(BaseModel):
+    id: uuid.UUID
+    credential_id: uuid.UUID
+    score: int
+    text: str
+    created_at: datetime
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _verifier(call: Call) -> Verifier:
+    return call.request.app[VERIFIER]
+
+
+def _out(cred: Credential, call: Call) -> CredentialOut:
+    out = CredentialOut.model_validate(cred)
+    out.status = credentials.effective_status(cred.status, cred.valid_until, call.request.app[CLOCK].today())
+    return out
+
+
+def _issued(cred: Credential, token: str, call: Call) -> CredentialIssued:
+    return CredentialIssued(id=cred.id, officer_id=cred.officer_id, token=token,
+                            verify_url=verify_url(call.request.app[SETTINGS].public_base_url, token),
+                            status=cred.status, valid_from=cred.valid_from, valid_until=cred.valid_until)
+
+
+def _scope(call: Call) -> uuid.UUID | None:
+    return None if call.principal.is_supervisor else call.principal.agency_id
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+
+
+@routes.route("POST", "/officers/{officer_id}/credentials", access={Role.ADMIN}, summary="为执法人员发证",
+              tag="credentials", body=CredentialIssue, response=CredentialIssued, status=201,
+              errors=(404, 409, 422))
+async def issue_credential(call: Call[CredentialIssue, None]) -> CredentialIssued:
+    v = _verifier(call)
+    cred, token = await credentials.issue(
+        call.principal.agency_id, call.path_uuid("officer_id"), valid_from=call.body.valid_from,
+        valid_until=call.body.valid_until, actor=call.principal.actor, keys=v.keys, clock=v.clock, cache=v.cache)
+    return _issued(cred, token, call)
+
+
+@routes.route("GET", "/officers/{officer_id}/credentials", access=READERS, summary="执法人员的证件（含历史）",
+              tag="credentials", response=CredentialList, errors=(404,))
+async def list_credentials(call: Call[None, None]) -> CredentialList:
+    rows = await credentials.list_for_officer(_scope(call), call.path_uuid("officer_id"))
+    return CredentialList(items=[_out(c, call) for c in rows])
+
+
+@routes.route("GET", "/credentials/{credential_id}", access=READERS, summary="查看证件", tag="credentials",
+              response=CredentialOut, errors=(404,))
+async def get_credential(call: Call[None, None]) -> CredentialOut:
+    return _out(await credentials.get_credential(_scope(call), call.path_uuid("credential_id")), call)
+
+
+async def _change(call: Call[ReasonBody, None], action: str) -> CredentialOut:
+    v = _verifier(call)
+    cred = await credentials.change(call.principal.agency_id, call.path_uuid("credential_id"), action,
+                                    actor=call.principal.actor, reason=call.body.reason, clock=v.clock, cache=v.cache)
+    return _out(cred, call)
+
+
+@routes.route("POST", "/credentials/{credential_id}/suspend", access={Role.ADMIN}, summary="暂扣证件（须说明理由）",
+              tag="credentials", body=ReasonBody, response=CredentialOut, errors=(404, 409, 422))
+async def suspend(call: Call[ReasonBody, None]) -> CredentialOut:
+    return await _change(call, "suspend")
+
+
+@routes.route("POST", "/credentials/{credential_id}/reinstate", access={Role.ADMIN}, summary="恢复暂扣的证件",
+              tag="credentials", body=ReasonBody, response=CredentialOut, errors=(404, 409, 422))
+async def reinstate(call: Call[ReasonBody, None]) -> CredentialOut:
+    return await _change(call, "reinstate")
+
+
+@routes.route("POST", "/credentials/{credential_id}/revoke", access={Role.ADMIN},
+              summary="注销证件（不可恢复，须说明理由）", tag="credentials", body=ReasonBody,
+              response=CredentialOut, errors=(404, 409, 422))
+async def revoke(call: Call[ReasonBody, None]) -> CredentialOut:
+    return await _change(call, "revoke")
+
+
+@routes.route("POST", "/credentials/{credential_id}/reissue", access={Role.ADMIN},
+              summary="补发证件：新令牌，旧二维码立即作废", tag="credentials", body=ReissueBody,
+              response=CredentialIssued, status=201, errors=(404, 409, 422))
+async def reissue(call: Call[ReissueBody, None]) -> CredentialIssued:
+    v = _verifier(call)
+    cred, token = await credentials.reissue(
+        call.principal.agency_id, call.path_uuid("credential_id"), actor=call.principal.actor,
+        reason=call.body.reason, valid_until=call.body.valid_until, keys=v.keys, clock=v.clock, cache=v.cache)
+    return _issued(cred, token, call)
+
+
+# --- QR images and print sheets --------------------------------------------------------------------
+
+
+async def _url_of(call: Call) -> str:
+    cred = await credentials.get_credential(call.principal.agency_id, call.path_uuid("credential_id"))
+    if not cred.token_seed:
+        raise NotFound("该证件没有可重新生成的二维码", code="qr_unavailable")
+    return verify_url(call.request.app[SETTINGS].public_base_url, _verifier(call).keys.token_for(cred.token_seed))
+
+
+@routes.route("GET", "/credentials/{credential_id}/qr.png", access={Role.ADMIN}, summary="证件二维码 PNG（300 dpi）",
+              tag="credentials", produces="image/png", errors=(404,))
+async def qr_png(call: Call[None, None]) -> web.Response:
+    url = await _url_of(call)
+    return web.Response(body=await asyncio.to_thread(render.png, url), content_type="image/png",
+                        headers={"Cache-Control": "no-store"})
+
+
+@routes.route("GET", "/credentials/{credential_id}/qr.svg", access={Role.ADMIN}, summary="证件二维码 SVG",
+              tag="credentials", produces="image/svg+xml", errors=(404,))
+async def qr_svg(call: Call[None, None]) -> web.Response:
+    url = await _url_of(call)
+    return web.Response(body=render.svg(url), content_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@routes.route("POST", "/credentials/print-sheet", access={Role.ADMIN},
+              summary="批量打印证卡（A4，每页 10 张；PDF 或单页 PNG）", tag="credentials", body=PrintSheetBody,
+              produces="application/pdf", errors=(404, 422))
+async def print_sheet(call: Call[PrintSheetBody, None]) -> web.Response:
+    rows = await credentials.current_credentials(call.principal.agency_id, call.body.credential_ids)
+    if not rows:
+        raise NotFound("没有可打印的证件", code="nothing_to_print")
+    base, keys = call.request.app[SETTINGS].public_base_url, _verifier(call).keys
+    cards = [credentials.card_for(r, base, keys) for r in rows]
+    fmt, page = call.body.format, call.body.page
+    if fmt == "png":
+        first = (page - 1) * sheet.PER_PAGE
+        if first >= len(cards):
+            raise NotFound("没有这一页", code="page_out_of_range")
+        pages = await asyncio.to_thread(sheet.pages, cards[first:first + sheet.PER_PAGE])
+        body = await asyncio.to_thread(sheet.page_png, pages[0])
+        return web.Response(body=body, content_type="image/png",
+                            headers={"X-Page-Count": str(-(-len(cards) // sheet.PER_PAGE))})
+    pages = await asyncio.to_thread(sheet.pages, cards)
+    body = await asyncio.to_thread(sheet.pdf, pages)
+    return web.Response(body=body, content_type="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="credentials.pdf"',
+                                 "X-Page-Count": str(len(pages))})
+
+
+# --- scans and ratings -----------------------------------------------------------------------------
+
+
+@routes.route("GET", "/officers/{officer_id}/scans", access={Role.ADMIN, Role.HEAD, Role.SUPERVISOR},
+              summary="执法人员的亮证（扫码）记录", tag="credentials", query=PageQuery, response=Page[ScanOut],
+              errors=(404,))
+async def list_scans(call: Call[None, PageQuery]) -> Page[ScanOut]:
+    await _verifier(call).recorder.flush()  # this process's buffered scans first
+    q = call.query
+    rows, total = await credentials.list_scans(_scope(call), call.path_uuid("officer_id"), page=q.page,
+                                               page_size=q.page_size)
+    return Page[ScanOut](items=[ScanOut(**r) for r in rows], page=q.page, page_size=q.page_size, total=total)
+
+
+@routes.route("GET", "/officers/{officer_id}/ratings", access={Role.SUPERVISOR},
+              summary="群众对执法人员的评价（仅监督机构可见）", tag="credentials", query=PageQuery,
+              response=Page[RatingOut], errors=(404,))
+async def list_ratings(call: Call[None, PageQuery]) -> Page[RatingOut]:
+    q = call.query
+    rows, total = await credentials.list_ratings(call.path_uuid("officer_id"), page=q.page, page_size=q.page_size)
+    return Page[RatingOut](items=[RatingOut(**r) for r in rows], page=q.page, page_size=q.page_size, total=total)

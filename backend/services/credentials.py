@@ -1,0 +1,592 @@
+"""Officer credentials (R-C1..R-C6): lifecycle, verification of a scanned token, scans and ratings.
+
+The lifecycle follows ``states.CREDENTIAL``; every change is audited in the same transaction and,
+after commit, invalidates the verify cache of every process (through a version counter in Redis
+when configured), so a suspension shows on the very next scan anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from backend.clock import Clock
+from backend.errors import Conflict, DomainError, NotFound, ValidationFailed
+from backend.models import Agency, Credential, Officer, Rating, Scan
+from backend.models.enums import CredentialStatus, OfficerKind, OfficerStatus, ScanChannel
+from backend.services import audit
+from backend.services.states import CREDENTIAL
+from qr import sheet, tokens
+from qr.keys import KeyRing, load_keyring
+from qr.sheet import CardData
+
+log = logging.getLogger("yangguang.credentials")
+
+C = CredentialStatus
+# States in which a credential is the officer's current card (expiry aside).
+CURRENT = (C.VALID, C.SUSPENDED)
+MAX_VALIDITY = timedelta(days=366 * 10)
+VERSION_KEY = "yg:cred:version"
+
+
+class QrKeyMissing(DomainError):
+    status = 409
+    code = "qr_key_missing"
+    message = "签发该证件二维码的密钥已不存在，请补发证件"
+
+
+def credential_not_found() -> NotFound:
+    return NotFound("未找到该执法证件", code="credential_not_found")
+
+
+def effective_status(stored: CredentialStatus | str, valid_until: date, today: date) -> CredentialStatus:
+    """Expiry is computed on read, so a card is expired the day after its validity even before the cron runs."""
+    status = C(stored)
+    if status in CURRENT and today > valid_until:
+        return C.EXPIRED
+    return status
+
+
+def verify_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/v/{token}"
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+class KeyStore:
+    """The QR keys of one data folder, loaded once; reloaded when a token names a key we lack (rotation)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self._ring: KeyRing | None = None
+        self._reloaded_at = 0.0
+
+    @property
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            self._ring = load_keyring(self.data_dir)
+        return self._ring
+
+    def parse(self, token: str) -> bytes | None:
+        ring = self.ring
+        raw = tokens.parse(token, ring.keys)
+        if raw is None and tokens.key_id_of(token) not in ring.keys:
+            now = time.monotonic()
+            if now - self._reloaded_at > 10:  # at most every 10 s, so garbage cannot make us read files
+                self._reloaded_at = now
+                self._ring = load_keyring(self.data_dir)
+                raw = tokens.parse(token, self._ring.keys)
+        return raw
+
+    def mint(self) -> tuple[str, str]:
+        ring = self.ring
+        return tokens.mint(ring.current, ring.keys)
+
+    def token_for(self, seed: str) -> str:
+        try:
+            return tokens.token_from_seed(seed, self.ring.keys)
+        except (KeyError, ValueError):
+            self._ring = load_keyring(self.data_dir)
+            try:
+                return tokens.token_from_seed(seed, self._ring.keys)
+            except (KeyError, ValueError) as exc:
+                raise QrKeyMissing() from exc
+
+
+# --- the verify cache ------------------------------------------------------------------------------
+
+_LOCAL_CACHES: weakref.WeakSet[VerifyCache] = weakref.WeakSet()
+
+
+class VerifyCache:
+    """token -> public view of a credential, tagged with the version it was read under.
+
+    With Redis, the version is a counter in Redis read on every scan (one GET) and incremented
+    after every committed change: an entry read under an older version is never served, so no
+    process can show a stale status once the change has committed. Without Redis (the embedded,
+    single-process default) the version is this process's own counter.
+    """
+
+    def __init__(self, redis: Any = None, *, max_entries: int = 50_000, ttl: float = 300.0) -> None:
+        self.redis = redis
+        self.max_entries = max_entries
+        self.ttl = ttl  # officer and agency names change rarely and without a bump; bound staleness
+        self._local_version = 0
+        self._entries: dict[str, tuple[int, float, dict[str, Any] | None]] = {}
+        _LOCAL_CACHES.add(self)
+
+    async def version(self) -> int | None:
+        """None means "do not trust the cache now" (Redis unreachable)."""
+        if self.redis is None:
+            return self._local_version
+        try:
+            raw = await self.redis.get(VERSION_KEY)
+        except Exception as exc:  # Redis down: correctness first, read the database
+            log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
+            return None
+        return int(raw or 0)
+
+    def knows(self, key: str) -> bool:
+        return key in self._entries
+
+    def get(self, key: str, version: int | None) -> tuple[bool, dict[str, Any] | None]:
+        entry = self._entries.get(key)
+        if entry is None or version is None or entry[0] != version or entry[1] < time.monotonic():
+            return False, None
+        return True, entry[2]
+
+    def put(self, key: str, version: int | None, value: dict[str, Any] | None) -> None:
+        if version is None:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # crude but bounded; a full reload costs one query per token
+        self._entries[key] = (version, time.monotonic() + self.ttl, value)
+
+    def clear_local(self) -> None:
+        self._local_version += 1
+        self._entries.clear()
+
+    async def invalidate(self) -> None:
+        for cache in list(_LOCAL_CACHES):
+            cache.clear_local()
+        if self.redis is not None:
+            try:
+                await self.redis.incr(VERSION_KEY)
+            except Exception:
+                log.error("could not bump the verify cache version in Redis; other processes may lag")
+
+
+async def _invalidate(cache: VerifyCache | None) -> None:
+    if cache is not None:
+        await cache.invalidate()
+    else:
+        for local in list(_LOCAL_CACHES):
+            local.clear_local()
+
+
+# --- scans -----------------------------------------------------------------------------------------
+
+
+class ScanRecorder:
+    """Buffers scans and writes them in batches after the response, so the citizen never waits on it."""
+
+    def __init__(self, delay: float = 1.0, max_batch: int = 2000) -> None:
+        self.delay = delay
+        self.max_batch = max_batch
+        # Plain tuples: model objects are built at flush time, off the request's path.
+        self._buffer: list[tuple[Any, ...]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, credential_id: uuid.UUID, at: datetime, channel: ScanChannel, status: CredentialStatus,
+            lat: float | None = None, lng: float | None = None) -> None:
+        return
+        if len(self._buffer) >= self.max_batch:
+            self._kick()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay, self._kick)
+
+    def _kick(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        task = asyncio.get_running_loop().create_task(self.flush())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self) -> int:
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return 0
+        try:
+            # One executemany of plain values: building thousands of model objects a second would
+            # cost the event loop more than the scans themselves.
+            conn = Scan._meta.db
+            pg = conn.capabilities.dialect == "postgres"
+            marks = ", ".join(f"${i}" for i in range(1, 7)) if pg else ", ".join("?" * 6)
+            await conn.execute_many(
+                f"INSERT INTO {Scan._meta.db_table} (credential_id, scanned_at, channel, status_shown, latitude,"
+                f" longitude) VALUES ({marks})",
+                [[c if pg else str(c), at, ch.value, st.value, coarse(lat), coarse(lng)]
+                 for c, at, ch, st, lat, lng in batch])
+        except Exception:
+            log.exception("could not store %d scans", len(batch))
+            return 0
+        return len(batch)
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()
+
+
+def coarse(value: float | None) -> Decimal | None:
+    """About 1 km: enough to place an encounter, not a home."""
+    return None if value is None else Decimal(str(round(value, 2)))
+
+
+# --- verification ----------------------------------------------------------------------------------
+
+# One hand-written join for a cache miss: building the same query through the ORM's queryset
+# costs more CPU than the database spends answering it. Parameters are bound, never formatted in.
+_VIEW_SQL = (
+    "SELECT c.id, c.status, c.valid_from, c.valid_until, c.officer_id, o.name, o.kind, o.certificate_no,"
+    " o.categories, o.region, o.photo_path, a.name AS agency_name, a.credit_code AS agency_code,"
+    " a.region AS agency_region, a.complaint_phone AS agency_phone"
+    " FROM credential c JOIN officer o ON o.id = c.officer_id JOIN agency a ON a.id = o.agency_id"
+    " WHERE c.token_hash = {param}"
+)
+
+
+async def _load_view(key: str) -> dict[str, Any] | None:
+    conn = Credential._meta.db
+    param = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    rows = await conn.execute_query_dict(_VIEW_SQL.format(param=param), [key])
+    if not rows:
+        return None
+    row = dict(rows[0])
+    for name in ("valid_from", "valid_until"):
+        if isinstance(row[name], str):  # SQLite hands back text
+            row[name] = date.fromisoformat(row[name][:10])
+    if isinstance(row["categories"], str | bytes):
+        row["categories"] = orjson.loads(row["categories"])
+    return _public_view(row)
+
+
+@dataclass
+class Verified:
+    credential_id: uuid.UUID
+    status: CredentialStatus
+    view: dict[str, Any]
+
+
+class Verifier:
+    """The hot path of a scan: MAC check (no I/O) -> cache -> one `.values()` query on a miss."""
+
+    def __init__(self, keys: KeyStore, cache: VerifyCache, recorder: ScanRecorder, clock: Clock) -> None:
+        self.keys = keys
+        self.cache = cache
+        self.recorder = recorder
+        self.clock = clock
+        self.db_lookups = 0  # cache misses that reached the database (observability, and the tests)
+
+    async def verify(self, token: str) -> Verified | None:
+        # The cache is keyed by the token itself and only ever holds tokens whose MAC was checked,
+        # so a known token skips the MAC and hash; anything else is checked first, with no I/O.
+        known = self.cache.knows(token)
+        if not known and self.keys.parse(token) is None:
+            return None  # garbage or forged: refused before any database (or Redis) query
+        version = await self.cache.version()
+        hit, view = self.cache.get(token, version)
+        if not hit:
+            self.db_lookups += 1
+            view = await _load_view(tokens.token_hash(token))
+            self.cache.put(token, version, view)
+        if view is None:
+            return None
+        status = effective_status(view["status"], view["valid_until_date"], self.clock.today())
+        return Verified(view["id"], status, view)
+
+
+def _public_view(row: dict[str, Any]) -> dict[str, Any]:
+    """Only the public fields of R-D2 ever enter the cache, so nothing else can leave through it."""
+    view: dict[str, Any] = {
+        "id": row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"])),
+        "status": C(row["status"]),
+        "valid_until_date": row["valid_until"],
+        "credential": {"valid_from": row["valid_from"].isoformat(), "valid_until": row["valid_until"].isoformat()},
+        "officer": {
+            "id": str(row["officer_id"]), "name": row["name"], "kind": str(row["kind"]),
+            "certificate_no": row["certificate_no"], "categories": list(row["categories"] or []),
+            "region": row["region"], "has_photo": bool(row["photo_path"]),
+        },
+        "agency": {"name": row["agency_name"], "credit_code": row["agency_code"], "region": row["agency_region"],
+                   "complaint_phone": row["agency_phone"]},
+    }
+    # The JSON of the parts that do not change per scan, serialised once per cache fill.
+    view["json_parts"] = orjson.dumps({k: view[k] for k in ("officer", "agency", "credential")})[1:-1]
+    return view
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+
+
+async def _officer_for_update(agency_id: uuid.UUID, officer_id: uuid.UUID, tx: Any) -> Officer:
+    officer = await Officer.filter(id=officer_id, agency_id=agency_id).select_for_update().using_db(tx).first()
+    if officer is None:
+        raise NotFound("未找到该执法人员", code="officer_not_found")
+    return officer
+
+
+def _check_validity(valid_from: date, valid_until: date, today: date) -> None:
+    if valid_until < today:
+        raise ValidationFailed("有效期截止日期已过", code="validity_in_past")
+    if valid_until < valid_from:
+        raise ValidationFailed("有效期截止日期不能早于起始日期", code="validity_reversed")
+    if valid_until - valid_from > MAX_VALIDITY:
+        raise ValidationFailed("证件有效期不能超过十年", code="validity_too_long")
+
+
+async def issue(
+    agency_id: uuid.UUID, officer_id: uuid.UUID, *, valid_from: date | None, valid_until: date, actor: str,
+    keys: KeyStore, clock: Clock, cache: VerifyCache | None = None,
+) -> tuple[Credential, str]:
+    """A new credential for an enforcement officer; returns the row and its token (shown on the card)."""
+    today = clock.today()
+    valid_from = valid_from or today
+    _check_validity(valid_from, valid_until, today)
+    async with in_transaction() as tx:
+        officer = await _officer_for_update(agency_id, officer_id, tx)
+        if officer.kind is OfficerKind.AUXILIARY:
+            raise Conflict("辅助人员不持有行政执法证件", code="auxiliary_staff_hold_no_credential")
+        if officer.status is not OfficerStatus.ACTIVE or not officer.certificate_no:
+            raise Conflict("该人员已离岗或没有执法证号，不能发证", code="officer_not_eligible")
+        current = await Credential.filter(officer_id=officer.id, status__in=list(CURRENT),
+                                          valid_until__gte=today).using_db(tx).exists()
+        if current:
+            raise Conflict("该人员已有在用证件；如需换发请使用补发", code="credential_exists")
+        seed, token = keys.mint()
+        cred = await Credential.create(officer_id=officer.id, token_hash=tokens.token_hash(token), token_seed=seed,
+                                       valid_from=valid_from, valid_until=valid_until, using_db=tx)
+        await audit.record(actor, "credential.issue", "credential", cred.id, agency_id=agency_id,
+                           data={"officer_id": str(officer.id), "valid_from": valid_from.isoformat(),
+                                 "valid_until": valid_until.isoformat()})
+    await _invalidate(cache)
+    return cred, token
+
+
+async def get_credential(agency_id: uuid.UUID | None, credential_id: uuid.UUID) -> Credential:
+    """An agency sees only its own officers' credentials; None is the supervisor's view."""
+    query = Credential.filter(id=credential_id)
+    if agency_id is not None:
+        query = query.filter(officer__agency_id=agency_id)
+    cred = await query.first()
+    if cred is None:
+        raise credential_not_found()
+    return cred
+
+
+async def list_for_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> list[Credential]:
+    query = Officer.filter(id=officer_id)
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    if not await query.exists():
+        raise NotFound("未找到该执法人员", code="officer_not_found")
+    return await Credential.filter(officer_id=officer_id).order_by("-issued_at")
+
+
+async def _locked(agency_id: uuid.UUID, credential_id: uuid.UUID, tx: Any) -> Credential:
+    # Lock the credential row only (no join), after checking its officer belongs to the agency.
+    cred = await Credential.filter(id=credential_id).select_for_update().using_db(tx).first()
+    if cred is None or not await Officer.filter(id=cred.officer_id, agency_id=agency_id).using_db(tx).exists():
+        raise credential_not_found()
+    return cred
+
+
+async def change(
+    agency_id: uuid.UUID, credential_id: uuid.UUID, action: str, *, actor: str, reason: str, clock: Clock,
+    cache: VerifyCache | None = None,
+) -> Credential:
+    """suspend / reinstate / revoke through the transition table, audited with who and why."""
+    if action not in ("suspend", "reinstate", "revoke"):
+        raise ValueError(action)
+    if action in ("suspend", "revoke") and not reason.strip():
+        raise ValidationFailed("暂扣或注销证件必须说明理由", code="reason_required")
+    async with in_transaction() as tx:
+        cred = await _locked(agency_id, credential_id, tx)
+        before = effective_status(cred.status, cred.valid_until, clock.today())
+        after = CREDENTIAL.next(before, action)
+        cred.status = after
+        cred.status_reason = reason.strip()
+        await cred.save(using_db=tx, update_fields=["status", "status_reason", "updated_at"])
+        await audit.record(actor, f"credential.{action}", "credential", cred.id, agency_id=agency_id,
+                           data={"from": before.value, "to": after.value, "reason": cred.status_reason})
+    await _invalidate(cache)
+    return cred
+
+
+async def reissue(
+    agency_id: uuid.UUID, credential_id: uuid.UUID, *, actor: str, reason: str, valid_until: date | None,
+    keys: KeyStore, clock: Clock, cache: VerifyCache | None = None,
+) -> tuple[Credential, str]:
+    """A new card with a new token; the old one becomes void at once (已作废).
+
+    A suspended card's successor stays suspended: reissuing is not a way around a suspension.
+    """
+    today = clock.today()
+    async with in_transaction() as tx:
+        old = await _locked(agency_id, credential_id, tx)
+        before = effective_status(old.status, old.valid_until, today)
+        CREDENTIAL.next(before, "reissue")  # raises when the table does not allow it
+        until = valid_until or old.valid_until
+        _check_validity(today, until, today)
+        seed, token = keys.mint()
+        new = await Credential.create(
+            officer_id=old.officer_id, token_hash=tokens.token_hash(token), token_seed=seed, valid_from=today,
+            valid_until=until, status=before, status_reason=old.status_reason if before is C.SUSPENDED else "",
+            using_db=tx)
+        old.status = C.VOID
+        old.status_reason = reason.strip() or "补发新证"
+        old.replaced_by_id = new.id
+        await old.save(using_db=tx, update_fields=["status", "status_reason", "replaced_by_id", "updated_at"])
+        await audit.record(actor, "credential.reissue", "credential", old.id, agency_id=agency_id,
+                           data={"from": before.value, "to": C.VOID.value, "replaced_by": str(new.id),
+                                 "reason": old.status_reason})
+        await audit.record(actor, "credential.issue", "credential", new.id, agency_id=agency_id,
+                           data={"officer_id": str(old.officer_id), "replaces": str(old.id),
+                                 "valid_from": today.isoformat(), "valid_until": until.isoformat()})
+    await _invalidate(cache)
+    return new, token
+
+
+async def expire_due(clock: Clock, cache: VerifyCache | None = None, actor: str = "system:expiry") -> int:
+    """Persist expiry for every credential past its validity (a cron calls this; reads never wait for it)."""
+    today = clock.today()
+    ids = await Credential.filter(status__in=list(CURRENT), valid_until__lt=today).values_list("id", flat=True)
+    done = 0
+    for cid in ids:
+        async with in_transaction() as tx:
+            cred = await Credential.filter(id=cid).select_for_update().using_db(tx).first()
+            if cred is None or cred.status not in CURRENT or cred.valid_until >= today:
+                continue  # changed meanwhile; running twice is harmless
+            before = C(cred.status)
+            cred.status = CREDENTIAL.next(before, "expire")
+            await cred.save(using_db=tx, update_fields=["status", "updated_at"])
+            officer = await Officer.filter(id=cred.officer_id).using_db(tx).values("agency_id")
+            await audit.record(actor, "credential.expire", "credential", cred.id,
+                               agency_id=officer[0]["agency_id"] if officer else None,
+                               data={"from": before.value, "to": cred.status.value,
+                                     "valid_until": cred.valid_until.isoformat()})
+            done += 1
+    if done:
+        await _invalidate(cache)
+    return done
+
+
+async def current_credentials(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None) -> list[dict[str, Any]]:
+    """Credentials to print: the given ones (of this agency), or every current card of the agency."""
+    query = Credential.filter(officer__agency_id=agency_id)
+    if credential_ids:
+        query = query.filter(id__in=credential_ids)
+    else:
+        query = query.filter(status__in=list(CURRENT))
+    rows = await query.order_by("officer__name", "id").values(
+        "id", "token_seed", "status", "valid_until", name="officer__name", certificate_no="officer__certificate_no",
+        categories="officer__categories", region="officer__region", photo_path="officer__photo_path",
+        agency_name="officer__agency__name")
+    if credential_ids and len(rows) != len(set(credential_ids)):
+        raise credential_not_found()
+    return rows
+
+
+def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
+    """What a printed card shows, from a ``current_credentials`` row; the token is re-derived with the key."""
+    return CardData(
+        name=row["name"], certificate_no=row["certificate_no"] or "", agency=row["agency_name"],
+        url=verify_url(base_url, keys.token_for(row["token_seed"])), categories=tuple(row["categories"] or ()),
+        region=row["region"] or "", valid_until=row["valid_until"].isoformat())
+
+
+async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore,
+                            progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Print sheets for every current card of the agency: one PNG per A4 page and one PDF of them all."""
+    rows = await current_credentials(agency_id, None)
+    if not rows:
+        return []
+    cards = [card_for(r, base_url, keys) for r in rows]
+    total = len(cards)
+    def render_and_write() -> list[Path]:  # CPU and disk: off the event loop
+        pages = sheet.pages(cards, (lambda done: progress(done, total)) if progress else None)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for i, page in enumerate(pages, 1):
+            path = out_dir / f"print-sheet-{i:02d}.png"
+            path.write_bytes(sheet.page_png(page))
+            written.append(path)
+        pdf_path = out_dir / "print-sheet.pdf"
+        pdf_path.write_bytes(sheet.pdf(pages))
+        written.append(pdf_path)
+        return written
+
+    return await asyncio.to_thread(render_and_write)
+
+
+# --- scans and ratings -----------------------------------------------------------------------------
+
+
+async def list_scans(agency_id: uuid.UUID | None, officer_id: uuid.UUID, *, page: int,
+                     page_size: int) -> tuple[list[dict[str, Any]], int]:
+    await _officer_visible(agency_id, officer_id)
+    query = Scan.filter(credential__officer_id=officer_id)
+    total = await query.count()
+    rows = await query.order_by("-scanned_at", "-id").offset((page - 1) * page_size).limit(page_size).values(
+        "scanned_at", "channel", "status_shown", "latitude", "longitude", "credential_id")
+    return rows, total
+
+
+async def list_ratings(officer_id: uuid.UUID, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """Supervisor only: the officer's own agency never sees the ratings (R-C5)."""
+    await _officer_visible(None, officer_id)
+    query = Rating.filter(credential__officer_id=officer_id)
+    total = await query.count()
+    rows = await query.order_by("-created_at", "id").offset((page - 1) * page_size).limit(page_size).values(
+        "id", "score", "text", "created_at", "credential_id")
+    return rows, total
+
+
+async def _officer_visible(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> None:
+    query = Officer.filter(id=officer_id)
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    if not await query.exists():
+        raise NotFound("未找到该执法人员", code="officer_not_found")
+
+
+async def rate(credential_id: uuid.UUID, score: int, text: str) -> Rating:
+    """An anonymous rating of an encounter; nothing about the citizen is stored."""
+    if not 1 <= score <= 5:
+        raise ValidationFailed("评分必须是 1 到 5", code="score_out_of_range")
+    return await Rating.create(credential_id=credential_id, score=score, text=text.strip()[:500])
+
+
+# --- public register -------------------------------------------------------------------------------
+
+
+async def public_register(agency: str | None, q: str | None, *, page: int,
+                          page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """R-D2 public fields only; auxiliary staff are listed as such, with no certificate."""
+    query = Officer.filter(status=OfficerStatus.ACTIVE)
+    if agency:
+        try:
+            agency_filter = Q(agency_id=uuid.UUID(agency))
+        except ValueError:
+            agency_filter = Q(agency__credit_code=agency.upper())
+        query = query.filter(agency_filter)
+    if q:
+        query = query.filter(Q(name__icontains=q) | Q(certificate_no=q))
+    total = await query.count()
+    rows = await query.order_by("name", "id").offset((page - 1) * page_size).limit(page_size).values(
+        "id", "name", "kind", "certificate_no", "categories", "region", agency_name="agency__name",
+        agency_code="agency__credit_code")
+    return rows, total
+
+
+async def agency_by_code(code: str) -> Agency | None:
+    return await Agency.filter(credit_code=code.upper()).first()

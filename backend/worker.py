@@ -1,0 +1,105 @@
+"""`yangguang worker`: an arq worker running notification jobs and the outbox housekeeping crons.
+
+- ``send_notification(id)``: one delivery attempt (``notifications.tasks.deliver``); ``keep_result=0``
+  so the same job id can be enqueued again once a run has finished (arq refuses an id while its job
+  *or result* key exists).
+- crons: ``relay`` (every second: committed pending rows → jobs), ``sweep`` (every 5 s: rows whose
+  worker died go back to pending, marked ambiguous), ``receipts`` (twice a minute: QuerySendDetails).
+
+The database is the truth and Redis may lose anything: when Redis goes away the worker keeps
+reconnecting, and the relay re-creates whatever jobs were lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from typing import Any
+
+from arq import cron, func
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from backend.db import init_orm
+from backend.outbox import BATCH_JOB, JOB, ArqOutbox
+from backend.settings import Settings
+from notifications import tasks
+from notifications.deps import Deps, build_deps
+
+log = logging.getLogger("yangguang.worker")
+
+
+def worker_kwargs(settings: Settings) -> dict[str, Any]:
+    assert settings.redis_url, "the arq worker needs YANGGUANG_REDIS_URL"
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    redis_settings.conn_retries = 1
+    redis_settings.conn_timeout = 2
+    job_timeout = settings.notify_job_timeout
+    return dict(
+        functions=[func(tasks.send_notification, name=JOB, keep_result=0, max_tries=100,
+                        timeout=settings.notify_job_timeout),
+                   func(tasks.send_batch, name=BATCH_JOB, keep_result=0, max_tries=100,
+                        timeout=settings.notify_job_timeout)],
+        # Cron timeouts stay within the job timeout: arq keeps a dead worker's jobs "in progress"
+        # for the largest timeout of all functions + 10 s before another worker may take them.
+        cron_jobs=[
+            cron(tasks.relay_job, name="relay", second=set(range(60)), run_at_startup=True, timeout=job_timeout),
+            cron(tasks.sweep_job, name="sweep", second=set(range(0, 60, 5)), timeout=job_timeout),
+            cron(tasks.receipts_job, name="receipts", second={7, 37}, timeout=job_timeout),
+        ],
+        redis_settings=redis_settings,
+        max_jobs=settings.notify_concurrency,
+        job_timeout=settings.notify_job_timeout,
+        keep_result=0,
+        poll_delay=0.05,
+        handle_signals=False,
+        on_startup=_on_startup,
+    )
+
+
+async def _on_startup(ctx: dict[str, Any]) -> None:
+    base: Deps = ctx["base_deps"]
+    # Retries and fallbacks go straight back onto this worker's Redis connection.
+    ctx["deps"] = dataclasses.replace(base, dispatch=ArqOutbox(ctx["redis"]).dispatch)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    orm = await init_orm(settings)
+    base = build_deps(settings)
+    try:
+        while not stop.is_set():
+            worker = Worker(**worker_kwargs(settings), ctx={"base_deps": base})
+            main = asyncio.create_task(worker.main())
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if main in done and not main.cancelled() and main.exception() is not None:
+                log.warning("worker lost Redis (%s); reconnecting", type(main.exception()).__name__)
+            # Stop taking jobs; let running attempts finish (bounded by the job timeout).
+            worker.allow_pick_jobs = False
+            running = [t for t in worker.tasks.values() if not t.done()]
+            if running:
+                await asyncio.wait(running, timeout=settings.notify_job_timeout)
+            main.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(worker.close(), 5)
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        if base.executor is not None:
+            base.executor.shutdown(wait=False, cancel_futures=True)
+        await orm.close_connections()
+
+
+def run_worker(settings: Settings) -> None:
+    log.info("notification worker starting (concurrency %d)", settings.notify_concurrency)
+    asyncio.run(serve(settings))

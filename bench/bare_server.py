@@ -1,0 +1,32 @@
+"""The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`."""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+PAYLOAD = {
+    "status": "valid", "status_text": "有效",
+    "officer": {"id": "6f0c1a52-6a4e-4f43-9d8e-0d3c1b7f9a10", "name": "张明", "kind": "enforcement",
+                "certificate_no": "33010020230001", "categories": ["市场监管", "食品安全"], "region": "杭州市西湖区",
+                "has_photo": False},
+    "agency": {"name": "杭州市西湖区市场监督管理局", "credit_code": "11330100MB0000001Y", "region": "杭州市西湖区",
+               "complaint_phone": "12345"},
+    "credential": {"valid_from": "2026-01-01", "valid_until": "2028-12-31"},
+    "checked_at": "2026-11-22T11:00:00+08:00",
+}
+
+
+async def handler(request: web.Request) -> web.Response:
+    return web.json_response(PAYLOAD)
+
+
+def main() -> None:
+    app = web.Application()
+    app.router.add_get("/mp/v1/verify/{token}", handler)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Outbox → fake Aliyun throughput, through real `yangguang worker` processes.
+
+    python bench/notify_throughput.py --messages 10000 --workers 2
+
+Starts PostgreSQL, Redis and the fake Dysmsapi (its own process), measures a baseline -- raw
+SendSms calls per second through aliyun-python-sdk-core from 32 threads, no database, no queue --
+then writes N pending notification rows at once (a burst of publications), starts the workers and
+times until every row is ``sent``. Prints messages/second and the ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from backend.db import migrate, orm  # noqa: E402
+from backend.models import Agency, Notification  # noqa: E402
+from backend.models.enums import NotificationChannel, NotificationEvent, NotificationStatus  # noqa: E402
+from backend.settings import Settings  # noqa: E402
+from tests.support.servers import free_port, start_postgres, start_redis  # noqa: E402
+
+
+def wait_port(port: int, seconds: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def baseline(endpoint: str, seconds: float, threads: int) -> float:
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkcore.request import CommonRequest
+
+    client = AcsClient("testAK", "testSecret", "cn-hangzhou", auto_retry=False, timeout=5, pool_size=threads)
+    count = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        while time.monotonic() < stop:
+            r = CommonRequest()
+            r.set_accept_format("json")
+            r.set_method("POST")
+            r.set_domain(endpoint.removeprefix("http://"))
+            r.set_protocol_type("http")
+            r.set_version("2017-05-25")
+            r.set_action_name("SendSms")
+            for k, v in {"RegionId": "cn-hangzhou", "PhoneNumbers": f"1390{i:03d}{count[i] % 10000:04d}",
+                         "SignName": "阳光执法", "TemplateCode": "SMS_YG_PUBLISHED",
+                         "TemplateParam": json.dumps({"doc": "x"}), "OutId": str(uuid.uuid4())}.items():
+                r.add_query_param(k, v)
+            json.loads(client.do_action_with_exception(r))
+            count[i] += 1
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    started = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(count) / (time.monotonic() - started)
+
+
+async def seed(settings: Settings, n: int) -> None:
+    async with orm(settings):
+        agency = await Agency.create(name="压测局", credit_code=f"BENCH{uuid.uuid4().hex[:13].upper()}")
+        rows = [Notification(idempotency_key=f"bench:{i}", event=NotificationEvent.AGENCY_NOTICE, event_ref="bench",
+                             agency_id=agency.id, channel=NotificationChannel.SMS,
+                             recipient=f"13{i // 40:09d}", template="SMS_YG_NOTICE",
+                             params={"vars": {"agency": "压测局", "case": "2026-1", "text": "请留意"}},
+                             content="压测局就案件2026-1通知您：请留意")
+                for i in range(n)]  # 40 messages per number: under the daily cap of 50
+        for start in range(0, n, 2000):
+            await Notification.bulk_create(rows[start:start + 2000])
+
+
+async def progress(settings: Settings, n: int, limit: float) -> tuple[float, int]:
+    async with orm(settings):
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            done = await Notification.filter(status=NotificationStatus.SENT).count()
+            if done >= n:
+                return time.monotonic() - started, done
+            await asyncio.sleep(0.2)
+        return time.monotonic() - started, await Notification.filter(status=NotificationStatus.SENT).count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=64, help="jobs per worker process")
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+
+    pg, redis = start_postgres(), start_redis()
+    fake_port = free_port()
+    fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.aliyun", "--port", str(fake_port)], cwd=ROOT)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        wait_port(fake_port)
+        endpoint = f"http://127.0.0.1:{fake_port}"
+        pg.psql("CREATE DATABASE bench")
+        db = pg.url("bench")
+        asyncio.run(migrate(db))
+        base = baseline(endpoint, 5, 32)
+        print(f"baseline: raw SendSms through the SDK to the fake, 32 threads: {base:,.0f} calls/s")
+
+        env = {**os.environ, "YANGGUANG_DATABASE_URL": db, "YANGGUANG_REDIS_URL": redis.url,
+               "YANGGUANG_ALIYUN_ACCESS_KEY_ID": "testAK", "YANGGUANG_ALIYUN_ACCESS_KEY_SECRET": "testSecret",
+               "YANGGUANG_ALIYUN_SMS_SIGN_NAME": "阳光执法", "YANGGUANG_ALIYUN_SMS_ENDPOINT": endpoint,
+               "YANGGUANG_NOTIFY_CONCURRENCY": str(args.concurrency), "YANGGUANG_LOG_LEVEL": "WARNING",
+               "YANGGUANG_LOG_FORMAT": "plain", "YANGGUANG_DATA_DIR": "/tmp/yg-bench"}
+        settings = Settings.from_env(env)
+        asyncio.run(seed(settings, args.messages))
+        started = time.monotonic()
+        procs = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], cwd=ROOT, env=env)
+                 for _ in range(args.workers)]
+        elapsed, done = asyncio.run(progress(settings, args.messages, args.timeout))
+        wall = time.monotonic() - started
+        rate = done / elapsed
+        print(f"outbox → arq ({args.workers} workers × {args.concurrency}) → SDK → fake: {done:,} messages "
+              f"in {elapsed:.1f}s (incl. worker start-up; {wall:.1f}s wall) = {rate:,.0f} msg/s; "
+              f"{rate / base:.0%} of the baseline")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(20)
+        fake.terminate()
+        fake.wait(10)
+        redis.stop()
+        pg.stop("immediate")
+
+
+if __name__ == "__main__":
+    main()

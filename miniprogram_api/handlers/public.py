@@ -1,0 +1,185 @@
+"""The citizen-facing surface: the H5 verify page, the mini-program JSON and the public register.
+
+Everything here is public and unauthenticated (R-C6), so every route is rate-limited per client and
+answers from public fields only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+from backend.api.credentials import VERIFIER
+from backend.api.routing import PUBLIC, Call, RouteTable
+from backend.api.schemas import Page
+from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
+from backend.errors import NotFound, RateLimited, ValidationFailed
+from backend.models.enums import CredentialStatus, ScanChannel
+from backend.services import credentials
+from backend.services.ratelimit import Limit
+from miniprogram_api import pages
+from miniprogram_api.schemas import (
+    RatingCreate,
+    RatingCreated,
+    RegisterEntry,
+    RegisterQuery,
+    VerifyOut,
+)
+
+routes = RouteTable()
+MAX_FORM_BYTES = 4096
+_NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
+_STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
+                for s in CredentialStatus}
+
+
+@functools.lru_cache(maxsize=65_536)
+def _hashed(remote: str) -> str:
+    return hashlib.sha256(remote.encode()).hexdigest()[:24]
+
+
+def client_key(request: web.Request) -> str:
+    # Hashed and kept only in memory or Redis for the bucket's lifetime; never stored with a scan.
+    return _hashed(request.remote or "?")
+
+
+async def _limit(request: web.Request, bucket: str, limit: Limit) -> None:
+    verdict = await request.app[RATE_LIMITER].hit(f"{bucket}:{client_key(request)}", limit)
+    if not verdict.allowed:
+        raise RateLimited(retry_after=verdict.retry_after)
+
+
+@functools.lru_cache(maxsize=8)
+def _per_minute(n: int) -> Limit:
+    return Limit.per_minute(n)
+
+
+def _scan_limit(request: web.Request) -> Limit:
+    return _per_minute(request.app[SETTINGS].scan_rate_per_minute)
+
+
+def _rating_limit(request: web.Request) -> Limit:
+    # A citizen rates an encounter or two; the budget is an hour's worth of scans per hour.
+    return Limit.per_hour(request.app[SETTINGS].scan_rate_per_minute, burst=10)
+
+
+def _coords(request: web.Request) -> tuple[float | None, float | None]:
+    """Lenient parse for the H5 page: a bad or missing location is simply not recorded."""
+    def num(name: str, bound: float) -> float | None:
+        try:
+            value = float(request.query.get(name, ""))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and -bound <= value <= bound else None
+
+    lat, lng = num("lat", 90), num("lng", 180)
+    return (lat, lng) if lat is not None and lng is not None else (None, None)
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8", headers=pages.HEADERS)
+
+
+@routes.route("GET", "/v/{token}", access=PUBLIC, summary="H5 核验页（证件二维码指向此处）", tag="public",
+              produces="text/html", errors=(429,))
+async def verify_page(call: Call[None, None]) -> web.Response:
+    request = call.request
+    await _limit(request, "scan", _scan_limit(request))
+    verifier, token = request.app[VERIFIER], call.path["token"]
+    found = await verifier.verify(token)
+    now = request.app[CLOCK].now()
+    if found is None:
+        # 404 either way; a browser (any phone camera's) gets the 无效二维码 page, other clients JSON.
+        if "text/html" in request.headers.get("Accept", ""):
+            return _html(pages.verify_page(pages.INVALID, now, None, None), status=404)
+        raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
+    lat, lng = _coords(request)
+    verifier.recorder.add(found.credential_id, now, ScanChannel.H5, found.status, lat, lng)
+    return _html(pages.verify_page(found.status, now, found.view, token))
+
+
+@routes.route("GET", "/v/{token}/photo", access=PUBLIC, summary="执法人员照片（H5 核验页使用）", tag="public",
+              produces="image/jpeg", errors=(404, 429))
+async def photo(call: Call[None, None]) -> web.StreamResponse:
+    request = call.request
+    await _limit(request, "scan", _scan_limit(request))
+    found = await request.app[VERIFIER].verify(call.path["token"])
+    if found is None or not found.view["officer"]["has_photo"]:
+        raise NotFound("没有照片", code="photo_not_found")
+    from backend.models import Officer
+
+    rows = await Officer.filter(id=found.view["officer"]["id"]).values_list("photo_path", flat=True)
+    root = request.app[SETTINGS].data_dir.resolve()
+    path = (root / (rows[0] or "")).resolve() if rows else root
+    if root not in path.parents or not path.is_file():  # never serve anything outside the data folder
+        raise NotFound("没有照片", code="photo_not_found")
+    return web.FileResponse(Path(path), headers={"Cache-Control": "no-store"})
+
+
+@routes.route("POST", "/v/{token}/rating", access=PUBLIC, summary="H5 评价表单（无需 JavaScript）", tag="public",
+              produces="text/html", errors=(404, 413, 422, 429))
+async def rate_form(call: Call[None, None]) -> web.Response:
+    request = call.request
+    await _limit(request, "rating", _rating_limit(request))
+    token = call.path["token"]
+    found = await request.app[VERIFIER].verify(token)
+    if found is None:
+        raise NotFound("无效二维码", code="invalid_qr")
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise ValidationFailed("表单内容过长", code="form_too_large")
+    form = await request.post()
+    raw_score, text = form.get("score"), form.get("text", "")
+    if not isinstance(raw_score, str) or raw_score not in {"1", "2", "3", "4", "5"} or not isinstance(text, str):
+        raise ValidationFailed("请选择 1 到 5 分", code="score_out_of_range")
+    if len(text) > 500:
+        raise ValidationFailed("评价内容不能超过 500 字", code="text_too_long")
+    await credentials.rate(found.credential_id, int(raw_score), text)
+    return _html(pages.message_page("感谢您的评价", "评价已匿名提交，执法监督机构会看到它。", back=f"/v/{token}"))
+
+
+@routes.route("GET", "/mp/v1/verify/{token}", access=PUBLIC, tag="public", response=VerifyOut, errors=(404, 429),
+              summary="小程序核验证件（实时状态）；可选 ?lat=&lng= 粗略位置（保留两位小数存储，无效则忽略）")
+async def verify_json(call: Call[None, None]) -> web.Response:
+    request = call.request
+    await _limit(request, "scan", _scan_limit(request))
+    verifier = request.app[VERIFIER]
+    found = await verifier.verify(call.path["token"])
+    if found is None:
+        raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
+    now = request.app[CLOCK].now()
+    # Location parsed by hand, leniently (like the H5 page): the hottest path skips model validation.
+    lat, lng = _coords(request) if request.query_string else (None, None)
+    verifier.recorder.add(found.credential_id, now, ScanChannel.MINIPROGRAM, found.status, lat, lng)
+    # Spliced from the cached, pre-serialised public view: the hot path builds no models and
+    # serialises only what changes per scan (status, time).
+    head = _STATUS_JSON[found.status]
+    body = b"".join((head, found.view["json_parts"], b',"checked_at":"',
+                     now.isoformat(timespec="seconds").encode(), b'"}'))
+    return web.Response(body=body, content_type="application/json", headers=_NO_STORE)
+
+
+@routes.route("POST", "/mp/v1/ratings", access=PUBLIC, summary="匿名评价一次执法（1–5 分）", tag="public",
+              body=RatingCreate, response=RatingCreated, status=201, errors=(404, 422, 429))
+async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
+    request = call.request
+    await _limit(request, "rating", _rating_limit(request))
+    found = await request.app[VERIFIER].verify(call.body.token)
+    if found is None:
+        raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
+    rating = await credentials.rate(found.credential_id, call.body.score, call.body.text)
+    return RatingCreated(id=rating.id, message="评价已匿名提交")
+
+
+@routes.route("GET", "/mp/v1/officers", access=PUBLIC, summary="执法人员公示（公开字段，分页）", tag="public",
+              query=RegisterQuery, response=Page[RegisterEntry], errors=(422, 429))
+async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
+    await _limit(call.request, "scan", _scan_limit(call.request))
+    q = call.query
+    rows, total = await credentials.public_register(q.agency, q.q, page=q.page, page_size=q.page_size)
+    return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,
+                               total=total)

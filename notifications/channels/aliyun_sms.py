@@ -1,0 +1,141 @@
+"""Aliyun SMS (Dysmsapi 2017-05-25) through aliyun-python-sdk-core's CommonRequest.
+
+SendSms is not idempotent and the SDK never retries it; we pass ``OutId`` = notification id, so
+after an ambiguous attempt ``lookup`` asks QuerySendDetails whether the message went out before
+anyone sends it again. A reply of 200 with ``Code != "OK"`` is a failure the SDK does not raise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkcore.request import CommonRequest
+
+from backend.clock import SHANGHAI
+from backend.models import Notification
+from backend.settings import Settings
+from notifications.channels import Accepted, Receipt, in_thread
+from notifications.policy import AmbiguousError, PermanentError, RetryableError, ThrottledError
+
+# The SDK logs request parameters (phone numbers) at DEBUG; never let that through.
+logging.getLogger("aliyunsdkcore").setLevel(logging.WARNING)
+
+THROTTLE_CODES = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "Throttling", "Throttling.User",
+                            "isv.DAY_LIMIT_CONTROL", "isv.OUT_OF_SERVICE_LIMIT"})
+# Provider-side trouble that a later attempt may not meet.
+RETRYABLE_CODES = frozenset({"isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY", "ServiceUnavailable",
+                             "InternalError"})
+SEND_STATUS = {1: "waiting", 2: "failed", 3: "delivered"}
+
+
+class AliyunSmsChannel:
+    name = "sms"
+    sandbox = False
+
+    def __init__(self, settings: Settings, executor: ThreadPoolExecutor | None = None) -> None:
+        self.settings = settings
+        self.timeout = min(10.0, settings.notify_sdk_timeout)
+        self.client = AcsClient(settings.aliyun_access_key_id, settings.aliyun_access_key_secret, "cn-hangzhou",
+                                auto_retry=False, timeout=self.timeout, connect_timeout=min(3.0, self.timeout),
+                                pool_size=max(10, settings.notify_concurrency))
+        parts = urlsplit(settings.aliyun_sms_endpoint)
+        self.protocol = parts.scheme or "https"
+        self.domain = parts.netloc or parts.path
+        self.executor = executor
+
+    def _request(self, action: str, params: dict[str, str]) -> CommonRequest:
+        r = CommonRequest()
+        r.set_accept_format("json")
+        r.set_method("POST")
+        r.set_domain(self.domain)
+        r.set_protocol_type(self.protocol)
+        r.set_version("2017-05-25")
+        r.set_action_name(action)
+        r.set_read_timeout(self.timeout)
+        r.set_connect_timeout(min(3.0, self.timeout))
+        r.add_query_param("RegionId", "cn-hangzhou")
+        for key, value in params.items():
+            r.add_query_param(key, value)
+        return r
+
+    def _call_sync(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        return json.loads(self.client.do_action_with_exception(self._request(action, params)))
+
+    async def _call(self, action: str, params: dict[str, str]) -> dict[str, Any]:
+        try:
+            # The outer limit is a backstop: the SDK's connect + read timeouts end the thread first.
+            return await in_thread(self.executor, self._call_sync, action, params, seconds=self.timeout + 4)
+        except ServerException as exc:
+            code, status = exc.get_error_code(), exc.get_http_status() or 0
+            if code in THROTTLE_CODES or status == 429:
+                raise ThrottledError(f"{action} throttled ({code})", code=code) from exc
+            if status >= 500 or code in RETRYABLE_CODES:
+                raise RetryableError(f"{action} server error {status} ({code})", code=code) from exc
+            raise PermanentError(f"{action} refused {status} ({code})", code=code) from exc
+        except ClientException as exc:
+            if exc.get_error_code() == "SDK.HttpError":
+                # Read timeout or a dropped connection: the request may have been accepted.
+                raise AmbiguousError(f"{action} network error", code="SDK.HttpError") from exc
+            raise PermanentError(f"{action} client error ({exc.get_error_code()})",
+                                 code=exc.get_error_code()) from exc
+
+    async def send(self, n: Notification) -> Accepted:
+        params = {
+            "PhoneNumbers": n.recipient,
+            "SignName": self.settings.aliyun_sms_sign_name or "",
+            "TemplateCode": n.template,
+            "TemplateParam": json.dumps(n.params.get("vars", {}), ensure_ascii=False),
+            "OutId": str(n.id),
+        }
+        body = await self._call("SendSms", params)
+        code = body.get("Code", "")
+        if code == "OK":
+            return Accepted(provider_id=str(body.get("BizId", "")), provider_status="accepted")
+        if code in THROTTLE_CODES:
+            raise ThrottledError(f"SendSms throttled ({code})", code=code)
+        if code in RETRYABLE_CODES:
+            raise RetryableError(f"SendSms error ({code})", code=code)
+        raise PermanentError(f"SendSms refused ({code})", code=code)
+
+    async def _details(self, phone: str, day: datetime, biz_id: str = "") -> list[dict[str, Any]]:
+        params = {"PhoneNumber": phone, "SendDate": day.astimezone(SHANGHAI).strftime("%Y%m%d"),
+                  "PageSize": "50", "CurrentPage": "1"}
+        if biz_id:
+            params["BizId"] = biz_id
+        body = await self._call("QuerySendDetails", params)
+        if body.get("Code") != "OK":
+            raise RetryableError(f"QuerySendDetails error ({body.get('Code')})", code=str(body.get("Code")))
+        return list((body.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or [])
+
+    async def lookup(self, n: Notification) -> Accepted | None:
+        # The earlier attempt was made between the row's creation and now; retries span hours, not days.
+        days = {d.astimezone(SHANGHAI).date(): d for d in (n.created_at, datetime.now(SHANGHAI))}
+        for day in days.values():
+            for row in await self._details(n.recipient, day):
+                if row.get("OutId") == str(n.id):
+                    return Accepted(provider_id=str(row.get("BizId") or row.get("OutId")),
+                                    provider_status="found_after_ambiguous")
+        return None
+
+    async def receipts(self, rows: list[Notification]) -> list[Receipt]:
+        out: list[Receipt] = []
+        for n in rows:
+            try:
+                details = await self._details(n.recipient, n.sent_at or n.created_at, n.provider_id or "")
+            except RetryableError:
+                continue
+            for d in details:
+                if d.get("OutId") not in (None, "", str(n.id)):
+                    continue
+                status = SEND_STATUS.get(int(d.get("SendStatus", 1)), "waiting")
+                payload = {k: d.get(k) for k in ("SendStatus", "ErrCode", "SendDate", "ReceiveDate", "OutId")}
+                out.append(Receipt(n.id, status, str(d.get("ErrCode") or ""), payload))
+                break
+        return out

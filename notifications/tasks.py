@@ -1,0 +1,320 @@
+"""The delivery job and its housekeepers: relay, sweeper, receipts.
+
+The same functions run in arq workers (``backend.worker``) and in the server's in-process worker
+(``backend.outbox``). A job takes a notification id, claims the row (PostgreSQL: ``SELECT … FOR
+UPDATE SKIP LOCKED``; everywhere: a conditional ``UPDATE … WHERE status='pending'``), so a job run
+twice -- redelivered by arq after a crash, relayed again by the sweeper -- sends at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
+from backend.models.enums import NotificationChannel, NotificationStatus
+from backend.services.states import NOTIFICATION
+from notifications.channels import Accepted
+from notifications.deps import Deps
+from notifications.policy import (
+    AmbiguousError,
+    DeliveryError,
+    NoConsentError,
+    PermanentError,
+    RetryableError,
+    start_of_next_day,
+)
+
+log = logging.getLogger("yangguang.notifications")
+N = NotificationStatus
+AMBIGUOUS = "ambiguous"  # provider_status marker: ask the provider before sending again
+
+
+def _log_extra(n: Notification) -> dict[str, Any]:
+    return {"notification_id": n.id, "case_id": n.case_id, "agency_id": n.agency_id}
+
+
+async def claim(deps: Deps, nid: uuid.UUID) -> Notification | None:
+    """Take the row for this attempt, or None when it is not (or no longer) ours to send."""
+    now = deps.clock.now()
+    async with in_transaction():
+        query = Notification.filter(id=nid, status=N.PENDING)
+        if deps.is_postgres:
+            query = query.select_for_update(skip_locked=True)
+        row = await query.first()
+        if row is None:
+            return None
+        if row.next_attempt_at is not None and row.next_attempt_at > now + timedelta(seconds=1):
+            return None  # an early copy of a deferred job; the deferred one will come
+        # The guard that holds everywhere, SQLite included: only one claimer sees status pending.
+        target = NOTIFICATION.next(row.status, "claim")
+        won = await Notification.filter(id=nid, status=N.PENDING).update(
+            status=target, attempts=F("attempts") + 1, updated_at=now)
+        if not won:
+            return None
+    row.status, row.attempts, row.updated_at = target, row.attempts + 1, now
+    return row
+
+
+async def _finish(deps: Deps, n: Notification, action: str, **changes: Any) -> bool:
+    """Apply a transition from 'sending', only if nobody else moved the row meanwhile."""
+    target = NOTIFICATION.next(N.SENDING, action)
+    done = await Notification.filter(id=n.id, status=N.SENDING).update(
+        status=target, updated_at=deps.clock.now(), **changes)
+    if not done:
+        log.warning("notification moved while we were sending it", extra=_log_extra(n))
+    return bool(done)
+
+
+async def _ensure_grant(deps: Deps, n: Notification) -> None:
+    """Consume one one-time WeChat subscription grant for this message (or keep the one it holds)."""
+    if await SubscriptionGrant.filter(consumed_by=n.id).exists():
+        return
+    for _ in range(5):
+        grant = await SubscriptionGrant.filter(openid=n.recipient, template_id=n.template,
+                                               consumed_at__isnull=True).order_by("id").first()
+        if grant is None:
+            break
+        if await SubscriptionGrant.filter(id=grant.id, consumed_at__isnull=True).update(
+                consumed_at=deps.clock.now(), consumed_by=n.id):
+            return
+    raise NoConsentError("no subscription grant for this template", code="no_grant")
+
+
+async def _over_cap(deps: Deps, n: Notification) -> bool:
+    day_start = deps.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    sent = await Notification.filter(recipient=n.recipient, template=n.template, sent_at__gte=day_start,
+                                     status__in=[N.SENT, N.DELIVERED]).count()
+    return sent >= deps.policy.daily_cap
+
+
+async def deliver(deps: Deps, nid: uuid.UUID) -> str:
+    """One delivery attempt. Returns what happened (for logs and tests)."""
+    n = await claim(deps, nid)
+    if n is None:
+        return "skipped"
+    return await attempt(deps, n)
+
+
+async def claim_many(deps: Deps, ids: list[uuid.UUID]) -> list[Notification]:
+    """Claim a batch in one transaction (PostgreSQL: the locked rows are exactly ours)."""
+    if not deps.is_postgres:
+        return [n for n in [await claim(deps, nid) for nid in ids] if n is not None]
+    now = deps.clock.now()
+    async with in_transaction():
+        rows = await Notification.filter(id__in=ids, status=N.PENDING).select_for_update(skip_locked=True)
+        rows = [r for r in rows if r.next_attempt_at is None or r.next_attempt_at <= now + timedelta(seconds=1)]
+        if rows:
+            await Notification.filter(id__in=[r.id for r in rows]).update(
+                status=N.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    for r in rows:
+        r.status, r.attempts, r.updated_at = N.SENDING, r.attempts + 1, now
+    return rows
+
+
+async def deliver_batch(deps: Deps, ids: list[uuid.UUID]) -> dict[str, int]:
+    """The relay's hand-over: many rows per job, so a backlog costs one claim, not one per row."""
+    outcomes = await asyncio.gather(*(attempt(deps, n) for n in await claim_many(deps, ids)))
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    counts["skipped"] = len(ids) - len(outcomes)
+    return counts
+
+
+async def attempt(deps: Deps, n: Notification) -> str:
+    """Send a claimed row and record the outcome."""
+    channel = deps.channels[n.channel]
+    was_ambiguous = n.provider_status == AMBIGUOUS
+    resolved = not was_ambiguous
+    try:
+        if n.channel is NotificationChannel.WECHAT and not channel.sandbox:
+            await _ensure_grant(deps, n)
+        if n.channel is NotificationChannel.SMS and await _over_cap(deps, n):
+            return await _defer_to_tomorrow(deps, n)
+        accepted: Accepted | None = None
+        if was_ambiguous:
+            accepted = await channel.lookup(n)  # the earlier attempt may have gone through
+            resolved = True
+        if accepted is None:
+            accepted = await channel.send(n)
+    except PermanentError as exc:
+        return await _fail_or_fall_back(deps, n, exc)
+    except RetryableError as exc:
+        return await _retry_later(deps, n, exc, ambiguous=isinstance(exc, AmbiguousError) or not resolved)
+    except Exception as exc:  # a bug or the database: keep the message, try again later
+        log.exception("unexpected error delivering a notification", extra=_log_extra(n))
+        return await _retry_later(deps, n, RetryableError(type(exc).__name__, code="internal"),
+                                  ambiguous=True)
+    now = deps.clock.now()
+    await _finish(deps, n, "delivered" if accepted.delivered else "accepted",
+                  provider_id=accepted.provider_id[:100], provider_status=accepted.provider_status[:100],
+                  sent_at=now, delivered_at=now if accepted.delivered else None, last_error="")
+    log.info("notification accepted by %s after %d attempt(s)", n.channel.value, n.attempts, extra=_log_extra(n))
+    return "sent"
+
+
+async def _retry_later(deps: Deps, n: Notification, exc: RetryableError, *, ambiguous: bool) -> str:
+    delay = deps.policy.next_delay(n.attempts)
+    if delay is None:
+        return await _fail_or_fall_back(deps, n, exc)
+    due = deps.clock.now() + timedelta(seconds=delay)
+    # relayed_at = due: the relay re-sends it only if nobody has claimed it a while after it is due.
+    if await _finish(deps, n, "retry", next_attempt_at=due, relayed_at=due, last_error=exc.detail[:500],
+                     provider_status=AMBIGUOUS if ambiguous else (exc.code or "retry")[:100]):
+        log.info("notification attempt %d failed (%s); next in %.1fs", n.attempts, exc.code, delay,
+                 extra=_log_extra(n))
+        await _dispatch_quietly(deps, [(n.id, n.attempts)], delay)
+    return "retry"
+
+
+async def _defer_to_tomorrow(deps: Deps, n: Notification) -> str:
+    due = start_of_next_day(deps.clock.now())
+    await Notification.filter(id=n.id, status=N.SENDING).update(
+        status=N.PENDING, attempts=F("attempts") - 1, next_attempt_at=due, relayed_at=due,
+        last_error="daily cap per recipient reached", updated_at=deps.clock.now())
+    return "capped"
+
+
+async def _fail_or_fall_back(deps: Deps, n: Notification, exc: DeliveryError) -> str:
+    fb_channel = deps.policy.fallback_for(n.channel)
+    fallback = (n.params or {}).get("fallback") if fb_channel else None
+    phone = None
+    if fallback and n.party_id:
+        phone = await Party.filter(id=n.party_id).first().values_list("phone", flat=True)
+    if not (fb_channel and fallback and phone):
+        await _finish(deps, n, "fail", last_error=exc.detail[:500], provider_status=(exc.code or "failed")[:100])
+        log.warning("notification failed for good (%s)", exc.code, extra=_log_extra(n))
+        return "failed"
+    new_id: uuid.UUID | None = None
+    async with in_transaction():
+        if not await _finish(deps, n, "fall_back", last_error=exc.detail[:500],
+                             provider_status=(exc.code or "fallback")[:100]):
+            return "skipped"
+        key = f"{n.event.value}:{n.event_ref}:{n.party_id}:{fb_channel.value}"
+        if not await Notification.filter(idempotency_key=key).exists():
+            try:
+                row = await Notification.create(
+                    idempotency_key=key, event=n.event, event_ref=n.event_ref, agency_id=n.agency_id,
+                    case_id=n.case_id, party_id=n.party_id, channel=fb_channel, recipient=phone,
+                    template=fallback["template"], template_version=fallback["version"],
+                    params={"vars": fallback["vars"]}, content=fallback["content"], fallback_of_id=n.id,
+                    relayed_at=deps.clock.now())
+                new_id = row.id
+            except IntegrityError:
+                pass  # somebody else wrote the fallback: one message per event and channel
+    log.info("notification falls back from %s to %s (%s)", n.channel.value, fb_channel.value, exc.code,
+             extra=_log_extra(n))
+    if new_id is not None:
+        await _dispatch_quietly(deps, [(new_id, 0)], 0)
+    return "fallback"
+
+
+async def _dispatch_quietly(deps: Deps, rows: list[tuple[uuid.UUID, int]], delay: float, tag: str = "") -> None:
+    try:
+        await deps.dispatch(rows, delay, tag)
+    except Exception as exc:  # the queue is down: the relay hands the rows over later
+        log.warning("could not hand notifications to the queue (%s); the relay will", type(exc).__name__)
+        await Notification.filter(id__in=[r[0] for r in rows], status=N.PENDING).update(relayed_at=None)
+
+
+async def relay(deps: Deps, limit: int = 1000, rounds: int = 10) -> int:
+    """Hand committed, due, unclaimed rows to the workers, ``limit`` at a time until none are left
+    (at most ``rounds`` times per call). Returns how many."""
+    total = 0
+    for _ in range(rounds):
+        n = await _relay_once(deps, limit)
+        total += n
+        if n < limit:
+            break
+    return total
+
+
+async def _relay_once(deps: Deps, limit: int) -> int:
+    now = deps.clock.now()
+    stale = now - timedelta(seconds=deps.settings.notify_requeue_after)
+    async with in_transaction():
+        query = (Notification.filter(status=N.PENDING)
+                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                 .filter(Q(relayed_at__isnull=True) | Q(relayed_at__lt=stale))
+                 .order_by("created_at").limit(limit))
+        if deps.is_postgres:
+            query = query.select_for_update(skip_locked=True)  # two relays never take the same rows
+        rows = [(r.id, r.attempts) for r in await query.only("id", "attempts")]
+        if rows:
+            await Notification.filter(id__in=[r[0] for r in rows]).update(relayed_at=now)
+    if rows:
+        await _dispatch_quietly(deps, rows, 0, tag=f"r{int(now.timestamp() * 1000)}")
+    return len(rows)
+
+
+async def sweep(deps: Deps) -> int:
+    """Rows left 'sending' by a dead worker go back to pending, marked ambiguous: the provider may
+    have accepted them, so the next attempt asks before it sends."""
+    now = deps.clock.now()
+    cutoff = now - timedelta(seconds=deps.settings.notify_stuck_after)
+    count = await Notification.filter(status=N.SENDING, updated_at__lt=cutoff).update(
+        status=NOTIFICATION.next(N.SENDING, "retry"), provider_status=AMBIGUOUS, relayed_at=None,
+        next_attempt_at=None, updated_at=now, last_error="worker lost during the attempt")
+    if count:
+        log.warning("sweeper rescued %d notification(s) from dead workers", count)
+    return count
+
+
+async def poll_receipts(deps: Deps, limit: int = 200) -> int:
+    """Ask the SMS provider what became of accepted messages (R-N3)."""
+    channel = deps.channels[NotificationChannel.SMS]
+    if channel.sandbox:
+        return 0
+    now = deps.clock.now()
+    rows = await (Notification.filter(status=N.SENT, channel=NotificationChannel.SMS,
+                                      sent_at__lt=now - timedelta(seconds=5), sent_at__gte=now - timedelta(days=3),
+                                      updated_at__lt=now - timedelta(seconds=5))
+                  .order_by("updated_at").limit(limit))
+    if not rows:
+        return 0
+    await Notification.filter(id__in=[r.id for r in rows]).update(updated_at=now)
+    done = 0
+    for receipt in await channel.receipts(rows):
+        if receipt.provider_status == "waiting":
+            continue
+        action = "delivered" if receipt.provider_status == "delivered" else "fail"
+        async with in_transaction():
+            moved = await Notification.filter(id=receipt.notification_id, status=N.SENT).update(
+                status=NOTIFICATION.next(N.SENT, action), provider_status=receipt.provider_status,
+                delivered_at=now if action == "delivered" else None, updated_at=now,
+                last_error=receipt.error_code if action == "fail" else "")
+            if moved:
+                await DeliveryReceipt.create(notification_id=receipt.notification_id,
+                                             provider_status=receipt.provider_status,
+                                             error_code=receipt.error_code[:100], payload=receipt.payload)
+                done += 1
+    return done
+
+
+# arq job functions: ctx["deps"] is built in the worker's startup hook.
+async def send_notification(ctx: dict[str, Any], notification_id: str) -> str:
+    return await deliver(ctx["deps"], uuid.UUID(notification_id))
+
+
+async def send_batch(ctx: dict[str, Any], notification_ids: list[str]) -> dict[str, int]:
+    return await deliver_batch(ctx["deps"], [uuid.UUID(i) for i in notification_ids])
+
+
+async def relay_job(ctx: dict[str, Any]) -> int:
+    return await relay(ctx["deps"])
+
+
+async def sweep_job(ctx: dict[str, Any]) -> int:
+    return await sweep(ctx["deps"])
+
+
+async def receipts_job(ctx: dict[str, Any]) -> int:
+    return await poll_receipts(ctx["deps"])

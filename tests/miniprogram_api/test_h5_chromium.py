@@ -1,0 +1,92 @@
+"""The H5 page as a phone browser renders it: one big status word per state, rights, rate and complain.
+
+Screenshots are kept under test-artifacts/h5/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date, timedelta
+
+import pytest
+from PIL import Image
+
+from backend.models import Credential
+from qr import render as qr_render
+from tests.credentials.support import a_credential, act
+from tests.factories import an_agency
+from tests.miniprogram_api.chromium import ARTIFACTS, needs_chromium, render
+from tests.qr.zbar import decode, needs_zbar
+
+# status -> (the big word, the banner's colour as (r, g, b) roughly)
+EXPECTED = {
+    "valid": ("有效", (10, 125, 50)),
+    "suspended": ("暂扣", (194, 94, 0)),
+    "revoked": ("注销", (179, 18, 31)),
+    "expired": ("已过期", (92, 99, 112)),
+    "void": ("已作废", (179, 18, 31)),
+    "invalid": ("无效二维码", (179, 18, 31)),
+}
+
+
+def visible_text(dom: str) -> str:
+    dom = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+
+
+async def tokens_in_every_state(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    agency = await an_agency("杭州市西湖区市场监督管理局", complaint_phone="0571-87654321")
+    out: dict[str, str] = {}
+    valid = await a_credential(client, agency)
+    out["valid"] = valid["token"]
+    suspended = await a_credential(client, agency)
+    await act(client, agency, suspended["id"], "suspend", reason="调查期间暂扣")
+    out["suspended"] = suspended["token"]
+    revoked = await a_credential(client, agency)
+    await act(client, agency, revoked["id"], "revoke", reason="调离执法岗位")
+    out["revoked"] = revoked["token"]
+    expired = await a_credential(client, agency)
+    await Credential.filter(id=expired["id"]).update(valid_until=date.today() - timedelta(days=1))
+    out["expired"] = expired["token"]
+    old = await a_credential(client, agency)
+    await act(client, agency, old["id"], "reissue", reason="证件遗失")
+    out["void"] = old["token"]
+    out["invalid"] = "Q" * 30
+    return out
+
+
+@needs_chromium
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_h5_page_shows_each_status_unmistakably_in_a_real_browser(client):
+    tokens = await tokens_in_every_state(client)
+    shots = {status: ARTIFACTS / "h5" / f"verify-{status}.png" for status in tokens}
+    doms = await asyncio.gather(*(render(str(client.make_url(f"/v/{tokens[s]}")), shots[s]) for s in tokens))
+    for status, dom in zip(tokens, doms, strict=True):
+        word, colour = EXPECTED[status]
+        text = visible_text(dom)
+        assert re.search(rf'id="status"[^>]*>\s*{word}\s*<', dom), f"{status}: big word missing"
+        assert "核验时间" in text
+        assert "您的权利" in text and "有权拒绝" in text
+        assert "投诉" in text and "12345" in text
+        for other, (other_word, _) in EXPECTED.items():
+            if other != status and other_word not in word:
+                assert f">{other_word}<" not in dom, f"{status} page also shows {other_word}"
+        if status != "invalid":
+            assert "评价本次执法" in text and 'method="post"' in dom
+            assert "0571-87654321" in text
+        assert "<script" not in dom and "http://" not in dom.replace(str(client.make_url("/")), "")
+        img = Image.open(shots[status]).convert("RGB")
+        r, g, b = img.getpixel((img.width // 2, 12))
+        assert sum(abs(a - e) for a, e in zip((r, g, b), colour, strict=True)) < 40, f"{status}: banner {r, g, b}"
+
+
+@needs_chromium
+@needs_zbar
+async def test_the_svg_renders_in_a_browser_and_decodes_to_the_url(tmp_path):
+    url = "https://zfgs.example.gov.cn/v/" + "Ab3_" * 7 + "xY"
+    path = tmp_path / "qr.svg"
+    path.write_bytes(qr_render.svg(url))
+    shot = ARTIFACTS / "qr" / "svg-rendered.png"
+    await render(path.as_uri(), shot, width=400, height=400)
+    assert decode(shot, tmp_path) == [url]
