@@ -41,8 +41,9 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
     return dict(
         functions=[func(tasks.send_notification, name=JOB, keep_result=0, max_tries=100,
                         timeout=settings.notify_job_timeout),
+                   # A batch waits its turn for the process's SDK threads: give it longer.
                    func(tasks.send_batch, name=BATCH_JOB, keep_result=0, max_tries=100,
-                        timeout=settings.notify_job_timeout)],
+                        timeout=settings.notify_job_timeout * 3)],
         # Cron timeouts stay within the job timeout: arq keeps a dead worker's jobs "in progress"
         # for the largest timeout of all functions + 10 s before another worker may take them.
         cron_jobs=[
@@ -63,7 +64,13 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
 async def _on_startup(ctx: dict[str, Any]) -> None:
     base: Deps = ctx["base_deps"]
     # Retries and fallbacks go straight back onto this worker's Redis connection.
-    ctx["deps"] = dataclasses.replace(base, dispatch=ArqOutbox(ctx["redis"]).dispatch)
+    redis = ctx["redis"]
+
+    async def backlog() -> int:
+        return int(await redis.zcard(redis.default_queue_name))
+
+    ctx["deps"] = dataclasses.replace(base, dispatch=ArqOutbox(redis).dispatch,
+                                      extra={**base.extra, "backlog": backlog})
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

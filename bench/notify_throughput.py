@@ -82,23 +82,31 @@ async def seed(settings: Settings, n: int) -> None:
         agency = await Agency.create(name="压测局", credit_code=f"BENCH{uuid.uuid4().hex[:13].upper()}")
         rows = [Notification(idempotency_key=f"bench:{i}", event=NotificationEvent.AGENCY_NOTICE, event_ref="bench",
                              agency_id=agency.id, channel=NotificationChannel.SMS,
-                             recipient=f"13{i // 40:09d}", template="SMS_YG_NOTICE",
+                             recipient=f"139{i:07d}1", template="SMS_YG_NOTICE",
                              params={"vars": {"agency": "压测局", "case": "2026-1", "text": "请留意"}},
                              content="压测局就案件2026-1通知您：请留意")
-                for i in range(n)]  # 40 messages per number: under the daily cap of 50
+                for i in range(n)]
         for start in range(0, n, 2000):
             await Notification.bulk_create(rows[start:start + 2000])
+
+
+DONE = [NotificationStatus.SENT, NotificationStatus.DELIVERED]
 
 
 async def progress(settings: Settings, n: int, limit: float) -> tuple[float, int]:
     async with orm(settings):
         started = time.monotonic()
         while time.monotonic() - started < limit:
-            done = await Notification.filter(status=NotificationStatus.SENT).count()
+            done = await Notification.filter(status__in=DONE).count()
             if done >= n:
                 return time.monotonic() - started, done
             await asyncio.sleep(0.2)
-        return time.monotonic() - started, await Notification.filter(status=NotificationStatus.SENT).count()
+        by_status: dict[str, int] = {}
+        for row in await Notification.all().values("status", "attempts", "provider_status", "last_error"):
+            key = f"{row['status']}/{row['attempts']}/{row['provider_status']}/{row['last_error'][:60]}"
+            by_status[key] = by_status.get(key, 0) + 1
+        print("not finished:", sorted(by_status.items(), key=lambda kv: -kv[1])[:8])
+        return time.monotonic() - started, await Notification.filter(status__in=DONE).count()
 
 
 def main() -> None:

@@ -8,41 +8,30 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from backend.api.routing import Call, RouteTable
 from backend.api.schemas import Body, Out, Page, PageQuery
-from backend.app_keys import CLOCK, REDIS, SETTINGS
+from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SETTINGS
 from backend.errors import NotFound
 from backend.models import Credential
 from backend.models.enums import CredentialStatus, Role, ScanChannel
 from backend.services import credentials
 from backend.services.credentials import KeyStore, ScanRecorder, Verifier, VerifyCache, verify_url
+from backend.services.ratelimit import RedisLimiter
+from backend.services.scanlimit import BatchedLimiter
 from qr import render, sheet
 
 routes = RouteTable("/api/v1")
 VERIFIER = web.AppKey("verifier", Verifier)
+SCAN_LIMITER = web.AppKey("scan_limiter", BatchedLimiter)
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
-def _parse_as(kind: type) -> Any:
-    # Body's "before" validator hands strict pydantic Python strings, which it refuses as dates/UUIDs.
-    def parse(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value) if kind is date else uuid.UUID(value)
-            except ValueError as exc:
-                raise ValueError("格式不正确") from exc
-        return value
-    return BeforeValidator(parse)
-
-
-JsonDate = Annotated[date, _parse_as(date)]
-JsonUUID = Annotated[uuid.UUID, _parse_as(uuid.UUID)]
 
 
 async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -50,6 +39,8 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     recorder = ScanRecorder()
     app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
+    limiter = app[RATE_LIMITER]
+    app[SCAN_LIMITER] = BatchedLimiter(limiter if isinstance(limiter, RedisLimiter) else None)
     yield
     await recorder.close()
 
@@ -58,8 +49,8 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 class CredentialIssue(Body):
-    valid_from: JsonDate | None = Field(None, description="默认今天")
-    valid_until: JsonDate
+    valid_from: date | None = Field(None, description="默认今天")
+    valid_until: date
 
 
 class ReasonBody(Body):
@@ -68,7 +59,7 @@ class ReasonBody(Body):
 
 class ReissueBody(Body):
     reason: Reason = ""
-    valid_until: JsonDate | None = Field(None, description="默认沿用原证件的截止日期")
+    valid_until: date | None = Field(None, description="默认沿用原证件的截止日期")
 
 
 class CredentialOut(Out):
@@ -98,7 +89,7 @@ class CredentialList(BaseModel):
 
 
 class PrintSheetBody(Body):
-    credential_ids: list[JsonUUID] | None = Field(None, max_length=500, description="省略则打印本机构全部在用证件")
+    credential_ids: list[uuid.UUID] | None = Field(None, max_length=500, description="省略则打印本机构全部在用证件")
     format: Literal["pdf", "png"] = "pdf"
     page: int = Field(1, ge=1, le=50, description="format=png 时返回第几页")
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from backend.models.enums import OfficerKind, OfficerStatus, Role
 
@@ -33,10 +33,12 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return _reject_unstorable(value)
+    # After validation, so pydantic's strict JSON mode still parses dates and UUIDs from strings.
+    @model_validator(mode="after")
+    def _storable(self) -> Body:
+        for name in type(self).model_fields:
+            _reject_unstorable(getattr(self, name))
+        return self
 
 
 class Out(BaseModel):

@@ -126,19 +126,38 @@ class VerifyCache:
         self.max_entries = max_entries
         self.ttl = ttl  # officer and agency names change rarely and without a bump; bound staleness
         self._local_version = 0
+        self._pending: asyncio.Future[int | None] | None = None  # the next Redis read's waiters
+        self._reader: asyncio.Task[None] | None = None
         self._entries: dict[str, tuple[int, float, dict[str, Any] | None]] = {}
         _LOCAL_CACHES.add(self)
 
     async def version(self) -> int | None:
-        """None means "do not trust the cache now" (Redis unreachable)."""
+        """The current version; None means "do not trust the cache now" (Redis unreachable).
+
+        With Redis, concurrent scans share reads, but a scan only ever joins a read that is sent
+        *after* it arrived: so it always sees every change committed before it arrived (what
+        "the very next scan" needs), while under load one GET serves a whole batch of scans.
+        """
         if self.redis is None:
             return self._local_version
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().create_future()
+            if self._reader is None:
+                self._reader = asyncio.get_running_loop().create_task(self._read_versions())
+        return await asyncio.shield(self._pending)
+
+    async def _read_versions(self) -> None:
         try:
-            raw = await self.redis.get(VERSION_KEY)
-        except Exception as exc:  # Redis down: correctness first, read the database
-            log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
-            return None
-        return int(raw or 0)
+            while self._pending is not None:
+                batch, self._pending = self._pending, None
+                try:
+                    raw = await self.redis.get(VERSION_KEY)
+                    batch.set_result(int(raw or 0))
+                except Exception as exc:  # Redis down: correctness first, read the database
+                    log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
+                    batch.set_result(None)
+        finally:
+            self._reader = None
 
     def knows(self, key: str) -> bool:
         return key in self._entries
@@ -194,7 +213,7 @@ class ScanRecorder:
 
     def add(self, credential_id: uuid.UUID, at: datetime, channel: ScanChannel, status: CredentialStatus,
             lat: float | None = None, lng: float | None = None) -> None:
-        return
+        self._buffer.append((credential_id, at, channel, status, lat, lng))
         if len(self._buffer) >= self.max_batch:
             self._kick()
         elif self._timer is None:

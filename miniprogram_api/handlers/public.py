@@ -14,10 +14,10 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from backend.api.credentials import VERIFIER
+from backend.api.credentials import SCAN_LIMITER, VERIFIER
 from backend.api.routing import PUBLIC, Call, RouteTable
 from backend.api.schemas import Page
-from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
+from backend.app_keys import CLOCK, SETTINGS
 from backend.errors import NotFound, RateLimited, ValidationFailed
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import credentials
@@ -49,7 +49,7 @@ def client_key(request: web.Request) -> str:
 
 
 async def _limit(request: web.Request, bucket: str, limit: Limit) -> None:
-    verdict = await request.app[RATE_LIMITER].hit(f"{bucket}:{client_key(request)}", limit)
+    verdict = await request.app[SCAN_LIMITER].hit(f"{bucket}:{client_key(request)}", limit)
     if not verdict.allowed:
         raise RateLimited(retry_after=verdict.retry_after)
 

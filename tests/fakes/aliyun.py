@@ -84,6 +84,8 @@ def make_app(state: State | None = None) -> web.Application:
         action = params.get("Action")
         if action == "SendSms":
             return await send_sms(params)
+        if action == "SendBatchSms":
+            return await send_batch(params)
         if action == "QuerySendDetails":
             return query(params)
         return _error(400, "InvalidAction.NotFound", "Specified api is not found")
@@ -114,6 +116,39 @@ def make_app(state: State | None = None) -> web.Application:
         if st.slow_first > 0:
             st.slow_first -= 1
             await asyncio.sleep(st.slow_seconds)  # accepted, but the caller gives up first
+        elif st.latency:
+            await asyncio.sleep(st.latency)
+        return web.json_response({"Code": "OK", "Message": "OK", "BizId": biz, "RequestId": str(uuid.uuid4())})
+
+    async def send_batch(p: dict[str, str]) -> web.Response:
+        st.send_requests += 1
+        phones = json.loads(p.get("PhoneNumberJson") or "[]")
+        signs = json.loads(p.get("SignNameJson") or "[]")
+        params = json.loads(p.get("TemplateParamJson") or "[]")
+        if not phones or len(phones) > 100 or not (len(phones) == len(signs) == len(params)):
+            return web.json_response({"Code": "isv.INVALID_PARAMETERS", "Message": "参数异常",
+                                      "RequestId": str(uuid.uuid4())})
+        if st.fail_first > 0 or any(ph.endswith("0500") for ph in phones):
+            st.fail_first = max(0, st.fail_first - 1)
+            st.errors_sent += 1
+            return _error(500, "InternalError", "The request processing has failed due to some unknown error.")
+        if st.throttle_first > 0 or any(ph.endswith("0429") for ph in phones):
+            st.throttle_first = max(0, st.throttle_first - 1)
+            st.errors_sent += 1
+            return web.json_response({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发号码天级流控",
+                                      "RequestId": str(uuid.uuid4())})
+        if any(ph.endswith("0400") for ph in phones):  # one bad number refuses the whole batch
+            return web.json_response({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号",
+                                      "RequestId": str(uuid.uuid4())})
+        biz = f"{next(st._biz)}^0"
+        day = datetime.now(SHANGHAI).strftime("%Y%m%d")
+        for phone, sign, tp in zip(phones, signs, params, strict=True):
+            st.messages.append({"phone": phone, "template": p.get("TemplateCode"), "sign": sign, "params": tp,
+                                "out_id": p.get("OutId", ""), "biz_id": biz, "at": time.time(), "date": day,
+                                "batch": True})
+        if st.slow_first > 0:
+            st.slow_first -= 1
+            await asyncio.sleep(st.slow_seconds)
         elif st.latency:
             await asyncio.sleep(st.latency)
         return web.json_response({"Code": "OK", "Message": "OK", "BizId": biz, "RequestId": str(uuid.uuid4())})

@@ -211,3 +211,37 @@ async def test_the_h5_page_carries_no_external_resources_and_leaks_no_referrer(c
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_with_redis_the_scan_limit_is_shared_by_every_process(aiohttp_client, db_url, tmp_path, redis_server):
+    from backend.api.credentials import SCAN_LIMITER
+    from backend.app import create_app
+
+    def app():  # type: ignore[no-untyped-def]
+        settings = make_settings(db_url, tmp_path / "data", scan_rate_per_minute=5,
+                                 redis_url=redis_server.url)
+        return create_app(settings)
+
+    a, b = await aiohttp_client(app()), await aiohttp_client(app())
+    agency = await an_agency()
+    cred = await a_credential(a, agency)
+    url = f"/mp/v1/verify/{cred['token']}"
+    assert [(await a.get(url)).status for _ in range(5)] == [200] * 5
+    async def charged(client) -> None:  # type: ignore[no-untyped-def]
+        while (task := client.app[SCAN_LIMITER]._flushing) is not None:
+            await task
+
+    await charged(a)  # the hits reach Redis in batches
+    assert (await b.get(url)).status == 200  # b's own bucket says yes; Redis is charged after
+    await charged(b)
+    resp = await b.get(url)
+    assert resp.status == 429
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    # Leave the shared Redis as found: other tests scan from the same loopback client.
+    from backend.app_keys import REDIS
+
+    pool = a.app[REDIS]
+    keys = [k async for k in pool.scan_iter("yg:rl:*")]
+    if keys:
+        await pool.delete(*keys)

@@ -1,0 +1,55 @@
+"""The relay's fast path: many rows per job, one SendBatchSms per template, through the real SDK."""
+
+from __future__ import annotations
+
+import uuid
+
+from backend.models import Notification
+from backend.models.enums import NotificationChannel, NotificationEvent, NotificationStatus
+from notifications import tasks
+from notifications.deps import build_deps
+from tests.factories import an_agency
+from tests.notifications.conftest import provider_settings
+
+
+async def rows(phones: list[str]) -> list[Notification]:
+    agency = await an_agency()
+    return [await Notification.create(idempotency_key=str(uuid.uuid4()), event=NotificationEvent.AGENCY_NOTICE,
+                                      event_ref="r", agency_id=agency.agency.id, channel=NotificationChannel.SMS,
+                                      recipient=phone, template="SMS_YG_NOTICE", params={"vars": {"text": "请留意"}},
+                                      content="请留意") for phone in phones]
+
+
+async def test_a_batch_goes_out_in_one_call_and_one_bad_number_does_not_sink_it(client, db_url, tmp_path,
+                                                                                   fake_aliyun):
+    deps = build_deps(provider_settings(db_url, tmp_path, fake_aliyun, None))
+    good = await rows(["13900000011", "13900000021", "13900000031"])
+    counts = await tasks.deliver_batch(deps, [n.id for n in good])
+    assert counts == {"sent": 3, "skipped": 0}
+    sent = fake_aliyun.messages()
+    assert len(sent) == 3 and all(m["batch"] for m in sent) and len({m["biz_id"] for m in sent}) == 1
+    assert {n.provider_id for n in await Notification.filter(id__in=[n.id for n in good])} == {sent[0]["biz_id"]}
+
+    fake_aliyun.call(fake_aliyun.state.messages.clear)
+    mixed = await rows(["13900000041", "13900000400", "13900000051"])
+    counts = await tasks.deliver_batch(deps, [n.id for n in mixed])
+    assert counts == {"sent": 2, "failed": 1, "skipped": 0}
+    assert sorted(m["phone"] for m in fake_aliyun.messages()) == ["13900000041", "13900000051"]
+    assert await tasks.deliver_batch(deps, [n.id for n in mixed]) == {"skipped": 3}  # nothing twice
+
+
+async def test_a_batch_accepted_just_before_a_crash_is_found_not_sent_again(client, db_url, tmp_path, fake_aliyun):
+    deps = build_deps(provider_settings(db_url, tmp_path, fake_aliyun, None))
+    batch = await rows(["13900000061", "13900000071"])
+    channel = deps.channels[NotificationChannel.SMS]
+    batch_id = str(uuid.uuid4())
+    await channel.send_batch(batch, batch_id)  # the provider accepted; then the worker died
+    # What the claim had written, and what the sweeper leaves behind.
+    await Notification.filter(id__in=[n.id for n in batch]).update(
+        status=NotificationStatus.PENDING, provider_id="batch:" + batch_id, provider_status=tasks.AMBIGUOUS,
+        attempts=1)
+    counts = await tasks.deliver_batch(deps, [n.id for n in batch])
+    assert counts == {"sent": 2, "skipped": 0}
+    assert len(fake_aliyun.messages()) == 2  # found by QuerySendDetails, not sent again
+    assert {n.provider_status for n in await Notification.filter(id__in=[n.id for n in batch])} == {
+        "found_after_ambiguous"}
