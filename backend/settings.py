@@ -63,7 +63,7 @@ class Settings:
     notify_job_timeout: float = 30.0  # one delivery attempt, SDK calls included
     notify_sdk_timeout: float = 5.0  # each provider HTTP call (<= 10 s)
     # A row claimed ("sending") longer than this belongs to a dead worker: the sweeper rescues it.
-    notify_stuck_after: float = 60.0
+    notify_stuck_after: float = 45.0
     # A pending row handed to the queue but not claimed within this is handed over again.
     notify_requeue_after: float = 30.0
     notify_daily_cap: int = 50  # per recipient and template (Aliyun's own limit)
@@ -122,7 +122,7 @@ class Settings:
             notify_retry_schedule=_floats(env, "NOTIFY_RETRY_SCHEDULE", (5, 30, 120, 600, 1800, 7200)),
             notify_job_timeout=_float(env, "NOTIFY_JOB_TIMEOUT", 30.0),
             notify_sdk_timeout=min(10.0, _float(env, "NOTIFY_SDK_TIMEOUT", 5.0)),
-            notify_stuck_after=_float(env, "NOTIFY_STUCK_AFTER", 60.0),
+            notify_stuck_after=_float(env, "NOTIFY_STUCK_AFTER", 45.0),
             notify_requeue_after=_float(env, "NOTIFY_REQUEUE_AFTER", 30.0),
             notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
             notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),

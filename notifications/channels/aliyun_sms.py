@@ -24,8 +24,9 @@ from backend.settings import Settings
 from notifications.channels import Accepted, Receipt, in_thread
 from notifications.policy import AmbiguousError, PermanentError, RetryableError, ThrottledError
 
-# The SDK logs request parameters (phone numbers) at DEBUG; never let that through.
-logging.getLogger("aliyunsdkcore").setLevel(logging.WARNING)
+# The SDK logs request parameters at DEBUG and echoes response bodies at WARNING/ERROR, which can
+# carry phone numbers in URL-encoded form the redactor cannot see. Our own logs carry the error codes.
+logging.getLogger("aliyunsdkcore").setLevel(logging.CRITICAL)
 
 THROTTLE_CODES = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "Throttling", "Throttling.User",
                             "isv.DAY_LIMIT_CONTROL", "isv.OUT_OF_SERVICE_LIMIT"})
