@@ -18,12 +18,13 @@ from backend.outbox import outbox_ctx
 from backend.services.ratelimit import LocalLimiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
+from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers.public import routes as public_routes
 
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
 # both read it. Later packages add theirs here.
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
-                                   public_routes, cases.routes, mp_subscriptions.routes]
+                                   public_routes, cases.routes, mp_subscriptions.routes, public_decisions.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

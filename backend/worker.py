@@ -25,6 +25,8 @@ from arq.worker import Worker
 
 from backend.db import init_orm
 from backend.outbox import BATCH_JOB, JOB, ArqOutbox
+from backend.services import credentials
+from backend.services.credentials import VerifyCache
 from backend.settings import Settings
 from notifications import tasks
 from notifications.deps import Deps, build_deps
@@ -50,6 +52,9 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
             cron(tasks.relay_job, name="relay", second=set(range(60)), run_at_startup=True, timeout=job_timeout),
             cron(tasks.sweep_job, name="sweep", second=set(range(0, 60, 5)), timeout=job_timeout),
             cron(tasks.receipts_job, name="receipts", second={7, 37}, timeout=job_timeout),
+            # Credentials past their validity become `expired` in the database (reads already show it).
+            cron(expire_credentials_job, name="expire_credentials", minute={5, 35}, run_at_startup=True,
+                 timeout=job_timeout),
         ],
         redis_settings=redis_settings,
         max_jobs=settings.notify_concurrency,
@@ -59,6 +64,11 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
         handle_signals=False,
         on_startup=_on_startup,
     )
+
+
+async def expire_credentials_job(ctx: dict[str, Any]) -> int:
+    deps: Deps = ctx["deps"]
+    return await credentials.expire_due(deps.clock, VerifyCache(ctx["redis"]))
 
 
 async def _on_startup(ctx: dict[str, Any]) -> None:

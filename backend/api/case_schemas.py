@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from backend.api.schemas import Body, Out, Phone
 from backend.models.enums import (
@@ -24,17 +24,6 @@ PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 DocumentNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-def _iso_date(value: Any) -> Any:
-    # JSON has no date type and bodies are parsed strictly: accept exactly "YYYY-MM-DD".
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value) if len(value) == 10 else value
-        except ValueError:
-            return value
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 NoticeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
 
 
@@ -74,7 +63,7 @@ class CaseOut(BaseModel):
 class DecisionCreate(Body):
     document_no: DocumentNo
     summary: Summary
-    decided_at: IsoDate
+    decided_at: date
 
 
 class DecisionCorrect(Body):

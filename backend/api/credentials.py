@@ -4,6 +4,8 @@ print sheets, scans and ratings. Parse -> service -> serialise."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -27,6 +29,7 @@ from qr import render, sheet
 
 routes = RouteTable("/api/v1")
 VERIFIER = web.AppKey("verifier", Verifier)
+log = logging.getLogger("yangguang.credentials")
 SCAN_LIMITER = web.AppKey("scan_limiter", BatchedLimiter)
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -41,8 +44,23 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
     limiter = app[RATE_LIMITER]
     app[SCAN_LIMITER] = BatchedLimiter(limiter if isinstance(limiter, RedisLimiter) else None)
+    # With Redis the arq worker's cron persists expiry; the embedded default does it here.
+    expiry = None if app[REDIS] is not None else asyncio.create_task(_expire_periodically(app))
     yield
+    if expiry is not None:
+        expiry.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await expiry
     await recorder.close()
+
+
+async def _expire_periodically(app: web.Application, every: float = 1800.0) -> None:
+    while True:
+        try:
+            await credentials.expire_due(app[CLOCK], app[VERIFIER].cache)
+        except Exception:  # a failed round is retried next time; reads show expiry regardless
+            log.exception("credential expiry round failed")
+        await asyncio.sleep(every)
 
 
 # --- schemas ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from backend.clock import Clock
 from backend.errors import Conflict, NotFound
 from backend.models import Case, CaseParty, Decision, Party
 from backend.models.enums import CaseType, PartyKind, RecordStep
-from backend.services import audit, records
+from backend.services import audit, masking, records
 
 
 def binding_code_hash(code: str) -> str:
@@ -68,13 +68,6 @@ async def case_parties(case_id: uuid.UUID) -> list[Party]:
     return await Party.filter(case_links__case_id=case_id).order_by("created_at")
 
 
-def mask_name(party: Party) -> str:
-    """Public party names: persons as surname + asterisks; organisations in full (R-P2)."""
-    if party.kind is PartyKind.ORGANIZATION:
-        return party.name
-    return party.name[:1] + "*" * max(1, len(party.name) - 1)
-
-
 async def create_decision(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any],
                           actor: str) -> Decision:
     case = await get_case(agency_id, case_id)
@@ -84,7 +77,7 @@ async def create_decision(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[s
             decision = await Decision.create(
                 case=case, agency_id=agency_id, type=case.type, document_no=data["document_no"],
                 summary=data["summary"], decided_at=data["decided_at"],
-                public_party_name="、".join(mask_name(p) for p in parties if not p.is_minor)[:200])
+                public_party_name=masking.joined_public_names(parties))
             await audit.record(actor, "decision.create", "decision", decision.id, agency_id=agency_id,
                                data={"document_no": decision.document_no})
     except IntegrityError as exc:

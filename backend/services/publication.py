@@ -23,7 +23,7 @@ from backend.models.enums import (
     NotificationEvent,
     RecordStep,
 )
-from backend.services import audit, records
+from backend.services import audit, masking, records
 from backend.services.cases import case_parties, get_case
 from backend.services.states import DECISION
 from backend.settings import Settings
@@ -114,17 +114,21 @@ async def change_decision(settings: Settings, clock: Clock, agency_id: uuid.UUID
         if action == "publish":
             decision.published_at = now
         decision.current_version += 1
-        version = await DecisionVersion.create(decision=decision, version=decision.current_version, kind=kind,
-                                               public_text=decision.summary, reason=reason, actor=actor)
-        await decision.save()
         case = await Case.filter(id=decision.case_id).select_for_update().first()
         assert case is not None
+        parties = await case_parties(case.id)
+        # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
+        decision.public_party_name = masking.joined_public_names(parties)
+        version = await DecisionVersion.create(
+            decision=decision, version=decision.current_version, kind=kind,
+            public_text=masking.mask_text(decision.summary, parties),
+            reason=masking.mask_text(reason, parties), actor=actor)
+        await decision.save()
         text = f"{label}：{decision.document_no}" + (f"，理由：{reason}" if reason else "")
         await records.append(case, RecordStep.PUBLICATION, text, actor, now)
         ctx = {"doc": decision.document_no, "url": decision_url(settings, decision.id), "change": change,
                "reason": reason, "decision_id": str(decision.id), "date": now.strftime("%Y-%m-%d %H:%M")}
-        rows = plan_notifications(settings, event, str(version.id), agency_id, case,
-                                  await case_parties(case.id), ctx, now)
+        rows = plan_notifications(settings, event, str(version.id), agency_id, case, parties, ctx, now)
         ids = await _write_rows(rows)
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
                            data={"version": version.version, "notifications": len(ids)})

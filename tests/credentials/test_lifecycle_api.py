@@ -171,3 +171,22 @@ async def test_unknown_ids_are_not_found(client):
     agency = await an_agency()
     resp = await act(client, agency, str(uuid.uuid4()), "suspend", reason="x")
     assert resp.status == 404
+
+
+async def test_the_embedded_server_persists_expiry_by_itself(client):
+    import asyncio
+
+    from backend.api.credentials import _expire_periodically
+
+    agency = await an_agency()
+    cred = await a_credential(client, agency, valid_until=date.today().isoformat())
+    await Credential.filter(id=cred["id"]).update(valid_until=date.today() - timedelta(days=1))
+    loop_task = asyncio.create_task(_expire_periodically(client.app, every=0.05))
+    try:
+        for _ in range(100):
+            if (await Credential.get(id=cred["id"])).status == "expired":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop_task.cancel()
+    assert (await Credential.get(id=cred["id"])).status == "expired"

@@ -1,0 +1,87 @@
+"""Public view of one published decision: the page the notification messages link to, and its JSON."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from html import escape
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from backend.api.routing import PUBLIC, Call, RouteTable
+from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
+from backend.services.disclosure import PublicDecision, public_decision
+from miniprogram_api import pages
+
+routes = RouteTable()
+
+STATUS_WORD = {DecisionStatus.PUBLISHED: "公示中", DecisionStatus.CORRECTED: "已更正",
+               DecisionStatus.WITHDRAWN: "已撤回"}
+KIND_WORD = {DecisionVersionKind.PUBLISH: "公示", DecisionVersionKind.CORRECT: "更正",
+             DecisionVersionKind.WITHDRAW: "撤回"}
+TYPE_WORD = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", CaseType.COERCION: "行政强制",
+             CaseType.INSPECTION: "行政检查", CaseType.COLLECTION: "行政征收", CaseType.OTHER: "其他执法决定"}
+
+
+class VersionOut(BaseModel):
+    version: int
+    kind: DecisionVersionKind
+    at: datetime
+    reason: str
+
+
+class PublicDecisionOut(BaseModel):
+    id: uuid.UUID
+    agency_name: str
+    type: CaseType
+    document_no: str
+    decided_at: date
+    status: DecisionStatus
+    party: str
+    text: str | None
+    published_at: datetime | None
+    history: list[VersionOut]
+
+
+def _out(d: PublicDecision) -> PublicDecisionOut:
+    return PublicDecisionOut(**{**d.__dict__, "history": [VersionOut(**v.__dict__) for v in d.history]})
+
+
+@routes.route("GET", "/mp/v1/decisions/{decision_id}", access=PUBLIC, summary="公示的执法决定（含更正、撤回记录）",
+              tag="public", response=PublicDecisionOut, errors=(404,))
+async def decision_json(call: Call[None, None]) -> PublicDecisionOut:
+    return _out(await public_decision(call.path_uuid("decision_id")))
+
+
+@routes.route("GET", "/d/{decision_id}", access=PUBLIC, summary="H5 执法决定公示页（通知短信中的链接）",
+              tag="public", produces="text/html", errors=(404,))
+async def decision_page(call: Call[None, None]) -> web.Response:
+    d = await public_decision(call.path_uuid("decision_id"))
+    history = "".join(
+        f"<li>{v.at:%Y-%m-%d %H:%M} {KIND_WORD[v.kind]}" + (f"：{escape(v.reason)}" if v.reason else "") + "</li>"
+        for v in d.history)
+    body = (f"<p>{escape(d.text)}</p>" if d.text is not None
+            else "<p><strong>该决定已撤回，不再公示。</strong></p>")
+    notice = ('<p class="muted">该决定公示后有更正，以下为更正后的内容；更正记录见下方。</p>'
+              if d.status is DecisionStatus.CORRECTED else "")
+    html = (
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(d.document_no)} · 执法决定公示</title><style>"
+        "body{margin:0;font-family:-apple-system,'PingFang SC','Noto Sans CJK SC',sans-serif;background:#f2f3f5;"
+        "color:#1d2129;line-height:1.6}main{max-width:560px;margin:0 auto;padding:12px}"
+        "section{background:#fff;border-radius:10px;padding:16px;margin:0 0 12px}h1{font-size:20px;margin:0 0 8px}"
+        ".tag{display:inline-block;padding:2px 10px;border-radius:12px;background:#165dff;color:#fff}"
+        ".tag.withdrawn{background:#86909c}.tag.corrected{background:#c25e00}.muted{color:#86909c;font-size:14px}"
+        "</style></head><body><main>"
+        f"<section><h1>{escape(TYPE_WORD[d.type])}决定公示</h1>"
+        f"<p><span class='tag {d.status.value}' id='status'>{STATUS_WORD[d.status]}</span></p>"
+        f"<p>文书编号：{escape(d.document_no)}<br>执法机关：{escape(d.agency_name)}<br>"
+        f"当事人：{escape(d.party)}<br>决定日期：{d.decided_at:%Y-%m-%d}</p></section>"
+        f"<section>{notice}{body}</section>"
+        f"<section><h2>公示记录</h2><ul>{history}</ul>"
+        "<p class='muted'>当事人对行政处罚决定不服的，可以自收到决定书之日起60日内申请行政复议，"
+        "或者6个月内提起行政诉讼。</p></section></main></body></html>"
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers=pages.HEADERS)

@@ -1,0 +1,76 @@
+"""The page a decision notice links to: masked text, corrections visible, withdrawn text gone."""
+
+from __future__ import annotations
+
+import uuid
+
+from backend.models import Party
+from backend.models.enums import PartyKind
+from backend.services.masking import mask_text
+from tests.factories import an_agency
+
+
+async def _published(client, agency, summary: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    body = {"title": "无证经营案", "type": "penalty", "parties": [
+        {"name": "欧阳明", "kind": "person", "phone": "13900001111", "id_number": "330102199001011234"},
+        {"name": "杭州某某餐饮有限公司", "kind": "organization", "phone": "13900002222"}]}
+    case = await (await client.post("/api/v1/cases", json=body, headers=agency.auth())).json()
+    resp = await client.post(f"/api/v1/cases/{case['id']}/decisions", headers=agency.auth(), json={
+        "document_no": f"杭西市监罚〔2026〕{uuid.uuid4().hex[:6]}号", "summary": summary, "decided_at": "2026-11-20"})
+    decision = await resp.json()
+    assert (await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())).status == 200
+    return case, decision
+
+
+async def test_the_public_sees_a_masked_decision_and_every_correction(client):
+    agency = await an_agency()
+    summary = "当事人欧阳明（身份证号330102199001011234，电话13900001111）无证经营，罚款二千元。"
+    _, decision = await _published(client, agency, summary)
+    page = await client.get(f"/d/{decision['id']}")
+    assert page.status == 200
+    html = await page.text()
+    assert "欧**" in html and "公示中" in html and decision["document_no"] in html
+    for secret in ("欧阳明", "330102199001011234", "13900001111"):
+        assert secret not in html
+    assert "杭州某某餐饮有限公司" in html  # organisations are named
+
+    resp = await client.post(f"/api/v1/decisions/{decision['id']}/correct", headers=agency.auth(),
+                             json={"summary": "当事人欧阳明无证经营，罚款一千元。", "reason": "金额笔误"})
+    assert resp.status == 200
+    data = await (await client.get(f"/mp/v1/decisions/{decision['id']}")).json()
+    assert data["status"] == "corrected" and "一千元" in data["text"] and "欧阳明" not in data["text"]
+    assert [(v["kind"], v["reason"]) for v in data["history"]] == [("publish", ""), ("correct", "金额笔误")]
+
+
+async def test_a_withdrawn_decision_leaves_public_view_but_its_withdrawal_stays_visible(client):
+    agency = await an_agency()
+    _, decision = await _published(client, agency, "罚款二千元。")
+    resp = await client.post(f"/api/v1/decisions/{decision['id']}/withdraw", headers=agency.auth(),
+                             json={"reason": "复议机关已撤销"})
+    assert resp.status == 200
+    data = await (await client.get(f"/mp/v1/decisions/{decision['id']}")).json()
+    assert data["status"] == "withdrawn" and data["text"] is None
+    html = await (await client.get(f"/d/{decision['id']}")).text()
+    assert "已撤回" in html and "复议机关已撤销" in html and "罚款二千元" not in html
+
+
+async def test_drafts_and_unknown_ids_are_not_found(client):
+    agency = await an_agency()
+    case = await (await client.post("/api/v1/cases", headers=agency.auth(), json={
+        "title": "许可案", "type": "permit", "parties": [{"name": "某公司", "kind": "organization"}]})).json()
+    draft = await (await client.post(f"/api/v1/cases/{case['id']}/decisions", headers=agency.auth(), json={
+        "document_no": "草稿1号", "summary": "未公示", "decided_at": "2026-11-20"})).json()
+    for path in (f"/d/{draft['id']}", f"/mp/v1/decisions/{draft['id']}", f"/d/{uuid.uuid4()}", "/d/not-a-uuid"):
+        resp = await client.get(path)
+        assert resp.status == 404, path
+        assert (await resp.json())["error"]["code"] in ("decision_not_found", "not_found")
+
+
+def test_masking_rules():
+    people = [Party(kind=PartyKind.PERSON, name="欧阳", phone=None, id_number=None),
+              Party(kind=PartyKind.PERSON, name="欧阳修", phone=None, id_number=None),
+              Party(kind=PartyKind.PERSON, name="李小", is_minor=True, phone=None, id_number=None)]
+    out = mask_text("欧阳修与欧阳及李小，电话 0571-87654321、+86 13812345678，证件 11010519491231002X", people)
+    assert "欧**" in out and "欧*" in out and "未成年人" in out
+    for secret in ("欧阳", "李小", "87654321", "13812345678", "11010519491231002X"):
+        assert secret not in out
