@@ -7,11 +7,11 @@ from datetime import date, datetime
 from html import escape
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from backend.api.routing import PUBLIC, Call, RouteTable
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
-from backend.services.disclosure import PublicDecision, public_decision
+from backend.services.disclosure import public_decision
 from miniprogram_api import pages
 
 routes = RouteTable()
@@ -25,6 +25,8 @@ TYPE_WORD = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", 
 
 
 class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     version: int
     kind: DecisionVersionKind
     at: datetime
@@ -32,6 +34,8 @@ class VersionOut(BaseModel):
 
 
 class PublicDecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     agency_name: str
     type: CaseType
@@ -44,14 +48,10 @@ class PublicDecisionOut(BaseModel):
     history: list[VersionOut]
 
 
-def _out(d: PublicDecision) -> PublicDecisionOut:
-    return PublicDecisionOut(**{**d.__dict__, "history": [VersionOut(**v.__dict__) for v in d.history]})
-
-
 @routes.route("GET", "/mp/v1/decisions/{decision_id}", access=PUBLIC, summary="公示的执法决定（含更正、撤回记录）",
               tag="public", response=PublicDecisionOut, errors=(404,))
 async def decision_json(call: Call[None, None]) -> PublicDecisionOut:
-    return _out(await public_decision(call.path_uuid("decision_id")))
+    return PublicDecisionOut.model_validate(await public_decision(call.path_uuid("decision_id")))
 
 
 @routes.route("GET", "/d/{decision_id}", access=PUBLIC, summary="H5 执法决定公示页（通知短信中的链接）",
