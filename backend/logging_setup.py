@@ -7,13 +7,15 @@ import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 # Mainland mobile numbers and 18-digit resident ID numbers, wherever they appear in a line.
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CONTEXT_FIELDS = ("agency_id", "case_id", "notification_id", "credential_id", "job_id")
 
 
@@ -24,7 +26,7 @@ def redact(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, SHANGHAI).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
@@ -76,3 +78,4 @@ def configure_logging(level: str = "INFO", json_format: bool = True) -> None:
     # The Aliyun SDK logs request parameters (phone numbers) at DEBUG; keep it quiet.
     logging.getLogger("aliyunsdkcore").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("tortoise").setLevel(max(root.level, logging.WARNING))
