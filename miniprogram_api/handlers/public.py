@@ -6,23 +6,22 @@ answers from public fields only.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
 from pathlib import Path
 
 import orjson
 from aiohttp import web
 
-from backend.api.credentials import SCAN_LIMITER, VERIFIER
+from backend.api.credentials import VERIFIER
 from backend.api.routing import PUBLIC, Call, RouteTable
 from backend.api.schemas import Page
 from backend.app_keys import CLOCK, SETTINGS
-from backend.errors import NotFound, RateLimited, ValidationFailed
+from backend.errors import NotFound, ValidationFailed
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import credentials
 from backend.services.ratelimit import Limit
 from miniprogram_api import pages
+from miniprogram_api.limits import limit, scan_limit
 from miniprogram_api.schemas import (
     RatingCreate,
     RatingCreated,
@@ -36,31 +35,6 @@ MAX_FORM_BYTES = 4096
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
-
-
-@functools.lru_cache(maxsize=65_536)
-def _hashed(remote: str) -> str:
-    return hashlib.sha256(remote.encode()).hexdigest()[:24]
-
-
-def client_key(request: web.Request) -> str:
-    # Hashed and kept only in memory or Redis for the bucket's lifetime; never stored with a scan.
-    return _hashed(request.remote or "?")
-
-
-async def _limit(request: web.Request, bucket: str, limit: Limit) -> None:
-    verdict = await request.app[SCAN_LIMITER].hit(f"{bucket}:{client_key(request)}", limit)
-    if not verdict.allowed:
-        raise RateLimited(retry_after=verdict.retry_after)
-
-
-@functools.lru_cache(maxsize=8)
-def _per_minute(n: int) -> Limit:
-    return Limit.per_minute(n)
-
-
-def _scan_limit(request: web.Request) -> Limit:
-    return _per_minute(request.app[SETTINGS].scan_rate_per_minute)
 
 
 def _rating_limit(request: web.Request) -> Limit:
@@ -89,7 +63,7 @@ def _html(text: str, status: int = 200) -> web.Response:
               produces="text/html", errors=(429,))
 async def verify_page(call: Call[None, None]) -> web.Response:
     request = call.request
-    await _limit(request, "scan", _scan_limit(request))
+    await limit(request, "scan", scan_limit(request))
     verifier, token = request.app[VERIFIER], call.path["token"]
     found = await verifier.verify(token)
     now = request.app[CLOCK].now()
@@ -107,7 +81,7 @@ async def verify_page(call: Call[None, None]) -> web.Response:
               produces="image/jpeg", errors=(404, 429))
 async def photo(call: Call[None, None]) -> web.StreamResponse:
     request = call.request
-    await _limit(request, "scan", _scan_limit(request))
+    await limit(request, "scan", scan_limit(request))
     found = await request.app[VERIFIER].verify(call.path["token"])
     if found is None or not found.view["officer"]["has_photo"]:
         raise NotFound("没有照片", code="photo_not_found")
@@ -125,7 +99,7 @@ async def photo(call: Call[None, None]) -> web.StreamResponse:
               produces="text/html", errors=(404, 413, 422, 429))
 async def rate_form(call: Call[None, None]) -> web.Response:
     request = call.request
-    await _limit(request, "rating", _rating_limit(request))
+    await limit(request, "rating", _rating_limit(request))
     token = call.path["token"]
     found = await request.app[VERIFIER].verify(token)
     if found is None:
@@ -146,7 +120,7 @@ async def rate_form(call: Call[None, None]) -> web.Response:
               summary="小程序核验证件（实时状态）；可选 ?lat=&lng= 粗略位置（保留两位小数存储，无效则忽略）")
 async def verify_json(call: Call[None, None]) -> web.Response:
     request = call.request
-    await _limit(request, "scan", _scan_limit(request))
+    await limit(request, "scan", scan_limit(request))
     verifier = request.app[VERIFIER]
     found = await verifier.verify(call.path["token"])
     if found is None:
@@ -167,7 +141,7 @@ async def verify_json(call: Call[None, None]) -> web.Response:
               body=RatingCreate, response=RatingCreated, status=201, errors=(404, 422, 429))
 async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
     request = call.request
-    await _limit(request, "rating", _rating_limit(request))
+    await limit(request, "rating", _rating_limit(request))
     found = await request.app[VERIFIER].verify(call.body.token)
     if found is None:
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
@@ -178,7 +152,7 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
 @routes.route("GET", "/mp/v1/officers", access=PUBLIC, summary="执法人员公示（公开字段，分页）", tag="public",
               query=RegisterQuery, response=Page[RegisterEntry], errors=(422, 429))
 async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
-    await _limit(call.request, "scan", _scan_limit(call.request))
+    await limit(call.request, "scan", scan_limit(call.request))
     q = call.query
     rows, total = await credentials.public_register(q.agency, q.q, page=q.page, page_size=q.page_size)
     return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,

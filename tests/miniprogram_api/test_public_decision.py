@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from backend.models import Party
 from backend.models.enums import PartyKind
 from backend.services.masking import mask_text
+from tests.conftest import make_settings
 from tests.factories import an_agency
 
 
@@ -74,3 +77,20 @@ def test_masking_rules():
     assert "欧**" in out and "欧*" in out and "未成年人" in out
     for secret in ("欧阳", "李小", "87654321", "13812345678", "11010519491231002X"):
         assert secret not in out
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_public_decision_pages_and_subscription_reports_are_rate_limited(aiohttp_client, db_url, tmp_path):
+    from backend.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(db_url, tmp_path / "data", scan_rate_per_minute=3)))
+    some_id = uuid.uuid4()
+    statuses = [(await client.get(f"/d/{some_id}")).status for _ in range(3)]
+    assert statuses == [404] * 3
+    for url in (f"/d/{some_id}", f"/mp/v1/decisions/{some_id}"):
+        resp = await client.get(url)
+        assert resp.status == 429, url
+        assert (await resp.json())["error"]["code"] == "rate_limited"
+    body = {"code": "wxcode", "results": {"TPL": "accept"}}
+    reports = [(await client.post("/mp/v1/subscriptions", json=body)).status for _ in range(11)]
+    assert reports[-1] == 429 and 429 not in reports[:10]
