@@ -99,15 +99,7 @@ class AliyunSmsChannel:
             "TemplateParam": json.dumps(n.params.get("vars", {}), ensure_ascii=False),
             "OutId": str(n.id),
         }
-        body = await self._call("SendSms", params)
-        code = body.get("Code", "")
-        if code == "OK":
-            return Accepted(provider_id=str(body.get("BizId", "")), provider_status="accepted")
-        if code in THROTTLE_CODES:
-            raise ThrottledError(f"SendSms throttled ({code})", code=code)
-        if code in RETRYABLE_CODES:
-            raise RetryableError(f"SendSms error ({code})", code=code)
-        raise PermanentError(f"SendSms refused ({code})", code=code)
+        return _accepted("SendSms", await self._call("SendSms", params))
 
     async def send_batch(self, rows: list[Notification], batch_id: str) -> Accepted:
         """SendBatchSms: up to 100 numbers with one template, one call (a backlog's fast path).
@@ -118,15 +110,7 @@ class AliyunSmsChannel:
             "TemplateCode": rows[0].template,
             "TemplateParamJson": json.dumps([n.params.get("vars", {}) for n in rows], ensure_ascii=False),
         }
-        answer = await self._call("SendBatchSms", {"OutId": batch_id}, body)
-        code = answer.get("Code", "")
-        if code == "OK":
-            return Accepted(provider_id=str(answer.get("BizId", "")), provider_status="accepted")
-        if code in THROTTLE_CODES:
-            raise ThrottledError(f"SendBatchSms throttled ({code})", code=code)
-        if code in RETRYABLE_CODES:
-            raise RetryableError(f"SendBatchSms error ({code})", code=code)
-        raise PermanentError(f"SendBatchSms refused ({code})", code=code)
+        return _accepted("SendBatchSms", await self._call("SendBatchSms", {"OutId": batch_id}, body))
 
     async def _details(self, phone: str, day: datetime, biz_id: str = "") -> list[dict[str, Any]]:
         params = {"PhoneNumber": phone, "SendDate": day.astimezone(SHANGHAI).strftime("%Y%m%d"),
@@ -167,3 +151,15 @@ class AliyunSmsChannel:
                 out.append(Receipt(n.id, status, str(d.get("ErrCode") or ""), payload))
                 break
         return out
+
+
+def _accepted(action: str, answer: dict[str, Any]) -> Accepted:
+    """Aliyun answers refusals with HTTP 200 and a Code: classify it (the SDK raises nothing)."""
+    code = answer.get("Code", "")
+    if code == "OK":
+        return Accepted(provider_id=str(answer.get("BizId", "")), provider_status="accepted")
+    if code in THROTTLE_CODES:
+        raise ThrottledError(f"{action} throttled ({code})", code=code)
+    if code in RETRYABLE_CODES:
+        raise RetryableError(f"{action} error ({code})", code=code)
+    raise PermanentError(f"{action} refused ({code})", code=code)
