@@ -7,6 +7,7 @@ from typing import Any
 
 from backend.logging_setup import request_id_var
 from backend.models import AuditEvent
+from backend.services.scope import scoped
 
 
 async def record(
@@ -34,9 +35,7 @@ async def record(
 async def search(
     agency_id: uuid.UUID | None, *, target_id: str | None, action: str | None, page: int, page_size: int
 ) -> tuple[list[AuditEvent], int]:
-    query = AuditEvent.all()
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
+    query = scoped(AuditEvent.all(), agency_id)
     if target_id:
         query = query.filter(target_id=target_id)
     if action:

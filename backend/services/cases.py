@@ -16,6 +16,7 @@ from backend.errors import Conflict, NotFound
 from backend.models import Case, CaseParty, Decision, Party
 from backend.models.enums import CaseType, PartyKind, RecordStep
 from backend.services import audit, masking, records
+from backend.services.scope import visible_one
 
 
 def binding_code_hash(code: str) -> str:
@@ -54,14 +55,7 @@ async def create_case(agency_id: uuid.UUID, data: dict[str, Any], actor: str,
 
 
 async def get_case(agency_id: uuid.UUID | None, case_id: uuid.UUID) -> Case:
-    """An agency sees only its own cases; agency_id None is the supervisor's view."""
-    query = Case.filter(id=case_id)
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
-    case = await query.first()
-    if case is None:
-        raise NotFound("未找到该案件", code="case_not_found")
-    return case
+    return await visible_one(Case.filter(id=case_id), agency_id, NotFound("未找到该案件", code="case_not_found"))
 
 
 async def case_parties(case_id: uuid.UUID) -> list[Party]:
@@ -86,10 +80,5 @@ async def create_decision(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[s
 
 
 async def get_decision(agency_id: uuid.UUID | None, decision_id: uuid.UUID) -> Decision:
-    query = Decision.filter(id=decision_id)
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
-    decision = await query.first()
-    if decision is None:
-        raise NotFound("未找到该执法决定", code="decision_not_found")
-    return decision
+    return await visible_one(Decision.filter(id=decision_id), agency_id,
+                             NotFound("未找到该执法决定", code="decision_not_found"))

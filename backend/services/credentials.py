@@ -28,6 +28,8 @@ from backend.errors import Conflict, DomainError, NotFound, ValidationFailed
 from backend.models import Agency, Credential, Officer, Rating, Scan
 from backend.models.enums import CredentialStatus, OfficerKind, OfficerStatus, ScanChannel
 from backend.services import audit
+from backend.services.officers import officer_not_found
+from backend.services.scope import scoped, visible_one
 from backend.services.states import CREDENTIAL
 from qr import sheet, tokens
 from qr.keys import KeyRing, load_keyring
@@ -427,22 +429,12 @@ async def issue(
 
 
 async def get_credential(agency_id: uuid.UUID | None, credential_id: uuid.UUID) -> Credential:
-    """An agency sees only its own officers' credentials; None is the supervisor's view."""
-    query = Credential.filter(id=credential_id)
-    if agency_id is not None:
-        query = query.filter(officer__agency_id=agency_id)
-    cred = await query.first()
-    if cred is None:
-        raise credential_not_found()
-    return cred
+    return await visible_one(Credential.filter(id=credential_id), agency_id, credential_not_found(),
+                             field="officer__agency_id")
 
 
 async def list_for_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> list[Credential]:
-    query = Officer.filter(id=officer_id)
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
-    if not await query.exists():
-        raise NotFound("未找到该执法人员", code="officer_not_found")
+    await _officer_visible(agency_id, officer_id)
     return await Credential.filter(officer_id=officer_id).order_by("-issued_at")
 
 
@@ -606,11 +598,8 @@ async def list_ratings(officer_id: uuid.UUID, *, page: int, page_size: int) -> t
 
 
 async def _officer_visible(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> None:
-    query = Officer.filter(id=officer_id)
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
-    if not await query.exists():
-        raise NotFound("未找到该执法人员", code="officer_not_found")
+    if not await scoped(Officer.filter(id=officer_id), agency_id).exists():
+        raise officer_not_found()
 
 
 async def rate(credential_id: uuid.UUID, score: int, text: str) -> Rating:

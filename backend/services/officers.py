@@ -13,11 +13,16 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Officer
 from backend.models.enums import OfficerKind
 from backend.services import audit
+from backend.services.scope import scoped, visible_one
 
 # Fields an agency may set; everything else is the system's.
 EDITABLE = ("name", "kind", "certificate_no", "categories", "region", "unit", "is_legal_reviewer",
             "status", "id_number", "phone", "home_address")
 PRIVATE = frozenset({"id_number", "phone", "home_address"})
+
+
+def officer_not_found() -> NotFound:
+    return NotFound("未找到该执法人员", code="officer_not_found")
 
 
 def _check_kind(kind: OfficerKind, certificate_no: str | None) -> None:
@@ -41,22 +46,13 @@ async def create_officer(agency_id: uuid.UUID, data: dict[str, Any], actor: str)
 
 
 async def get_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> Officer:
-    """An agency sees only its own officers; agency_id None is the supervisor's view."""
-    query = Officer.filter(id=officer_id)
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
-    officer = await query.first()
-    if officer is None:
-        raise NotFound("未找到该执法人员", code="officer_not_found")
-    return officer
+    return await visible_one(Officer.filter(id=officer_id), agency_id, officer_not_found())
 
 
 async def list_officers(
     agency_id: uuid.UUID | None, *, page: int, page_size: int, q: str | None = None
 ) -> tuple[list[Officer], int]:
-    query = Officer.all()
-    if agency_id is not None:
-        query = query.filter(agency_id=agency_id)
+    query = scoped(Officer.all(), agency_id)
     if q:
         query = query.filter(Q(name__icontains=q) | Q(certificate_no=q))
     total = await query.count()
@@ -69,9 +65,8 @@ async def update_officer(
 ) -> Officer:
     try:
         async with in_transaction():
-            officer = await Officer.filter(id=officer_id, agency_id=agency_id).select_for_update().first()
-            if officer is None:
-                raise NotFound("未找到该执法人员", code="officer_not_found")
+            officer = await visible_one(Officer.filter(id=officer_id).select_for_update(), agency_id,
+                                        officer_not_found())
             for name, value in changes.items():
                 setattr(officer, name, value)
             _check_kind(officer.kind, officer.certificate_no)
