@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 PREFIX = "YANGGUANG_"
+N = TypeVar("N", int, float)
 
 # Event -> Aliyun template code. Working defaults so four Aliyun settings switch SMS on.
 DEFAULT_SMS_TEMPLATES: dict[str, str] = {
@@ -24,13 +26,21 @@ class SettingsError(ValueError):
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "an integer")
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float, "a number")
+
+
+def _number(env: Mapping[str, str], name: str, default: N, cast: Callable[[str], N], what: str) -> N:
     raw = env.get(PREFIX + name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{PREFIX}{name} must be {what}, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -127,16 +137,6 @@ class Settings:
             notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
             notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),
         )
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
 
 
 def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
