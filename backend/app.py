@@ -14,12 +14,14 @@ from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SERVICES, SETTINGS
 from backend.clock import Clock
 from backend.db import init_orm
 from backend.logging_setup import install_request_id_factory
-from backend.outbox import outbox_ctx
+from backend.outbox import get_outbox, outbox_ctx
+from backend.periodic import PERIODIC_JOBS, SCHEDULER, EmbeddedScheduler, JobContext
 from backend.services.ratelimit import LocalLimiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers.public import routes as public_routes
+from notifications.deps import build_deps
 
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
 # both read it. Later packages add theirs here.
@@ -41,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(outbox_ctx)  # notification hand-over; the in-process worker without Redis
     app.cleanup_ctx.append(credentials.credentials_ctx)  # after _redis: shares its pool
+    app.cleanup_ctx.append(_periodic)  # after the outbox and the verifier: its jobs use both
     for ctx in extra_cleanup or []:
         app.cleanup_ctx.append(ctx)
     endpoints = []
@@ -70,3 +73,19 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[RATE_LIMITER] = RedisLimiter(pool)
     yield
     await pool.aclose()
+
+
+async def _periodic(app: web.Application) -> AsyncIterator[None]:
+    """Without Redis the server runs the periodic-job table itself; with Redis the arq worker does."""
+    if app[REDIS] is not None:
+        yield
+        return
+    local = get_outbox(app).local
+    deps = local.deps if local is not None else build_deps(app[SETTINGS], app[CLOCK])
+    jobs = [job for job in PERIODIC_JOBS if local is not None or not job.notifications]
+    scheduler = app[SCHEDULER] = EmbeddedScheduler(jobs, JobContext(deps=deps, cache=app[credentials.VERIFIER].cache))
+    scheduler.start()
+    yield
+    await scheduler.stop()
+    if local is None and deps.executor is not None:
+        deps.executor.shutdown(wait=False)

@@ -69,13 +69,12 @@ class ArqOutbox:
 
 
 class LocalWorker:
-    """The embedded worker: a queue of ids, a few consumers and the housekeeping loops."""
+    """The embedded worker: a queue of ids and a few consumers (its housekeeping is backend.periodic)."""
 
-    def __init__(self, deps: Deps, concurrency: int = 4, tick: float = 1.0) -> None:
+    def __init__(self, deps: Deps, concurrency: int = 4) -> None:
         self.deps = deps
         self.queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
         self.concurrency = concurrency
-        self.tick = tick
         self.tasks: list[asyncio.Task[None]] = []
         deps.dispatch = self.dispatch
 
@@ -95,23 +94,8 @@ class LocalWorker:
             except Exception:  # the sweeper rescues the row; the worker keeps going
                 log.exception("in-process delivery failed", extra={"notification_id": nid})
 
-    async def _housekeeping(self) -> None:
-        n = 0
-        while True:
-            try:
-                await tasks.relay(self.deps)
-                if n % 5 == 0:
-                    await tasks.sweep(self.deps)
-                if n % 30 == 0:
-                    await tasks.poll_receipts(self.deps)
-            except Exception as exc:
-                log.warning("notification housekeeping failed: %s", type(exc).__name__)
-            n += 1
-            await asyncio.sleep(self.tick)
-
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._consume()) for _ in range(self.concurrency)]
-        self.tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def stop(self) -> None:
         for task in self.tasks:

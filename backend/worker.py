@@ -3,8 +3,8 @@
 - ``send_notification(id)``: one delivery attempt (``notifications.tasks.deliver``); ``keep_result=0``
   so the same job id can be enqueued again once a run has finished (arq refuses an id while its job
   *or result* key exists).
-- crons: ``relay`` (every second: committed pending rows → jobs), ``sweep`` (every 5 s: rows whose
-  worker died go back to pending, marked ambiguous), ``receipts`` (twice a minute: QuerySendDetails).
+- crons: every row of ``backend.periodic.PERIODIC_JOBS`` (relay, sweep, receipts, credential expiry),
+  the same table the embedded server runs.
 
 The database is the truth and Redis may lose anything: when Redis goes away the worker keeps
 reconnecting, and the relay re-creates whatever jobs were lost.
@@ -19,14 +19,13 @@ import logging
 import signal
 from typing import Any
 
-from arq import cron, func
+from arq import func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from backend.db import init_orm
 from backend.outbox import BATCH_JOB, JOB, ArqOutbox
-from backend.services import credentials
-from backend.services.credentials import VerifyCache
+from backend.periodic import PERIODIC_JOBS, arq_cron_jobs
 from backend.settings import Settings
 from notifications import tasks
 from notifications.deps import Deps, build_deps
@@ -48,14 +47,7 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
                         timeout=settings.notify_job_timeout * 3)],
         # Cron timeouts stay within the job timeout: arq keeps a dead worker's jobs "in progress"
         # for the largest timeout of all functions + 10 s before another worker may take them.
-        cron_jobs=[
-            cron(tasks.relay_job, name="relay", second=set(range(60)), run_at_startup=True, timeout=job_timeout),
-            cron(tasks.sweep_job, name="sweep", second=set(range(0, 60, 5)), timeout=job_timeout),
-            cron(tasks.receipts_job, name="receipts", second={7, 37}, timeout=job_timeout),
-            # Credentials past their validity become `expired` in the database (reads already show it).
-            cron(expire_credentials_job, name="expire_credentials", minute={5, 35}, run_at_startup=True,
-                 timeout=job_timeout),
-        ],
+        cron_jobs=arq_cron_jobs(PERIODIC_JOBS, timeout=job_timeout),
         redis_settings=redis_settings,
         max_jobs=settings.notify_concurrency,
         job_timeout=settings.notify_job_timeout,
@@ -64,11 +56,6 @@ def worker_kwargs(settings: Settings) -> dict[str, Any]:
         handle_signals=False,
         on_startup=_on_startup,
     )
-
-
-async def expire_credentials_job(ctx: dict[str, Any]) -> int:
-    deps: Deps = ctx["deps"]
-    return await credentials.expire_due(deps.clock, VerifyCache(ctx["redis"]))
 
 
 async def _on_startup(ctx: dict[str, Any]) -> None:

@@ -38,7 +38,8 @@ class Deps:
         return not self.settings.database_is_sqlite
 
 
-def build_channels(settings: Settings, executor: ThreadPoolExecutor | None) -> dict[NotificationChannel, Channel]:
+def build_channels(settings: Settings, executor: ThreadPoolExecutor | None,
+                   clock: Clock) -> dict[NotificationChannel, Channel]:
     """Real providers when configured, sandbox otherwise (the embedded default)."""
     channels: dict[NotificationChannel, Channel] = {
         NotificationChannel.SMS: SandboxChannel("sms"),
@@ -47,11 +48,11 @@ def build_channels(settings: Settings, executor: ThreadPoolExecutor | None) -> d
     if settings.sms_configured:
         from notifications.channels.aliyun_sms import AliyunSmsChannel
 
-        channels[NotificationChannel.SMS] = AliyunSmsChannel(settings, executor)
+        channels[NotificationChannel.SMS] = AliyunSmsChannel(settings, executor, clock)
     if settings.wechat_configured:
         from notifications.channels.wechat_subscribe import WechatSubscribeChannel
 
-        channels[NotificationChannel.WECHAT] = WechatSubscribeChannel(settings, executor)
+        channels[NotificationChannel.WECHAT] = WechatSubscribeChannel(settings, executor, clock)
     return channels
 
 
@@ -60,6 +61,7 @@ def build_deps(settings: Settings, clock: Clock | None = None, dispatch: Dispatc
     executor = ThreadPoolExecutor(max_workers=max(4, settings.notify_concurrency),
                                   thread_name_prefix="yg-notify")
     policy = Policy(schedule=settings.notify_retry_schedule, daily_cap=settings.notify_daily_cap)
-    return Deps(settings=settings, clock=clock or Clock(), policy=policy,
-                channels=build_channels(settings, executor), dispatch=dispatch or _no_dispatch,
+    clock = clock or Clock()
+    return Deps(settings=settings, clock=clock, policy=policy,
+                channels=build_channels(settings, executor, clock), dispatch=dispatch or _no_dispatch,
                 executor=executor)

@@ -379,14 +379,3 @@ async def send_notification(ctx: dict[str, Any], notification_id: str) -> str:
 async def send_batch(ctx: dict[str, Any], notification_ids: list[str]) -> dict[str, int]:
     return await deliver_batch(ctx["deps"], [uuid.UUID(i) for i in notification_ids])
 
-
-async def relay_job(ctx: dict[str, Any]) -> int:
-    return await relay(ctx["deps"])
-
-
-async def sweep_job(ctx: dict[str, Any]) -> int:
-    return await sweep(ctx["deps"])
-
-
-async def receipts_job(ctx: dict[str, Any]) -> int:
-    return await poll_receipts(ctx["deps"])

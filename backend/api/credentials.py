@@ -4,7 +4,6 @@ print sheets, scans and ratings. Parse -> service -> serialise."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -44,23 +43,8 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
     limiter = app[RATE_LIMITER]
     app[SCAN_LIMITER] = BatchedLimiter(limiter if isinstance(limiter, RedisLimiter) else None)
-    # With Redis the arq worker's cron persists expiry; the embedded default does it here.
-    expiry = None if app[REDIS] is not None else asyncio.create_task(_expire_periodically(app))
     yield
-    if expiry is not None:
-        expiry.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await expiry
     await recorder.close()
-
-
-async def _expire_periodically(app: web.Application, every: float = 1800.0) -> None:
-    while True:
-        try:
-            await credentials.expire_due(app[CLOCK], app[VERIFIER].cache)
-        except Exception:  # a failed round is retried next time; reads show expiry regardless
-            log.exception("credential expiry round failed")
-        await asyncio.sleep(every)
 
 
 # --- schemas ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 
-from backend.clock import SHANGHAI
+from backend.clock import SHANGHAI, Clock
 from backend.models import Notification
 from backend.settings import Settings
 from notifications.channels import Accepted, Receipt, in_thread
@@ -42,8 +42,10 @@ class AliyunSmsChannel:
     name = "sms"
     sandbox = False
 
-    def __init__(self, settings: Settings, executor: ThreadPoolExecutor | None = None) -> None:
+    def __init__(self, settings: Settings, executor: ThreadPoolExecutor | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or Clock()
         self.timeout = min(10.0, settings.notify_sdk_timeout)
         self.client = AcsClient(settings.aliyun_access_key_id, settings.aliyun_access_key_secret, "cn-hangzhou",
                                 auto_retry=False, timeout=self.timeout, connect_timeout=min(3.0, self.timeout),
@@ -124,7 +126,7 @@ class AliyunSmsChannel:
 
     async def lookup(self, n: Notification) -> Accepted | None:
         # The earlier attempt was made between the row's creation and now; retries span hours, not days.
-        days = {d.astimezone(SHANGHAI).date(): d for d in (n.created_at, datetime.now(SHANGHAI))}
+        days = {d.astimezone(SHANGHAI).date(): d for d in (n.created_at, self.clock.now())}
         out_ids = {str(n.id)}
         if n.provider_id and n.provider_id.startswith(BATCH_PREFIX):
             out_ids.add(n.provider_id.removeprefix(BATCH_PREFIX))  # sent in a SendBatchSms

@@ -18,6 +18,7 @@ from wechatpy.client.api import WeChatWxa
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 
+from backend.clock import Clock
 from backend.models import Notification
 from backend.settings import Settings
 from notifications.channels import Accepted, Receipt, in_thread
@@ -32,8 +33,9 @@ TOKEN_LOCK_TIMEOUT = 15
 FRESH_SECONDS = 30  # a token fetched this recently by another worker is used, not refreshed again
 
 
-def make_client(settings: Settings, redis_url: str | None = None) -> WeChatClient:
+def make_client(settings: Settings, redis_url: str | None = None, clock: Clock | None = None) -> WeChatClient:
     """A wechatpy client pointed at ``settings.wechat_api_base`` (a stand-in in tests)."""
+    clock = clock or Clock()
     base = settings.wechat_api_base
     timeout = min(10.0, settings.notify_sdk_timeout)
     sync_redis = None
@@ -59,11 +61,11 @@ def make_client(settings: Settings, redis_url: str | None = None) -> WeChatClien
                                  blocking_timeout=TOKEN_LOCK_TIMEOUT):
                 current = self.session.get(self.access_token_key)
                 fetched_at = float(sync_redis.get(fetched_key) or 0)
-                if current and time.time() - fetched_at < FRESH_SECONDS:
+                if current and clock.now().timestamp() - fetched_at < FRESH_SECONDS:
                     self.expires_at = None  # somebody else just refreshed it: use theirs
                     return {"access_token": current}
                 result = self._fetch()
-                sync_redis.set(fetched_key, str(time.time()), ex=7200)
+                sync_redis.set(fetched_key, str(clock.now().timestamp()), ex=7200)
                 return result
 
         def _fetch(self) -> dict[str, Any]:
@@ -76,7 +78,8 @@ def make_client(settings: Settings, redis_url: str | None = None) -> WeChatClien
                 raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self)
             expires_in = int(result.get("expires_in", 7200))
             self.session.set(self.access_token_key, result["access_token"], expires_in)
-            self.expires_at = int(time.time()) + expires_in
+            # wechatpy checks expires_at against time.time() itself, so it must be in that basis.
+            self.expires_at = int(time.time()) + expires_in  # wall-clock: wechatpy's basis
             return result
 
     if sync_redis is not None:
@@ -92,10 +95,11 @@ class WechatSubscribeChannel:
     name = "wechat"
     sandbox = False
 
-    def __init__(self, settings: Settings, executor: ThreadPoolExecutor | None = None) -> None:
+    def __init__(self, settings: Settings, executor: ThreadPoolExecutor | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
         self.timeout = min(10.0, settings.notify_sdk_timeout)
-        self.client = make_client(settings, settings.redis_url)
+        self.client = make_client(settings, settings.redis_url, clock)
         self.executor = executor
 
     def _send_sync(self, n: Notification) -> dict[str, Any]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
+from backend.app_keys import CLOCK
+from backend.clock import Clock
 from tests.factories import AgencyWithKeys, officer_body
 
 
-def next_year() -> str:
-    return (date.today() + timedelta(days=365)).isoformat()
+def next_year(clock: Clock) -> str:
+    """A year after the service's today (Shanghai's date, not the host's)."""
+    return (clock.today() + timedelta(days=365)).isoformat()
 
 
 async def an_officer(client: Any, agency: AgencyWithKeys, **fields: Any) -> dict[str, Any]:
@@ -22,7 +25,7 @@ async def a_credential(client: Any, agency: AgencyWithKeys, officer: dict[str, A
                        **body: Any) -> dict[str, Any]:
     officer = officer or await an_officer(client, agency)
     resp = await client.post(f"/api/v1/officers/{officer['id']}/credentials",
-                             json={"valid_until": next_year(), **body}, headers=agency.auth())
+                             json={"valid_until": next_year(client.app[CLOCK]), **body}, headers=agency.auth())
     assert resp.status == 201, await resp.text()
     return await resp.json()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from backend.models import AuditEvent, Credential
 from backend.models.enums import Role
@@ -12,11 +12,11 @@ from tests.credentials.support import a_credential, act, an_officer, next_year
 from tests.factories import a_supervisor, an_agency
 
 
-async def test_issuing_answers_the_token_and_a_verify_url_on_the_public_origin(client):
+async def test_issuing_answers_the_token_and_a_verify_url_on_the_public_origin(client, clock):
     agency = await an_agency()
     cred = await a_credential(client, agency)
     assert cred["status"] == "valid"
-    assert cred["valid_from"] == date.today().isoformat()
+    assert cred["valid_from"] == clock.today().isoformat()
     assert len(cred["token"]) == 30
     assert cred["verify_url"] == f"{PUBLIC_BASE}/v/{cred['token']}"
     row = await Credential.get(id=cred["id"])
@@ -25,34 +25,35 @@ async def test_issuing_answers_the_token_and_a_verify_url_on_the_public_origin(c
     assert audit is not None and audit.actor.startswith("key:")
 
 
-async def test_auxiliary_staff_get_no_credential(client):
+async def test_auxiliary_staff_get_no_credential(client, clock):
     agency = await an_agency()
     aux = await an_officer(client, agency, kind="auxiliary", certificate_no=None)
-    resp = await client.post(f"/api/v1/officers/{aux['id']}/credentials", json={"valid_until": next_year()},
+    resp = await client.post(f"/api/v1/officers/{aux['id']}/credentials", json={"valid_until": next_year(clock)},
                              headers=agency.auth())
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "auxiliary_staff_hold_no_credential"
     assert await Credential.all().count() == 0
 
 
-async def test_an_officer_holds_one_current_credential(client):
+async def test_an_officer_holds_one_current_credential(client, clock):
     agency = await an_agency()
     officer = await an_officer(client, agency)
     await a_credential(client, agency, officer)
-    resp = await client.post(f"/api/v1/officers/{officer['id']}/credentials", json={"valid_until": next_year()},
+    resp = await client.post(f"/api/v1/officers/{officer['id']}/credentials", json={"valid_until": next_year(clock)},
                              headers=agency.auth())
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "credential_exists"
 
 
-async def test_validity_must_make_sense(client):
+async def test_validity_must_make_sense(client, clock):
     agency = await an_agency()
     officer = await an_officer(client, agency)
     url = f"/api/v1/officers/{officer['id']}/credentials"
-    past = (date.today() - timedelta(days=1)).isoformat()
+    today = clock.today()
+    past = (today - timedelta(days=1)).isoformat()
     for body, code in [({"valid_until": past}, "validity_in_past"),
-                       ({"valid_from": next_year(), "valid_until": date.today().isoformat()}, "validity_reversed"),
-                       ({"valid_until": (date.today() + timedelta(days=4000)).isoformat()}, "validity_too_long")]:
+                       ({"valid_from": next_year(clock), "valid_until": today.isoformat()}, "validity_reversed"),
+                       ({"valid_until": (clock.today() + timedelta(days=4000)).isoformat()}, "validity_too_long")]:
         resp = await client.post(url, json=body, headers=agency.auth())
         assert resp.status == 422, body
         assert (await resp.json())["error"]["code"] == code
@@ -101,30 +102,29 @@ async def test_reissuing_a_suspended_card_keeps_the_suspension(client):
     assert new["status"] == "suspended"
 
 
-async def test_expiry_is_computed_on_read_and_persisted_by_the_cron(client):
-    from backend.clock import Clock
+async def test_expiry_is_computed_on_read_and_persisted_by_the_cron(client, clock):
     from backend.services.credentials import expire_due
 
     agency = await an_agency()
-    cred = await a_credential(client, agency, valid_until=date.today().isoformat())
+    cred = await a_credential(client, agency, valid_until=clock.today().isoformat())
     assert (await (await client.get(f"/api/v1/credentials/{cred['id']}", headers=agency.auth())).json())[
         "status"] == "valid"
-    await Credential.filter(id=cred["id"]).update(valid_until=date.today() - timedelta(days=1))
+    await Credential.filter(id=cred["id"]).update(valid_until=clock.today() - timedelta(days=1))
     got = await (await client.get(f"/api/v1/credentials/{cred['id']}", headers=agency.auth())).json()
     assert got["status"] == "expired"
     assert (await Credential.get(id=cred["id"])).status == "valid"  # not yet persisted
-    assert await expire_due(Clock()) == 1
+    assert await expire_due(clock) == 1
     assert (await Credential.get(id=cred["id"])).status == "expired"
-    assert await expire_due(Clock()) == 0  # running twice is harmless
+    assert await expire_due(clock) == 0  # running twice is harmless
     assert await AuditEvent.filter(target_id=cred["id"], action="credential.expire").count() == 1
 
 
-async def test_an_agency_never_touches_another_agencys_credentials(client):
+async def test_an_agency_never_touches_another_agencys_credentials(client, clock):
     mine, theirs = await an_agency("甲局"), await an_agency("乙局")
     theirs_officer = await an_officer(client, theirs)
     cred = await a_credential(client, theirs, theirs_officer)
     resp = await client.post(f"/api/v1/officers/{theirs_officer['id']}/credentials",
-                             json={"valid_until": next_year()}, headers=mine.auth())
+                             json={"valid_until": next_year(clock)}, headers=mine.auth())
     assert resp.status == 404
     for action in ("suspend", "reinstate", "revoke", "reissue"):
         resp = await act(client, mine, cred["id"], action, reason="越权")
@@ -173,20 +173,24 @@ async def test_unknown_ids_are_not_found(client):
     assert resp.status == 404
 
 
-async def test_the_embedded_server_persists_expiry_by_itself(client):
+async def test_the_embedded_server_persists_expiry_by_itself(client, clock):
     import asyncio
 
-    from backend.api.credentials import _expire_periodically
+    from backend.periodic import SCHEDULER, EmbeddedScheduler
 
     agency = await an_agency()
-    cred = await a_credential(client, agency, valid_until=date.today().isoformat())
-    await Credential.filter(id=cred["id"]).update(valid_until=date.today() - timedelta(days=1))
-    loop_task = asyncio.create_task(_expire_periodically(client.app, every=0.05))
+    cred = await a_credential(client, agency, valid_until=clock.today().isoformat())
+    await Credential.filter(id=cred["id"]).update(valid_until=clock.today() - timedelta(days=1))
+    served = client.app[SCHEDULER]
+    assert "expire_credentials" in [job.name for job in served.jobs]
+    # The server's own schedule, with its half-hour period shortened to milliseconds.
+    fast = EmbeddedScheduler([j for j in served.jobs if j.name == "expire_credentials"], served.ctx, scale=1e-5)
+    fast.start()
     try:
         for _ in range(100):
             if (await Credential.get(id=cred["id"])).status == "expired":
                 break
             await asyncio.sleep(0.05)
     finally:
-        loop_task.cancel()
+        await fast.stop()
     assert (await Credential.get(id=cred["id"])).status == "expired"

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from backend.clock import Clock
 from tests.conftest import PUBLIC_BASE
 from tests.credentials.support import next_year
 from tests.factories import credit_code, officer_body
@@ -81,7 +82,7 @@ async def test_a_suspension_through_one_process_shows_on_the_next_scan_through_a
                 return (await resp.json())["status"]
 
         officer = await post(a, "/api/v1/officers", officer_body())
-        cred = await post(a, f"/api/v1/officers/{officer['id']}/credentials", {"valid_until": next_year()})
+        cred = await post(a, f"/api/v1/officers/{officer['id']}/credentials", {"valid_until": next_year(Clock())})
         token = cred["token"]
         assert await scan(b, token) == "valid"
         assert await scan(b, token) == "valid"  # B has it cached now

@@ -20,20 +20,18 @@ import hashlib
 import hmac
 import itertools
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from backend.clock import Clock
 from tests.fakes.base import ThreadedServer, serve_forever
 
 KEYS = {"testAK": "testSecret"}
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+_CLOCK = Clock()  # the provider dates sends by Beijing time, as Aliyun does
 
 
 def _pct(s: str) -> str:
@@ -111,8 +109,7 @@ def make_app(state: State | None = None) -> web.Application:
         biz = f"{next(st._biz)}^0"
         st.messages.append({"phone": phone, "template": p.get("TemplateCode"), "sign": p.get("SignName"),
                             "params": json.loads(p.get("TemplateParam") or "{}"), "out_id": p.get("OutId", ""),
-                            "biz_id": biz, "at": time.time(),
-                            "date": datetime.now(SHANGHAI).strftime("%Y%m%d")})
+                            "biz_id": biz, "date": _CLOCK.now().strftime("%Y%m%d")})
         if st.slow_first > 0:
             st.slow_first -= 1
             await asyncio.sleep(st.slow_seconds)  # accepted, but the caller gives up first
@@ -141,10 +138,10 @@ def make_app(state: State | None = None) -> web.Application:
             return web.json_response({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号",
                                       "RequestId": str(uuid.uuid4())})
         biz = f"{next(st._biz)}^0"
-        day = datetime.now(SHANGHAI).strftime("%Y%m%d")
+        day = _CLOCK.now().strftime("%Y%m%d")
         for phone, sign, tp in zip(phones, signs, params, strict=True):
             st.messages.append({"phone": phone, "template": p.get("TemplateCode"), "sign": sign, "params": tp,
-                                "out_id": p.get("OutId", ""), "biz_id": biz, "at": time.time(), "date": day,
+                                "out_id": p.get("OutId", ""), "biz_id": biz, "date": day,
                                 "batch": True})
         if st.slow_first > 0:
             st.slow_first -= 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +58,7 @@ def make_app(state: State | None = None) -> web.Application:
         if "noquota" in body.get("touser", ""):
             return web.json_response({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
         msgid = next(st._ids)
-        st.messages.append({**body, "msgid": msgid, "at": time.time()})
+        st.messages.append({**body, "msgid": msgid})
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     app.router.add_get("/cgi-bin/token", token)

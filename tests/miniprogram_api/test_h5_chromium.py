@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 
+from backend.app_keys import CLOCK
 from backend.models import Credential
 from qr import render as qr_render
 from tests.credentials.support import a_credential, act
@@ -47,7 +48,7 @@ async def tokens_in_every_state(client) -> dict[str, str]:  # type: ignore[no-un
     await act(client, agency, revoked["id"], "revoke", reason="调离执法岗位")
     out["revoked"] = revoked["token"]
     expired = await a_credential(client, agency)
-    await Credential.filter(id=expired["id"]).update(valid_until=date.today() - timedelta(days=1))
+    await Credential.filter(id=expired["id"]).update(valid_until=client.app[CLOCK].today() - timedelta(days=1))
     out["expired"] = expired["token"]
     old = await a_credential(client, agency)
     await act(client, agency, old["id"], "reissue", reason="证件遗失")

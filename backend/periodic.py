@@ -1,0 +1,131 @@
+"""Periodic jobs in one table: what runs and how often.
+
+Both runners read this table: the arq worker turns each row into a cron job (``arq_cron_jobs``),
+and the embedded server (no Redis) runs each row in a loop of its own (``EmbeddedScheduler``).
+Adding a deadline clock later is one row here, and both runners get it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from arq import cron
+from arq.cron import CronJob
+
+from backend.services import credentials
+from backend.services.credentials import VerifyCache
+from notifications import tasks
+from notifications.deps import Deps
+
+log = logging.getLogger("yangguang.periodic")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    deps: Deps  # clock, settings, channels and how to hand notification rows over
+    cache: VerifyCache  # the scan cache to invalidate when a job changes a credential
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[JobContext], Awaitable[object]]
+    every: int  # seconds; divides a minute below 60, an hour below 3600 (cron needs a fixed grid)
+    offset: int = 0  # seconds into each period, so jobs of one cadence do not start together
+    at_startup: bool = False
+    notifications: bool = False  # needs a notification worker (the embedded one may be switched off)
+
+
+async def _relay(ctx: JobContext) -> int:
+    return await tasks.relay(ctx.deps)
+
+
+async def _sweep(ctx: JobContext) -> int:
+    return await tasks.sweep(ctx.deps)
+
+
+async def _receipts(ctx: JobContext) -> int:
+    return await tasks.poll_receipts(ctx.deps)
+
+
+async def _expire_credentials(ctx: JobContext) -> int:
+    # Reads already show expiry; this persists it (and audits it) for lists and statistics.
+    return await credentials.expire_due(ctx.deps.clock, ctx.cache)
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    # Committed pending notification rows -> workers (after a lost hand-over or Redis outage).
+    PeriodicJob("relay", _relay, every=1, at_startup=True, notifications=True),
+    # Rows claimed by a worker that died go back to pending, marked ambiguous.
+    PeriodicJob("sweep", _sweep, every=5, notifications=True),
+    # Delivery receipts (Aliyun QuerySendDetails).
+    PeriodicJob("receipts", _receipts, every=30, offset=7, notifications=True),
+    PeriodicJob("expire_credentials", _expire_credentials, every=1800, offset=300, at_startup=True),
+)
+
+
+def cron_fields(job: PeriodicJob) -> dict[str, set[int]]:
+    """The arq cron fields for a row: the seconds (or minutes) of the hour at which it fires."""
+    if job.every < 60 and 60 % job.every == 0:
+        return {"second": {(job.offset + k * job.every) % 60 for k in range(60 // job.every)}}
+    if job.every < 3600 and job.every % 60 == 0 and 3600 % job.every == 0:
+        return {"minute": {(job.offset + k * job.every) // 60 % 60 for k in range(3600 // job.every)},
+                "second": {job.offset % 60}}
+    raise ValueError(f"periodic job {job.name}: every={job.every}s does not fit a cron grid")
+
+
+def arq_cron_jobs(jobs: Iterable[PeriodicJob], timeout: float) -> list[CronJob]:
+    """One arq cron per row; the worker's ctx holds ``deps`` and ``redis``."""
+    out: list[CronJob] = []
+    for job in jobs:
+        async def run(ctx: dict[str, Any], job: PeriodicJob = job) -> object:
+            return await job.run(JobContext(deps=ctx["deps"], cache=VerifyCache(ctx["redis"])))
+
+        run.__qualname__ = run.__name__ = f"periodic_{job.name}"
+        out.append(cron(run, name=job.name, run_at_startup=job.at_startup, timeout=timeout,  # type: ignore[arg-type]
+                        **cron_fields(job)))  # type: ignore[arg-type]
+    return out
+
+
+class EmbeddedScheduler:
+    """The embedded default's runner: each row in a loop of its own, in the server process.
+
+    ``scale`` shortens every period (tests run an hour's schedule in a fraction of a second).
+    """
+
+    def __init__(self, jobs: Iterable[PeriodicJob], ctx: JobContext, scale: float = 1.0) -> None:
+        self.jobs = tuple(jobs)
+        self.ctx = ctx
+        self.scale = scale
+        self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _loop(self, job: PeriodicJob) -> None:
+        if not job.at_startup:
+            await asyncio.sleep((job.offset or job.every) * self.scale)
+        while True:
+            try:
+                await job.run(self.ctx)
+            except Exception as exc:  # the next round tries again; the database holds the truth
+                log.warning("periodic job %s failed: %s", job.name, type(exc).__name__)
+            self.runs[job.name] += 1
+            await asyncio.sleep(job.every * self.scale)
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._loop(job), name=f"periodic-{job.name}") for job in self.jobs]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+SCHEDULER = web.AppKey("scheduler", EmbeddedScheduler)  # set on the embedded default only
