@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from backend.app import create_app
 from backend.clock import Clock
-from backend.db import migrate
+from backend.db import migrate, orm
 from backend.settings import Settings
 from tests.support.servers import PostgresServer, RedisServer, start_postgres, start_redis
 
@@ -90,3 +90,10 @@ def clock() -> Clock:
 async def client(aiohttp_client, settings: Settings, clock: Clock) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
     app = create_app(settings, clock=clock)
     yield await aiohttp_client(app)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Settings]:
+    """The ORM open on a fresh database and no HTTP server: for the domain rules in services/."""
+    async with orm(settings):
+        yield settings

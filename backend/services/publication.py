@@ -107,9 +107,7 @@ async def change_decision(settings: Settings, clock: Clock, agency_id: uuid.UUID
             raise NotFound("未找到该执法决定", code="decision_not_found")
         decision.status = DECISION.next(decision.status, action)
         now = clock.now()
-        change = ""
         if action == "correct" and summary is not None:
-            change = f"{reason}（更正后：{summary}）" if reason else summary
             decision.summary = summary
         if action == "publish":
             decision.published_at = now
@@ -119,15 +117,19 @@ async def change_decision(settings: Settings, clock: Clock, agency_id: uuid.UUID
         parties = await case_parties(case.id)
         # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
         decision.public_party_name = masking.joined_public_names(parties)
+        public_reason = masking.mask_text(reason, parties)
         version = await DecisionVersion.create(
             decision=decision, version=decision.current_version, kind=kind,
-            public_text=masking.mask_text(decision.summary, parties),
-            reason=masking.mask_text(reason, parties), actor=actor)
+            public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor)
+        # Every party gets the same message: only the masked text, never another party's data.
+        change = ""
+        if action == "correct" and summary is not None:
+            change = f"{public_reason}（更正后：{version.public_text}）" if reason else version.public_text
         await decision.save()
         text = f"{label}：{decision.document_no}" + (f"，理由：{reason}" if reason else "")
         await records.append(case, RecordStep.PUBLICATION, text, actor, now)
         ctx = {"doc": decision.document_no, "url": decision_url(settings, decision.id), "change": change,
-               "reason": reason, "decision_id": str(decision.id), "date": now.strftime("%Y-%m-%d %H:%M")}
+               "reason": public_reason, "decision_id": str(decision.id), "date": now.strftime("%Y-%m-%d %H:%M")}
         rows = plan_notifications(settings, event, str(version.id), agency_id, case, parties, ctx, now)
         ids = await _write_rows(rows)
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,

@@ -1,0 +1,59 @@
+"""A decision's life at the service level, without HTTP: one transaction per event, nothing leaked."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from backend.errors import IllegalTransition
+from backend.models import CaseRecord, DecisionVersion, Notification
+from backend.services import cases, publication
+from tests.factories import an_agency
+
+PERSON_A = {"kind": "person", "name": "李四", "phone": "13800138001", "id_number": "330102199001011234"}
+PERSON_B = {"kind": "person", "name": "王小明", "phone": "13900139002", "id_number": "33010219850505432X"}
+
+
+async def a_decision(clock, parties=(PERSON_A, PERSON_B)):  # type: ignore[no-untyped-def]
+    agency = await an_agency()
+    case, _ = await cases.create_case(agency.agency.id, {"title": "无照经营", "type": "penalty",
+                                                         "parties": list(parties)}, "test", clock)
+    decision = await cases.create_decision(agency.agency.id, case.id, {
+        "document_no": f"杭西市监罚〔2026〕{case.number}号", "summary": "罚款五千元", "decided_at": date(2026, 11, 2)},
+        "test")
+    return agency.agency.id, decision
+
+
+async def test_an_illegal_move_writes_nothing(db, clock):
+    agency_id, decision = await a_decision(clock)
+    records_before = await CaseRecord.all().count()
+    with pytest.raises(IllegalTransition) as exc:
+        await publication.change_decision(db, clock, agency_id, decision.id, "withdraw", "test", reason="错误")
+    assert exc.value.code == "decision_withdraw_not_allowed"
+    assert await DecisionVersion.all().count() == 0
+    assert await Notification.all().count() == 0
+    assert await CaseRecord.all().count() == records_before
+
+
+async def test_publishing_writes_the_version_the_record_and_one_message_per_party_together(db, clock):
+    agency_id, decision = await a_decision(clock)
+    result = await publication.change_decision(db, clock, agency_id, decision.id, "publish", "key:test")
+    assert len(result.notification_ids) == 2
+    version = await DecisionVersion.get(decision_id=decision.id)
+    assert (version.version, version.actor) == (1, "key:test")
+    rows = await Notification.filter(id__in=result.notification_ids)
+    assert sorted(r.recipient for r in rows) == sorted([PERSON_A["phone"], PERSON_B["phone"]])
+    assert await CaseRecord.filter(case_id=decision.case_id, step="publication").count() == 1
+
+
+async def test_a_correction_never_carries_one_partys_data_to_another(db, clock):
+    agency_id, decision = await a_decision(clock)
+    await publication.change_decision(db, clock, agency_id, decision.id, "publish", "test")
+    text = f"当事人王小明（身份证号{PERSON_B['id_number']}，电话{PERSON_B['phone']}）罚款三千元"
+    result = await publication.change_decision(db, clock, agency_id, decision.id, "correct", "test",
+                                               summary=text, reason=f"王小明身份证号{PERSON_B['id_number']}有误")
+    to_a = await Notification.get(id__in=result.notification_ids, recipient=PERSON_A["phone"])
+    message = to_a.content + str(to_a.params)
+    for secret in (PERSON_B["id_number"], PERSON_B["phone"], "王小明"):
+        assert secret not in message
