@@ -91,9 +91,15 @@ async def _ensure_grant(deps: Deps, n: Notification) -> None:
 
 
 async def _over_cap(deps: Deps, n: Notification) -> bool:
+    """Whether this number already had the day's cap of this template.
+
+    Rows being sent right now count too, but only those claimed before this one (claim time, then
+    id): of two racing sends to one number, exactly the later one waits, whatever the timing."""
     day_start = deps.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    sent = await Notification.filter(recipient=n.recipient, template=n.template, sent_at__gte=day_start,
-                                     status__in=[N.SENT, N.DELIVERED]).count()
+    sent_today = Q(status__in=[N.SENT, N.DELIVERED], sent_at__gte=day_start)
+    claimed_earlier = Q(status=N.SENDING) & (Q(updated_at__lt=n.updated_at) | Q(updated_at=n.updated_at, id__lt=n.id))
+    sent = await (Notification.filter(recipient=n.recipient, template=n.template)
+                  .filter(sent_today | claimed_earlier).exclude(id=n.id).count())
     return sent >= deps.policy.daily_cap
 
 

@@ -112,6 +112,16 @@ async def test_a_job_run_ten_times_at_once_sends_once(client, settings):
     assert await tasks.deliver(deps, row.id) == "skipped"  # and any later copy is harmless
 
 
+async def test_racing_sends_to_one_number_never_exceed_the_daily_cap(client, settings):
+    rows = [await a_row(client) for _ in range(5)]  # one number, one template
+    channel = CountingChannel()  # each send takes 50 ms: every racer checks the cap meanwhile
+    deps = deps_for(settings, channel)
+    deps.policy = Policy(schedule=(0.01,), daily_cap=1)
+    results = await asyncio.gather(*(tasks.deliver(deps, row.id) for row in rows))
+    assert sorted(results) == ["capped"] * 4 + ["sent"]
+    assert len(channel.sent) == 1
+
+
 async def test_the_sweeper_rescues_rows_of_dead_workers_and_the_relay_hands_them_over(client, settings):
     channel, dispatched = CountingChannel(), []
     deps = deps_for(settings, channel, dispatched)
