@@ -121,9 +121,9 @@ async def claim_many(deps: Deps, ids: list[uuid.UUID]) -> list[Notification]:
         rows = [r for r in rows if r.next_attempt_at is None or r.next_attempt_at <= now + timedelta(seconds=1)]
         if rows:
             await Notification.filter(id__in=[r.id for r in rows]).update(
-                status=N.SENDING, attempts=F("attempts") + 1, updated_at=now)
+                status=NOTIFICATION.next(N.PENDING, "claim"), attempts=F("attempts") + 1, updated_at=now)
     for r in rows:
-        r.status, r.attempts, r.updated_at = N.SENDING, r.attempts + 1, now
+        r.status, r.attempts, r.updated_at = NOTIFICATION.next(r.status, "claim"), r.attempts + 1, now
     return rows
 
 
@@ -252,9 +252,9 @@ async def _retry_later(deps: Deps, n: Notification, exc: RetryableError, *, ambi
 
 async def _defer_to_tomorrow(deps: Deps, n: Notification) -> str:
     due = start_of_next_day(deps.clock.now())
-    await Notification.filter(id=n.id, status=N.SENDING).update(
-        status=N.PENDING, attempts=F("attempts") - 1, next_attempt_at=due, relayed_at=due,
-        last_error="daily cap per recipient reached", updated_at=deps.clock.now())
+    # Not an attempt: the claim's count is given back.
+    await _finish(deps, n, "defer", attempts=F("attempts") - 1, next_attempt_at=due, relayed_at=due,
+                  last_error="daily cap per recipient reached")
     return "capped"
 
 

@@ -98,6 +98,8 @@ NOTIFICATION = Machine[NotificationStatus]("notification", {
     "claim": {N.PENDING: N.SENDING},
     # Back to pending for a retry after a retryable failure (or a crash found by the sweeper).
     "retry": {N.SENDING: N.PENDING},
+    # Back to pending until a later time without it counting as an attempt (the daily cap).
+    "defer": {N.SENDING: N.PENDING},
     "accepted": {N.SENDING: N.SENT},
     "delivered": {N.SENT: N.DELIVERED, N.SENDING: N.DELIVERED},
     "fail": {N.PENDING: N.FAILED, N.SENDING: N.FAILED, N.SENT: N.FAILED},
@@ -105,11 +107,12 @@ NOTIFICATION = Machine[NotificationStatus]("notification", {
 })
 
 Pub = PublishState
-PUBLICATION = Machine[PublishState]("register", {
+# The review-before-publication of register items (R-D4): power lists, guides, agency facts.
+REGISTER_ITEM = Machine[PublishState]("register_item", {
     "submit": {Pub.DRAFT: Pub.PENDING_REVIEW, Pub.REJECTED: Pub.PENDING_REVIEW},
     "approve": {Pub.PENDING_REVIEW: Pub.PUBLISHED},
     "reject": {Pub.PENDING_REVIEW: Pub.REJECTED},
     "retire": {Pub.PUBLISHED: Pub.RETIRED},
 })
 
-MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, NOTIFICATION, PUBLICATION)
+MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, NOTIFICATION, REGISTER_ITEM)
