@@ -21,7 +21,6 @@ from tortoise.transactions import in_transaction
 
 from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
 from backend.models.enums import NotificationChannel, NotificationStatus
-from backend.services.states import NOTIFICATION
 from notifications.channels import Accepted
 from notifications.deps import Deps
 from notifications.policy import (
@@ -32,6 +31,7 @@ from notifications.policy import (
     RetryableError,
     start_of_next_day,
 )
+from notifications.states import NOTIFICATION
 
 log = logging.getLogger("yangguang.notifications")
 N = NotificationStatus

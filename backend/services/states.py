@@ -1,4 +1,4 @@
-"""Explicit transition tables for every state field; one function applies them.
+"""Explicit transition tables for the domain's state fields (mechanism: ``backend.statemachine``).
 
 An action that the table does not allow from the current state is an ``IllegalTransition`` with a
 stable code, never an if-chain in a handler.
@@ -6,46 +6,16 @@ stable code, never an if-chain in a handler.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Generic, TypeVar
-
-from backend.errors import IllegalTransition
 from backend.models.enums import (
     CaseStatus,
     ComplaintStatus,
     CredentialStatus,
     DecisionStatus,
-    NotificationStatus,
     PublishState,
     ReviewStatus,
 )
-
-S = TypeVar("S", bound=StrEnum)
-
-
-@dataclass(frozen=True)
-class Machine(Generic[S]):
-    name: str
-    # action -> {from state: to state}
-    table: Mapping[str, Mapping[S, S]]
-
-    def next(self, current: S, action: str) -> S:
-        moves = self.table.get(action)
-        if moves is None:
-            raise ValueError(f"{self.name}: unknown action {action!r}")
-        target = moves.get(current)
-        if target is None:
-            raise IllegalTransition(
-                f"当前状态（{current.value}）不允许执行“{action}”操作",
-                code=f"{self.name}_{action}_not_allowed",
-            )
-        return target
-
-    def allowed(self, current: S) -> list[str]:
-        return [action for action, moves in self.table.items() if current in moves]
-
+from backend.statemachine import Machine
+from notifications.states import NOTIFICATION
 
 C = CredentialStatus
 CREDENTIAL = Machine[CredentialStatus]("credential", {
@@ -91,19 +61,6 @@ COMPLAINT = Machine[ComplaintStatus]("complaint", {
     "escalate": {P.SUBMITTED: P.ESCALATED, P.ACKNOWLEDGED: P.ESCALATED, P.HANDLING: P.ESCALATED,
                  P.ANSWERED: P.ESCALATED},
     "close": {P.ANSWERED: P.CLOSED},
-})
-
-N = NotificationStatus
-NOTIFICATION = Machine[NotificationStatus]("notification", {
-    "claim": {N.PENDING: N.SENDING},
-    # Back to pending for a retry after a retryable failure (or a crash found by the sweeper).
-    "retry": {N.SENDING: N.PENDING},
-    # Back to pending until a later time without it counting as an attempt (the daily cap).
-    "defer": {N.SENDING: N.PENDING},
-    "accepted": {N.SENDING: N.SENT},
-    "delivered": {N.SENT: N.DELIVERED, N.SENDING: N.DELIVERED},
-    "fail": {N.PENDING: N.FAILED, N.SENDING: N.FAILED, N.SENT: N.FAILED},
-    "fall_back": {N.PENDING: N.SUPERSEDED, N.SENDING: N.SUPERSEDED, N.FAILED: N.SUPERSEDED},
 })
 
 Pub = PublishState
