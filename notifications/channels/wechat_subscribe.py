@@ -35,7 +35,7 @@ FRESH_SECONDS = 30  # a token fetched this recently by another worker is used, n
 
 def make_client(settings: Settings, redis_url: str | None = None, clock: Clock | None = None) -> WeChatClient:
     """A wechatpy client pointed at ``settings.wechat_api_base`` (a stand-in in tests)."""
-    clock = clock or Clock()
+    source: Clock = clock or Clock()
     base = settings.wechat_api_base
     timeout = min(10.0, settings.notify_sdk_timeout)
     sync_redis = None
@@ -61,11 +61,11 @@ def make_client(settings: Settings, redis_url: str | None = None, clock: Clock |
                                  blocking_timeout=TOKEN_LOCK_TIMEOUT):
                 current = self.session.get(self.access_token_key)
                 fetched_at = float(sync_redis.get(fetched_key) or 0)
-                if current and clock.now().timestamp() - fetched_at < FRESH_SECONDS:
+                if current and source.now().timestamp() - fetched_at < FRESH_SECONDS:
                     self.expires_at = None  # somebody else just refreshed it: use theirs
                     return {"access_token": current}
                 result = self._fetch()
-                sync_redis.set(fetched_key, str(clock.now().timestamp()), ex=7200)
+                sync_redis.set(fetched_key, str(source.now().timestamp()), ex=7200)
                 return result
 
         def _fetch(self) -> dict[str, Any]:
