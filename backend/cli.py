@@ -317,8 +317,8 @@ def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> 
 def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from backend.api.case_schemas import mask_recipient
     from backend.db import orm
+    from backend.services.masking import mask_recipient
     from backend.services.notifications_log import recent
 
     try:
