@@ -4,7 +4,8 @@ Publication: natural persons' names as 张*, ID numbers and phone numbers remove
 organisations keep their names (their decisions are public by law). The masked text is what the
 DecisionVersion stores, so nothing unmasked ever reaches a public page.
 
-Logs: ``redact`` runs the same number rules (``mask_numbers``) over every line. The rules find
+Logs: ``redact`` runs the same number rules (``mask_numbers``) over every line, and removes anything
+shaped like an API key. The rules find
 numbers however they are written: with spaces or dashes between the digits (``138 0013 8000``,
 ``110101-19900307-1234``), in full-width digits (``１３８００１３８０００``), or mixed.
 
@@ -50,9 +51,13 @@ def mask_numbers(text: str, *, id_mark: str = ID_MARK, phone_mark: str = PHONE_M
     return _LANDLINE.sub(phone_mark, text)
 
 
+# Anything shaped like one of our API keys (backend.services.apikeys: yg_ + 43 characters), even cut short.
+_API_KEY = re.compile(r"yg_[A-Za-z0-9_\-]{4,}")
+
+
 def redact(text: str) -> str:
-    """What a log line may carry: the same rules as publication, with short markers."""
-    return mask_numbers(text, id_mark=LOG_ID_MARK, phone_mark=LOG_PHONE_MARK)
+    """What a log line may carry: the same number rules as publication, with short markers, and no key."""
+    return mask_numbers(_API_KEY.sub("[key]", text), id_mark=LOG_ID_MARK, phone_mark=LOG_PHONE_MARK)
 
 
 def mask_recipient(value: str) -> str:

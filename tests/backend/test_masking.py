@@ -106,3 +106,11 @@ def test_party_details_and_names_are_masked_for_publication() -> None:
     person = Party(kind=PartyKind.PERSON, name="王小明", phone="13912345678", id_number=None)
     out = mask_text("王小明（电话 139 1234 5678）", [person])
     assert out == "王**（电话 [电话已隐去]）"
+
+
+def test_log_redaction_removes_anything_shaped_like_a_key() -> None:
+    import secrets
+
+    key = f"yg_{secrets.token_urlsafe(32)}"
+    for text in (f"Bearer {key}", f"b'Authorization: Bearer {key}\\x01'", f"key={key[:20]}"):
+        assert key[3:11] not in redact(text), text
