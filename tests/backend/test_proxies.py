@@ -65,3 +65,13 @@ async def test_behind_a_trusted_proxy_two_citizens_get_two_buckets(aiohttp_clien
     assert await as_citizen("198.51.100.2") == 404  # another citizen, its own bucket
     # The first citizen cannot escape its bucket by writing another address in front of its own.
     assert await as_citizen("203.0.113.50, 198.51.100.1") == 429
+
+
+def test_slow_client_deadlines_are_configurable_and_checked() -> None:
+    default = Settings.from_env({})
+    assert (default.header_timeout, default.body_timeout, default.trusted_proxies) == (10.0, 30.0, ())
+    tuned = Settings.from_env({"YANGGUANG_HEADER_TIMEOUT": "2.5", "YANGGUANG_BODY_TIMEOUT": "60"})
+    assert (tuned.header_timeout, tuned.body_timeout) == (2.5, 60.0)
+    for name, value in (("HEADER_TIMEOUT", "0"), ("BODY_TIMEOUT", "-1"), ("BODY_TIMEOUT", "soon")):
+        with pytest.raises(SettingsError, match=f"YANGGUANG_{name}"):
+            Settings.from_env({f"YANGGUANG_{name}": value})
