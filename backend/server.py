@@ -141,12 +141,10 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
 
 
 class _Server(web_server.Server):
+    handler_class: type[YangguangRequestHandler] = YangguangRequestHandler
+
     def __call__(self) -> web_protocol.RequestHandler:
-        return _handler_class(self)(self, loop=self._loop, **self._kwargs)
-
-
-def _handler_class(server: _Server) -> type[YangguangRequestHandler]:
-    return server.yg_handler_class  # type: ignore[attr-defined,no-any-return]
+        return self.handler_class(self, loop=self._loop, **self._kwargs)
 
 
 class AppRunner(web.AppRunner):
@@ -162,7 +160,7 @@ class AppRunner(web.AppRunner):
         base = await super()._make_server()
         server = _Server(base.request_handler, request_factory=base.request_factory,
                          handler_cancellation=base.handler_cancellation, loop=base._loop, **base._kwargs)
-        server.yg_handler_class = self._yg_handler  # type: ignore[attr-defined]
+        server.handler_class = self._yg_handler
         return server
 
 

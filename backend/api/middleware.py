@@ -59,7 +59,7 @@ async def request_context(request: web.Request, handler: web.Handler) -> web.Str
     proxies = request.app[SETTINGS].trusted_proxies
     if proxies:  # behind trusted reverse proxies: request.remote becomes the client's address
         client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), proxies)
-        if client != request.remote:
+        if client is not None and client != request.remote:
             request = request.clone(remote=client)
     token = request_id_var.set(rid)
     started = time.perf_counter()

@@ -138,7 +138,8 @@ def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], 
         if ep.access != PUBLIC:
             principal = await authenticate(request, ep.access)  # type: ignore[arg-type]
         if ep.limit is not None:  # before anything of the request is read or parsed
-            subject = client_subject(request.remote) if ep.limit.per == "client" else str(principal.agency_id)
+            subject = str(principal.agency_id) if ep.limit.per == "agency" and principal is not None \
+                else client_subject(request.remote)
             await spend(request.app[RATE_LIMITER], ep.limit, request.app[SETTINGS], subject)
         query = _parse_query(ep.query, request) if ep.query else None
         body = await _parse_body(ep.body, request) if ep.body else None

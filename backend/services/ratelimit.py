@@ -167,14 +167,14 @@ class Rule:
     exact: bool = False  # every hit checked against the shared bucket (costly actions)
     code: str = RateLimited.code
     message: str = RateLimited.message
-    _cache: list[Any] = field(default_factory=lambda: [None, None], repr=False)
+    # The last settings seen and their budget: the budget is computed once, not on every request.
+    _cache: dict[int, tuple[Settings, Limit]] = field(default_factory=dict, repr=False)
 
     def limit(self, settings: Settings) -> Limit:
-        cached_for, limit = self._cache
-        if cached_for is not settings:
-            limit = self.budget(settings)
-            self._cache[:] = [settings, limit]
-        return limit  # type: ignore[no-any-return]
+        cached = self._cache.get(0)
+        if cached is None or cached[0] is not settings:
+            cached = self._cache[0] = (settings, self.budget(settings))
+        return cached[1]
 
 
 # Public routes, per client (R-C6).
