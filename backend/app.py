@@ -16,7 +16,7 @@ from backend.db import init_orm
 from backend.logging_setup import install_request_id_factory
 from backend.outbox import get_outbox, outbox_ctx
 from backend.periodic import PERIODIC_JOBS, SCHEDULER, EmbeddedScheduler, JobContext
-from backend.services.ratelimit import LocalLimiter, RedisLimiter
+from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
 from miniprogram_api.handlers import decisions as public_decisions
@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[REDIS] = None
-    app[RATE_LIMITER] = LocalLimiter()
+    app[RATE_LIMITER] = Limiter()
     app[SERVICES] = {}
     app.cleanup_ctx.append(_orm)
     app.cleanup_ctx.append(_redis)
@@ -70,7 +70,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
     pool = ArqRedis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     app[REDIS] = pool
-    app[RATE_LIMITER] = RedisLimiter(pool)
+    app[RATE_LIMITER].shared = RedisLimiter(pool)
     yield
     await pool.aclose()
 

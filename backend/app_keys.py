@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.clock import Clock
+from backend.services.ratelimit import Limiter
 from backend.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,5 +16,5 @@ CLOCK = web.AppKey("clock", Clock)
 REDIS = web.AppKey("redis", Any)
 # Extra startup/cleanup hooks that later packages (worker, caches) register.
 SERVICES = web.AppKey("services", dict)
-# backend.services.ratelimit.LocalLimiter or RedisLimiter, set at startup.
-RATE_LIMITER = web.AppKey("rate_limiter", Any)
+# Every rate limit of the app (backend.services.ratelimit); shares Redis when it is configured.
+RATE_LIMITER = web.AppKey("rate_limiter", Limiter)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import errno
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -117,6 +120,12 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers < 1 or args.workers > 64:
         raise _UserError("--workers 必须在 1 到 64 之间")
+    # Bind first: a busy port is a one-line error before anything else happens.
+    sock = _listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    if "YANGGUANG_PUBLIC_BASE_URL" not in os.environ or not os.environ["YANGGUANG_PUBLIC_BASE_URL"]:
+        # QR codes, verify links and SMS links point at where this server actually listens.
+        settings = dataclasses.replace(settings, public_base_url=_listening_url(args.host, port))
     if settings.database_is_sqlite:
         # Embedded default: bring the SQLite file up to date so one command runs the service.
         from backend.db import migrate
@@ -125,20 +134,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if args.workers > 1:
             print("提示: SQLite 只适合单进程；多进程请使用 PostgreSQL", file=sys.stderr)
     if args.workers == 1:
-        _serve_one(settings, args.host, args.port, None)
+        print(f"阳光执法 listening on http://{_url_host(host)}:{port}; links use {settings.public_base_url}",
+              flush=True)
+        _serve_one(settings, sock)
         return 0
     # One listening socket, inherited by every process: the kernel spreads connections.
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(1024)
     sock.set_inheritable(True)
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_serve_one, args=(settings, args.host, args.port, sock), daemon=False)
-             for _ in range(args.workers)]
+    procs = [ctx.Process(target=_serve_one, args=(settings, sock), daemon=False) for _ in range(args.workers)]
     for proc in procs:
         proc.start()
-    print(f"阳光执法 listening on http://{args.host}:{args.port} with {args.workers} processes", flush=True)
+    print(f"阳光执法 listening on http://{_url_host(host)}:{port} with {args.workers} processes; "
+          f"links use {settings.public_base_url}", flush=True)
 
     def stop(signum: int, _frame: object) -> None:
         for proc in procs:
@@ -152,17 +159,52 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_one(settings: Settings, host: str, port: int, sock: socket.socket | None) -> None:
-    from aiohttp import web
+def _listen(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise _UserError(f"端口必须在 0 到 65535 之间 / port must be 0-65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise _UserError(f"无法解析监听地址 {host} / cannot resolve listen address {host}") from exc
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        where = f"{_url_host(host)}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise _UserError(f"端口已被占用 {where}，请换一个 --port / address already in use: {where}") from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise _UserError(f"无权监听 {where} / permission denied: {where}") from exc
+        raise _UserError(f"无法监听 {where} / cannot listen on {where}: {exc.strerror}") from exc
+    return sock
 
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _listening_url(host: str, port: int) -> str:
+    """The origin clients reach this server at: the given host, or for a wildcard host this
+    machine's outward address (the one its default route uses; no packet is sent)."""
+    if host in ("", "0.0.0.0", "::"):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routing lookup only
+                host = probe.getsockname()[0]
+        except OSError:
+            host = "127.0.0.1"
+    return f"http://{_url_host(host)}:{port}"
+
+
+def _serve_one(settings: Settings, sock: socket.socket) -> None:
     from backend.app import create_app
+    from backend.server import run
 
-    app = create_app(settings)
-    if sock is None:
-        print(f"阳光执法 listening on http://{host}:{port}", flush=True)
-        web.run_app(app, host=host, port=port, print=None, access_log=None)
-    else:
-        web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=True)
+    run(create_app(settings), sock, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -317,8 +359,8 @@ def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> 
 def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from backend.api.case_schemas import mask_recipient
     from backend.db import orm
+    from backend.services.masking import mask_recipient
     from backend.services.notifications_log import recent
 
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +10,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 
+from backend.files import private_sqlite
 from backend.settings import Settings
 
 MODELS_MODULE = "backend.models"
@@ -33,18 +33,11 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-def _ensure_sqlite_dir(database_url: str) -> None:
-    if database_url.startswith("sqlite://"):
-        path = database_url.removeprefix("sqlite://")
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-
-
 async def migrate(database_url: str) -> None:
     """Bring the database to the current schema; running it again changes nothing."""
     from tortoise.migrations.api import migrate as run_migrations
 
-    _ensure_sqlite_dir(database_url)
+    private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
     try:
         await run_migrations(config=tortoise_config(database_url))
     finally:
@@ -52,7 +45,7 @@ async def migrate(database_url: str) -> None:
 
 
 async def init_orm(settings: Settings, *, global_fallback: bool = True) -> TortoiseContext:
-    _ensure_sqlite_dir(settings.database_url)
+    private_sqlite(settings.database_url)
     # Tortoise caches insert SQL per connection *name*, not per dialect; a process that opens
     # SQLite and then PostgreSQL (the test suite) would reuse SQLite's placeholders.
     EXECUTOR_CACHE.clear()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from backend.db import migrate, orm
+from backend.files import write_private
 from backend.models import Agency, Officer
 from backend.models.enums import AgencyKind, OfficerKind
 from backend.services.agencies import create_agency
@@ -42,9 +41,7 @@ async def load_demo(settings: Settings) -> list[str]:
             )
             for data in DEMO_OFFICERS:
                 await create_officer(agency.id, dict(data), "demo")
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(f"admin {admin_key}\nsupervisor {supervisor_key}\n")
-            os.chmod(key_file, 0o600)
+            write_private(key_file, f"admin {admin_key}\nsupervisor {supervisor_key}\n".encode())
         officers = await Officer.filter(agency=agency).order_by("name")
         cards = await _demo_credentials(settings, agency, officers)
     keys = dict(line.split(" ", 1) for line in key_file.read_text().splitlines()) if key_file.exists() else {}
@@ -96,9 +93,8 @@ async def _demo_credentials(settings: Settings, agency: Agency, officers: list[O
             token = keys.token_for(cred.token_seed)
         url = credentials.verify_url(settings.public_base_url, token)
         qr_dir = out_dir / "qr"
-        qr_dir.mkdir(parents=True, exist_ok=True)
-        (qr_dir / f"{officer.certificate_no}.png").write_bytes(render.png(url))
-        (qr_dir / f"{officer.certificate_no}.svg").write_bytes(render.svg(url))
+        write_private(qr_dir / f"{officer.certificate_no}.png", render.png(url))
+        write_private(qr_dir / f"{officer.certificate_no}.svg", render.svg(url))
         cards.append((officer.name, url, str(cred.id)))
     await credentials.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys)
     return cards

@@ -67,3 +67,13 @@ class RateLimited(DomainError):
     def __init__(self, message: str | None = None, *, retry_after: float = 1.0, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+
+
+class BodyTimeout(DomainError, TimeoutError):
+    """The client did not send its request body in time (a slow or stalled upload).
+
+    Also a ``TimeoutError``, so aiohttp's lingering read after a response treats it as the timeout it is."""
+
+    status = 408
+    code = "body_timeout"
+    message = "请求体发送超时"

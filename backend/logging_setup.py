@@ -1,26 +1,21 @@
-"""JSON logs with the request id on every line; phone and ID numbers are masked before output."""
+"""JSON logs with the request id on every line; phone and ID numbers are masked before output
+(by ``backend.services.masking.redact``, the rules publication masking uses too)."""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
-import re
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from backend.services.masking import redact
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# Mainland mobile numbers and 18-digit resident ID numbers, wherever they appear in a line.
-_PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CONTEXT_FIELDS = ("agency_id", "case_id", "notification_id", "credential_id", "job_id")
-
-
-def redact(text: str) -> str:
-    return _PHONE.sub("[phone]", _ID_NUMBER.sub("[id-number]", text))
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from backend.proxies import Network, parse_trusted_proxies
+
 PREFIX = "YANGGUANG_"
 N = TypeVar("N", int, float)
 
@@ -53,6 +55,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = True
+    # Slow clients: a request's head, and its body, must arrive within these seconds.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
     # Working days of a legal review, share of legal reviewers (R-L4, R-L6).
     reviewer_ratio_percent: int = 5
     wechat_appid: str | None = None
@@ -117,6 +124,9 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_json=(get("LOG_FORMAT") or "json") == "json",
+            header_timeout=_positive(env, "HEADER_TIMEOUT", 10.0),
+            body_timeout=_positive(env, "BODY_TIMEOUT", 30.0),
+            trusted_proxies=_proxies(env, "TRUSTED_PROXIES"),
             reviewer_ratio_percent=_int(env, "REVIEWER_RATIO_PERCENT", 5),
             wechat_appid=get("WECHAT_APPID"),
             wechat_secret=get("WECHAT_SECRET"),
@@ -137,6 +147,20 @@ class Settings:
             notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
             notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise SettingsError(f"{PREFIX}{name} must be a positive number of seconds, got {value!r}")
+    return value
+
+
+def _proxies(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    try:
+        return parse_trusted_proxies(env.get(PREFIX + name) or "")
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name}: {exc} (expected comma-separated addresses or CIDR blocks)") from exc
 
 
 def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:

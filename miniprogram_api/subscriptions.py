@@ -15,12 +15,10 @@ from backend.api.schemas import Body
 from backend.app_keys import SERVICES, SETTINGS
 from backend.errors import DomainError, Unauthenticated
 from backend.services import subscriptions
-from backend.services.ratelimit import Limit
-from miniprogram_api.limits import limit
+from backend.services.ratelimit import SUBSCRIPTIONS
 from notifications.policy import DeliveryError
 
 routes = RouteTable("/mp/v1")
-SUBSCRIPTION_LIMIT = Limit.per_minute(10)
 
 TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")]
 
@@ -45,11 +43,10 @@ class SubscriptionResult(BaseModel):
 
 
 @routes.route("POST", "/subscriptions", access=PUBLIC, summary="登记订阅消息授权结果", tag="miniprogram",
-              body=SubscriptionReport, response=SubscriptionResult, status=201, errors=(401, 404, 422, 429, 503))
+              body=SubscriptionReport, response=SubscriptionResult, status=201, errors=(401, 404, 422, 503),
+              limit=SUBSCRIPTIONS)
 async def report_subscriptions(call: Call[SubscriptionReport, None]) -> SubscriptionResult:
     app = call.request.app
-    # Each report costs a call to WeChat and may carry a binding code: a small budget per client.
-    await limit(call.request, "subscriptions", SUBSCRIPTION_LIMIT)
     settings = app[SETTINGS]
     if not settings.wechat_configured:
         raise WechatUnavailable()

@@ -1,4 +1,5 @@
-"""The QR token keys: ``{data_dir}/keys/qr-keys.json``, created on first use with mode 0600.
+"""The QR token keys: ``{data_dir}/keys/qr-keys.json``, created on first use with mode 0600 in a 0700
+folder (``backend.files``), whatever the umask.
 
 File shape: ``{"current": 2, "keys": {"1": "<base64 32 bytes>", "2": "..."}}``. Rotation adds a key
 and makes it current; older keys stay so that cards already printed keep verifying until they are
@@ -13,6 +14,8 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from backend.files import private_dir, write_private
 
 FILE_NAME = "qr-keys.json"
 
@@ -36,9 +39,10 @@ def _encode(current: int, keys: dict[int, bytes]) -> bytes:
 
 def _write_new(path: Path, payload: bytes) -> bool:
     """Create the file atomically with 0600; False if another process got there first."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(payload)
         fh.flush()
@@ -75,9 +79,5 @@ def rotate(data_dir: Path) -> KeyRing:
     if new_id > 255:
         raise ValueError("key ids exhausted (255)")
     keys = {**ring.keys, new_id: secrets.token_bytes(32)}
-    tmp = ring.path.with_suffix(".rotate.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(_encode(new_id, keys))
-    os.replace(tmp, ring.path)
+    write_private(ring.path, _encode(new_id, keys))
     return read_keyring(ring.path)

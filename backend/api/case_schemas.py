@@ -18,6 +18,7 @@ from backend.models.enums import (
     NotificationStatus,
     PartyKind,
 )
+from backend.services.masking import mask_recipient
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -135,12 +136,6 @@ class NotificationPage(BaseModel):
     page: int
     page_size: int
     total: int
-
-
-def mask_recipient(value: str) -> str:
-    if value.isdigit() and len(value) == 11:
-        return value[:3] + "****" + value[-4:]
-    return value[:4] + "…" if len(value) > 4 else "…"
 
 
 def notification_out(n: Any, receipts: list[Any]) -> NotificationOut:

@@ -18,12 +18,10 @@ from backend.api.case_schemas import (
 )
 from backend.api.routing import Call, RouteTable
 from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
-from backend.errors import RateLimited
 from backend.models import Case, Party
 from backend.models.enums import Role
 from backend.outbox import get_outbox
-from backend.services import cases, notifications_log, publication
-from backend.services.ratelimit import Limit
+from backend.services import cases, notifications_log, publication, ratelimit
 
 routes = RouteTable("/api/v1")
 WRITERS = {Role.ADMIN, Role.OFFICER}
@@ -99,11 +97,7 @@ async def send_notice(call: Call[NoticeCreate, None]) -> NoticeOut:
     app = call.request.app
     case_id = call.path_uuid("case_id")
     await cases.get_case(call.principal.agency_id, case_id)  # 404 before spending the budget
-    verdict = await app[RATE_LIMITER].hit(f"notice:{call.principal.agency_id}",
-                                          Limit.per_hour(app[SETTINGS].agency_notice_per_hour))
-    if not verdict.allowed:
-        raise RateLimited("本机构本小时的通知数量已达上限", code="notice_rate_limited",
-                          retry_after=verdict.retry_after)
+    await ratelimit.spend(app[RATE_LIMITER], ratelimit.AGENCY_NOTICES, app[SETTINGS], str(call.principal.agency_id))
     result = await publication.agency_notice(app[SETTINGS], app[CLOCK], call.principal.agency_id, case_id,
                                              call.body.text, call.principal.actor)
     await get_outbox(app).dispatch(result.notification_ids)

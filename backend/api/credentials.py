@@ -16,24 +16,19 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from backend.api.routing import Call, RouteTable
 from backend.api.schemas import Body, Out, Page, PageQuery
-from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SETTINGS
+from backend.app_keys import CLOCK, REDIS, SETTINGS
 from backend.errors import NotFound
 from backend.models import Credential
 from backend.models.enums import CredentialStatus, Role, ScanChannel
 from backend.services import credentials
 from backend.services.credentials import KeyStore, ScanRecorder, Verifier, VerifyCache, verify_url
-from backend.services.ratelimit import RedisLimiter
-from backend.services.scanlimit import BatchedLimiter
 from qr import render, sheet
 
 routes = RouteTable("/api/v1")
 VERIFIER = web.AppKey("verifier", Verifier)
 log = logging.getLogger("yangguang.credentials")
-SCAN_LIMITER = web.AppKey("scan_limiter", BatchedLimiter)
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-
-
 
 
 async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -41,8 +36,6 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     recorder = ScanRecorder()
     app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
-    limiter = app[RATE_LIMITER]
-    app[SCAN_LIMITER] = BatchedLimiter(limiter if isinstance(limiter, RedisLimiter) else None)
     yield
     await recorder.close()
 

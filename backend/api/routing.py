@@ -1,7 +1,9 @@
-"""Declarative routes: each endpoint states who may call it and its request/response schemas.
+"""Declarative routes: each endpoint states who may call it, its rate limit and its request/response
+schemas.
 
 The same declarations drive request parsing, access control (deny by default: an endpoint with
-no access policy cannot be registered) and the OpenAPI description.
+no access policy cannot be registered), rate limiting (charged before the query or the body is
+read) and the OpenAPI description.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from backend.app_keys import RATE_LIMITER, SETTINGS
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.models.enums import Role
+from backend.services.ratelimit import Rule, client_subject, spend
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 
@@ -73,6 +77,7 @@ class Endpoint:
     # Non-JSON responses (PNG, SVG, HTML) for the OpenAPI description.
     produces: str | None = None
     errors: tuple[int, ...] = ()
+    limit: Rule | None = None  # backend.services.ratelimit: the budget each call spends
 
 
 @dataclass
@@ -94,6 +99,7 @@ class RouteTable:
         tag: str = "",
         produces: str | None = None,
         errors: tuple[int, ...] = (),
+        limit: Rule | None = None,
     ) -> Callable[[Handler], Handler]:
         if access != PUBLIC:
             if isinstance(access, str):
@@ -105,7 +111,8 @@ class RouteTable:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), self.prefix + path, handler, access,  # type: ignore[arg-type]
-                         summary, body, query, response, status, tag, produces, errors)
+                         summary, body, query, response, status, tag, produces,
+                         (*errors, 429) if limit is not None and 429 not in errors else errors, limit)
             )
             return handler
 
@@ -130,6 +137,10 @@ def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], 
         principal = None
         if ep.access != PUBLIC:
             principal = await authenticate(request, ep.access)  # type: ignore[arg-type]
+        if ep.limit is not None:  # before anything of the request is read or parsed
+            subject = str(principal.agency_id) if ep.limit.per == "agency" and principal is not None \
+                else client_subject(request.remote)
+            await spend(request.app[RATE_LIMITER], ep.limit, request.app[SETTINGS], subject)
         query = _parse_query(ep.query, request) if ep.query else None
         body = await _parse_body(ep.body, request) if ep.body else None
         result = await ep.handler(Call(request, principal, body, query, dict(request.match_info)))

@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
 from backend.errors import Conflict, DomainError, NotFound, ValidationFailed
+from backend.files import write_private
 from backend.models import Agency, Credential, Officer, Rating, Scan
 from backend.models.enums import CredentialStatus, OfficerKind, OfficerStatus, ScanChannel
 from backend.services import audit
@@ -560,14 +561,10 @@ async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, 
     total = len(cards)
     def render_and_write() -> list[Path]:  # CPU and disk: off the event loop
         pages = sheet.pages(cards, (lambda done: progress(done, total)) if progress else None)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
+        written = []  # names and photos of officers: private files (backend.files)
         for i, page in enumerate(pages, 1):
-            path = out_dir / f"print-sheet-{i:02d}.png"
-            path.write_bytes(sheet.page_png(page))
-            written.append(path)
-        pdf_path = out_dir / "print-sheet.pdf"
-        pdf_path.write_bytes(sheet.pdf(pages))
+            written.append(write_private(out_dir / f"print-sheet-{i:02d}.png", sheet.page_png(page)))
+        pdf_path = write_private(out_dir / "print-sheet.pdf", sheet.pdf(pages))
         written.append(pdf_path)
         return written
 

@@ -1,7 +1,7 @@
 """The citizen-facing surface: the H5 verify page, the mini-program JSON and the public register.
 
-Everything here is public and unauthenticated (R-C6), so every route is rate-limited per client and
-answers from public fields only.
+Everything here is public and unauthenticated (R-C6), so every route declares a per-client rate limit
+(charged before the request is read) and answers from public fields only.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from backend.app_keys import CLOCK, SETTINGS
 from backend.errors import NotFound, ValidationFailed
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import credentials
-from backend.services.ratelimit import Limit
+from backend.services.ratelimit import RATINGS, SCANS
 from miniprogram_api import pages
-from miniprogram_api.limits import limit, scan_limit
 from miniprogram_api.schemas import (
     RatingCreate,
     RatingCreated,
@@ -35,11 +34,6 @@ MAX_FORM_BYTES = 4096
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
-
-
-def _rating_limit(request: web.Request) -> Limit:
-    # A citizen rates an encounter or two; the budget is an hour's worth of scans per hour.
-    return Limit.per_hour(request.app[SETTINGS].scan_rate_per_minute, burst=10)
 
 
 def _coords(request: web.Request) -> tuple[float | None, float | None]:
@@ -60,10 +54,9 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 
 @routes.route("GET", "/v/{token}", access=PUBLIC, summary="H5 核验页（证件二维码指向此处）", tag="public",
-              produces="text/html", errors=(429,))
+              produces="text/html", limit=SCANS)
 async def verify_page(call: Call[None, None]) -> web.Response:
     request = call.request
-    await limit(request, "scan", scan_limit(request))
     verifier, token = request.app[VERIFIER], call.path["token"]
     found = await verifier.verify(token)
     now = request.app[CLOCK].now()
@@ -78,10 +71,9 @@ async def verify_page(call: Call[None, None]) -> web.Response:
 
 
 @routes.route("GET", "/v/{token}/photo", access=PUBLIC, summary="执法人员照片（H5 核验页使用）", tag="public",
-              produces="image/jpeg", errors=(404, 429))
+              produces="image/jpeg", errors=(404,), limit=SCANS)
 async def photo(call: Call[None, None]) -> web.StreamResponse:
     request = call.request
-    await limit(request, "scan", scan_limit(request))
     found = await request.app[VERIFIER].verify(call.path["token"])
     if found is None or not found.view["officer"]["has_photo"]:
         raise NotFound("没有照片", code="photo_not_found")
@@ -96,10 +88,9 @@ async def photo(call: Call[None, None]) -> web.StreamResponse:
 
 
 @routes.route("POST", "/v/{token}/rating", access=PUBLIC, summary="H5 评价表单（无需 JavaScript）", tag="public",
-              produces="text/html", errors=(404, 413, 422, 429))
+              produces="text/html", errors=(404, 413, 422), limit=RATINGS)
 async def rate_form(call: Call[None, None]) -> web.Response:
     request = call.request
-    await limit(request, "rating", _rating_limit(request))
     token = call.path["token"]
     found = await request.app[VERIFIER].verify(token)
     if found is None:
@@ -116,11 +107,11 @@ async def rate_form(call: Call[None, None]) -> web.Response:
     return _html(pages.message_page("感谢您的评价", "评价已匿名提交，执法监督机构会看到它。", back=f"/v/{token}"))
 
 
-@routes.route("GET", "/mp/v1/verify/{token}", access=PUBLIC, tag="public", response=VerifyOut, errors=(404, 429),
+@routes.route("GET", "/mp/v1/verify/{token}", access=PUBLIC, tag="public", response=VerifyOut, errors=(404,),
+              limit=SCANS,
               summary="小程序核验证件（实时状态）；可选 ?lat=&lng= 粗略位置（保留两位小数存储，无效则忽略）")
 async def verify_json(call: Call[None, None]) -> web.Response:
     request = call.request
-    await limit(request, "scan", scan_limit(request))
     verifier = request.app[VERIFIER]
     found = await verifier.verify(call.path["token"])
     if found is None:
@@ -138,10 +129,9 @@ async def verify_json(call: Call[None, None]) -> web.Response:
 
 
 @routes.route("POST", "/mp/v1/ratings", access=PUBLIC, summary="匿名评价一次执法（1–5 分）", tag="public",
-              body=RatingCreate, response=RatingCreated, status=201, errors=(404, 422, 429))
+              body=RatingCreate, response=RatingCreated, status=201, errors=(404, 422), limit=RATINGS)
 async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
     request = call.request
-    await limit(request, "rating", _rating_limit(request))
     found = await request.app[VERIFIER].verify(call.body.token)
     if found is None:
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
@@ -150,9 +140,8 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
 
 
 @routes.route("GET", "/mp/v1/officers", access=PUBLIC, summary="执法人员公示（公开字段，分页）", tag="public",
-              query=RegisterQuery, response=Page[RegisterEntry], errors=(422, 429))
+              query=RegisterQuery, response=Page[RegisterEntry], errors=(422,), limit=SCANS)
 async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
-    await limit(call.request, "scan", scan_limit(call.request))
     q = call.query
     rows, total = await credentials.public_register(q.agency, q.q, page=q.page, page_size=q.page_size)
     return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,

@@ -112,3 +112,17 @@ async def test_every_change_is_in_the_audit_trail_without_private_values(client)
     other = await an_agency("乙局")
     assert (await (await client.get(f"/api/v1/audit?target_id={created['id']}",
                                     headers=other.auth())).json())["total"] == 0
+
+
+async def test_a_certificate_number_held_elsewhere_answers_exactly_like_one_held_at_home(client):
+    mine, theirs = await an_agency("甲局"), await an_agency("乙局保密")
+    home, elsewhere = officer_body(), officer_body()
+    assert (await client.post("/api/v1/officers", json=home, headers=mine.auth())).status == 201
+    created = await (await client.post("/api/v1/officers", json=elsewhere, headers=theirs.auth())).json()
+    at_home = await client.post("/api/v1/officers", json={**home, "name": "另一个"}, headers=mine.auth())
+    held = await client.post("/api/v1/officers", json={**elsewhere, "name": "另一个"}, headers=mine.auth())
+    assert at_home.status == held.status == 409
+    assert await at_home.json() == await held.json()  # the same answer: nothing about who holds it
+    text = await held.text()
+    for secret in ("乙局保密", str(theirs.agency.id), created["id"], created["name"]):
+        assert secret not in text

@@ -215,8 +215,8 @@ async def test_the_h5_page_carries_no_external_resources_and_leaks_no_referrer(c
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_with_redis_the_scan_limit_is_shared_by_every_process(aiohttp_client, db_url, tmp_path, redis_server):
-    from backend.api.credentials import SCAN_LIMITER
     from backend.app import create_app
+    from backend.app_keys import RATE_LIMITER
 
     def app():  # type: ignore[no-untyped-def]
         settings = make_settings(db_url, tmp_path / "data", scan_rate_per_minute=5,
@@ -229,8 +229,7 @@ async def test_with_redis_the_scan_limit_is_shared_by_every_process(aiohttp_clie
     url = f"/mp/v1/verify/{cred['token']}"
     assert [(await a.get(url)).status for _ in range(5)] == [200] * 5
     async def charged(client) -> None:  # type: ignore[no-untyped-def]
-        while (task := client.app[SCAN_LIMITER]._flushing) is not None:
-            await task
+        await client.app[RATE_LIMITER].settled()
 
     await charged(a)  # the hits reach Redis in batches
     assert (await b.get(url)).status == 200  # b's own bucket says yes; Redis is charged after

@@ -1,0 +1,183 @@
+"""The HTTP server around the app: slow-client deadlines and aiohttp's own parser errors.
+
+aiohttp's low-level protocol (``RequestHandler``) answers requests it cannot parse (malformed
+headers, bad chunked encoding, a bad request line) by itself, in plain text with a ``Server`` header
+naming Python's and aiohttp's versions, and logs the exception, which may quote the offending
+bytes. ``YangguangRequestHandler.handle_error`` answers those in the API's JSON error shape and logs
+one line without any of the request's content.
+
+It also puts deadlines on slow clients (slowloris):
+
+* headers: a request's head must be complete within ``header_timeout`` seconds of the connection's
+  opening (first request) or of its first byte (later requests); an idle kept-alive connection is
+  left to ``keepalive_timeout``;
+* body: a request's body must be complete within ``body_timeout`` seconds of its head; a read
+  still waiting then fails with ``BodyTimeout`` (a 408 from the error middleware) and the
+  connection is closed after the answer.
+
+``AppRunner`` runs an application with this protocol; ``yangguang serve`` uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import Any
+
+from aiohttp import web, web_protocol, web_server
+from aiohttp.streams import EMPTY_PAYLOAD
+
+from backend.api.middleware import SERVER_NAME, error_body, http_error
+from backend.api.routing import json_response
+from backend.errors import BodyTimeout
+
+log = logging.getLogger("yangguang.http")
+
+
+class UnparsableBody(web.RequestPayloadError, TimeoutError):
+    """Set on a request's body when the parser fails inside it. A ``RequestPayloadError`` for the
+    handler (the error middleware answers 400); a ``TimeoutError`` for aiohttp's lingering read after
+    the answer, which then stops quietly instead of logging an unhandled exception."""
+
+
+class YangguangRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's protocol with header/body deadlines and JSON answers to unparsable requests."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._yg_head_timer: asyncio.TimerHandle | None = None
+        self._yg_body_timer: asyncio.TimerHandle | None = None
+        self._yg_body_payload: Any = None
+        self._yg_arm_head()  # a new connection's silence counts too
+
+    def data_received(self, data: bytes) -> None:
+        before = self._request_count
+        super().data_received(data)
+        if self._request_count == before:
+            if self._yg_head_timer is None and self._current_request is None and not self._messages \
+                    and not self._force_close:
+                self._yg_arm_head()  # the first bytes of a next request on a kept-alive connection
+            return
+        # One or more request heads are complete, or the parser failed.
+        self._yg_cancel_head()
+        message, payload = self._messages[-1] if self._messages else (None, None)
+        if isinstance(message, web_protocol._ErrInfo):
+            pending = self._yg_body_payload
+            if pending is not None and not pending.is_eof() and pending.exception() is None:
+                # The body of the request being handled is unparsable (say, a bad chunk): that request
+                # fails with a 400 and the connection closes, instead of a second answer to the same bytes.
+                self._yg_cancel_body()
+                self.close()
+                pending.set_exception(UnparsableBody("unparsable request body"))
+            return
+        if payload is not None and payload is not EMPTY_PAYLOAD and not payload.is_eof():
+            self._yg_arm_body(payload)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._yg_cancel_head()
+        self._yg_cancel_body()
+        super().connection_lost(exc)
+
+    # --- deadlines ---------------------------------------------------------------------------------
+
+    def _yg_arm_head(self) -> None:
+        self._yg_head_timer = self._loop.call_later(self.header_timeout, self._yg_head_expired)
+
+    def _yg_cancel_head(self) -> None:
+        if self._yg_head_timer is not None:
+            self._yg_head_timer.cancel()
+            self._yg_head_timer = None
+
+    def _yg_head_expired(self) -> None:
+        self._yg_head_timer = None
+        if self.transport is None or self._force_close or self._messages or self._current_request is not None:
+            return
+        log.info("slow client: request headers not complete within %gs, connection closed", self.header_timeout)
+        self.force_close()
+
+    def _yg_arm_body(self, payload: Any) -> None:
+        self._yg_cancel_body()
+        self._yg_body_payload = payload
+        self._yg_body_timer = self._loop.call_later(self.body_timeout, self._yg_body_expired, payload)
+
+    def _yg_cancel_body(self) -> None:
+        self._yg_body_payload = None
+        if self._yg_body_timer is not None:
+            self._yg_body_timer.cancel()
+            self._yg_body_timer = None
+
+    def _yg_body_expired(self, payload: Any) -> None:
+        self._yg_body_timer = None
+        self._yg_body_payload = None
+        if payload.is_eof() or payload.exception() is not None:
+            return
+        log.info("slow client: request body not complete within %gs", self.body_timeout)
+        self.close()  # no further requests on this connection
+        payload.set_exception(BodyTimeout())
+        if self._current_request is None and not self._messages:
+            self.force_close()
+
+    # --- errors the parser finds before any handler runs -------------------------------------------
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started")
+        if status >= 500:
+            # Only reached if the error middleware itself failed; its message names the class only.
+            log.error("request failed outside the error middleware: %s", type(exc).__name__ if exc else status)
+        else:
+            # Never the exception's text: it may quote the request's bytes (headers, keys).
+            log.info("unparsable request answered %d: %s", status, type(exc).__name__ if exc else "-")
+        code, text = http_error(status)
+        resp = json_response(error_body(code, text), status, {"Server": SERVER_NAME})
+        resp.force_close()
+        return resp
+
+
+class _Server(web_server.Server):
+    handler_class: type[YangguangRequestHandler] = YangguangRequestHandler
+
+    def __call__(self) -> web_protocol.RequestHandler:
+        return self.handler_class(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """``web.AppRunner`` whose connections are served by ``YangguangRequestHandler``."""
+
+    def __init__(self, app: web.Application, *, header_timeout: float = 10.0, body_timeout: float = 30.0,
+                 **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._yg_handler = type("Handler", (YangguangRequestHandler,),
+                                {"header_timeout": header_timeout, "body_timeout": body_timeout})
+
+    async def _make_server(self) -> web_server.Server:
+        base = await super()._make_server()
+        server = _Server(base.request_handler, request_factory=base.request_factory,
+                         handler_cancellation=base.handler_cancellation, loop=base._loop, **base._kwargs)
+        server.handler_class = self._yg_handler
+        return server
+
+
+def run(app: web.Application, sock: socket.socket, *, header_timeout: float, body_timeout: float,
+        keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0) -> None:
+    """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        runner = AppRunner(app, handle_signals=True, access_log=None, keepalive_timeout=keepalive_timeout,
+                           header_timeout=header_timeout, body_timeout=body_timeout,
+                           shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock).start()
+            await asyncio.Event().wait()  # until a signal raises GracefulExit
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        asyncio.run(main())
