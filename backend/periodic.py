@@ -97,6 +97,8 @@ class EmbeddedScheduler:
     """The embedded default's runner: each row in a loop of its own, in the server process.
 
     ``scale`` shortens every period (tests run an hour's schedule in a fraction of a second).
+    Stopping lets a running job finish (a cancelled query can leave its pooled connection
+    unreleased, and closing the pool would then wait for it forever).
     """
 
     def __init__(self, jobs: Iterable[PeriodicJob], ctx: JobContext, scale: float = 1.0) -> None:
@@ -105,25 +107,37 @@ class EmbeddedScheduler:
         self.scale = scale
         self.runs: dict[str, int] = {job.name: 0 for job in self.jobs}
         self.tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep; False when asked to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return not self._stopping.is_set()
 
     async def _loop(self, job: PeriodicJob) -> None:
-        if not job.at_startup:
-            await asyncio.sleep((job.offset or job.every) * self.scale)
-        while True:
+        if not job.at_startup and not await self._pause((job.offset or job.every) * self.scale):
+            return
+        while not self._stopping.is_set():
             try:
                 await job.run(self.ctx)
             except Exception as exc:  # the next round tries again; the database holds the truth
                 log.warning("periodic job %s failed: %s", job.name, type(exc).__name__)
             self.runs[job.name] += 1
-            await asyncio.sleep(job.every * self.scale)
+            if not await self._pause(job.every * self.scale):
+                return
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._loop(job), name=f"periodic-{job.name}") for job in self.jobs]
 
-    async def stop(self) -> None:
-        for task in self.tasks:
+    async def stop(self, grace: float = 30.0) -> None:
+        self._stopping.set()
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(self.tasks, timeout=grace)
+        for task in late:  # a job stuck past the grace period (a dead database): give up on it
             task.cancel()
-        for task in self.tasks:
+        for task in late:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
