@@ -76,6 +76,8 @@ class LocalWorker:
         self.queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
         self.concurrency = concurrency
         self.tasks: list[asyncio.Task[None]] = []
+        self._busy: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         deps.dispatch = self.dispatch
 
     async def dispatch(self, rows: list[tuple[uuid.UUID, int]], delay: float = 0, tag: str = "") -> None:
@@ -89,16 +91,30 @@ class LocalWorker:
     async def _consume(self) -> None:
         while True:
             nid = await self.queue.get()
+            task = asyncio.current_task()
+            assert task is not None
+            self._busy.add(task)
             try:
                 await asyncio.wait_for(tasks.deliver(self.deps, nid), self.deps.settings.notify_job_timeout)
             except Exception:  # the sweeper rescues the row; the worker keeps going
                 log.exception("in-process delivery failed", extra={"notification_id": nid})
+            finally:
+                self._busy.discard(task)
+            if self._stopping:
+                return
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._consume()) for _ in range(self.concurrency)]
 
     async def stop(self) -> None:
+        """Idle consumers stop at once; a delivery under way may finish (bounded by the job timeout):
+        cancelled mid-query it could keep a pooled connection, and closing the pool would wait forever."""
+        self._stopping = True
         for task in self.tasks:
+            if task not in self._busy:
+                task.cancel()
+        _, late = await asyncio.wait(self.tasks, timeout=self.deps.settings.notify_job_timeout + 1)
+        for task in late:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
