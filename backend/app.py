@@ -8,14 +8,14 @@ from aiohttp import web
 
 from backend.api import audit, cases, credentials, keys, officers, system
 from backend.api.auth import authenticate
-from backend.api.middleware import errors, request_context
-from backend.api.routing import RouteTable, install
-from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SERVICES, SETTINGS
+from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
 from backend.db import init_orm
+from backend.http.middleware import errors, request_context
+from backend.http.routing import RouteTable, install
 from backend.logging_setup import install_request_id_factory
 from backend.outbox import get_outbox, outbox_ctx
-from backend.periodic import PERIODIC_JOBS, SCHEDULER, EmbeddedScheduler, JobContext
+from backend.periodic import PERIODIC_JOBS, EmbeddedScheduler, JobContext
 from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
@@ -38,11 +38,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[CLOCK] = clock or Clock()
     app[REDIS] = None
     app[RATE_LIMITER] = Limiter()
-    app[SERVICES] = {}
     app.cleanup_ctx.append(_orm)
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(outbox_ctx)  # notification hand-over; the in-process worker without Redis
     app.cleanup_ctx.append(credentials.credentials_ctx)  # after _redis: shares its pool
+    app.cleanup_ctx.append(mp_subscriptions.wechat_ctx)
     app.cleanup_ctx.append(_periodic)  # after the outbox and the verifier: its jobs use both
     for ctx in extra_cleanup or []:
         app.cleanup_ctx.append(ctx)
@@ -83,7 +83,7 @@ async def _periodic(app: web.Application) -> AsyncIterator[None]:
     local = get_outbox(app).local
     deps = local.deps if local is not None else build_deps(app[SETTINGS], app[CLOCK])
     jobs = [job for job in PERIODIC_JOBS if local is not None or not job.notifications]
-    scheduler = app[SCHEDULER] = EmbeddedScheduler(jobs, JobContext(deps=deps, cache=app[credentials.VERIFIER].cache))
+    scheduler = app[SCHEDULER] = EmbeddedScheduler(jobs, JobContext(deps=deps, cache=app[VERIFIER].cache))
     scheduler.start()
     yield
     await scheduler.stop()

@@ -1,6 +1,6 @@
 """Domain exceptions carrying a stable code and a Chinese message.
 
-Services raise these; one middleware (``backend.api.middleware``) turns them into
+Services raise these; one middleware (``backend.http.middleware``) turns them into
 ``{"error": {"code", "message"}}`` with the status given here.
 """
 

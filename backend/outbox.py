@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from backend.app_keys import CLOCK, REDIS, SERVICES, SETTINGS
+from backend.app_keys import CLOCK, OUTBOX, REDIS, SETTINGS
 from backend.models import Notification
 from backend.models.enums import NotificationStatus
 from backend.settings import Settings
@@ -107,13 +107,14 @@ class LocalWorker:
         self.tasks = [asyncio.create_task(self._consume()) for _ in range(self.concurrency)]
 
     async def stop(self) -> None:
-        """Idle consumers stop at once; a delivery under way may finish (bounded by the job timeout):
-        cancelled mid-query it could keep a pooled connection, and closing the pool would wait forever."""
+        """Idle consumers stop at once; a delivery under way gets a few seconds to finish: cancelled
+        mid-query it could keep a pooled connection, and closing the pool would wait for it. A longer
+        one is cancelled; its row is found by the sweeper and asked about before any resend."""
         self._stopping = True
         for task in self.tasks:
             if task not in self._busy:
                 task.cancel()
-        _, late = await asyncio.wait(self.tasks, timeout=self.deps.settings.notify_job_timeout + 1)
+        _, late = await asyncio.wait(self.tasks, timeout=5)
         for task in late:
             task.cancel()
         for task in self.tasks:
@@ -158,11 +159,8 @@ class Outbox:
             await Notification.filter(id__in=ids, status=NotificationStatus.PENDING).update(relayed_at=None)
 
 
-OUTBOX_KEY = "outbox"
-
-
 def get_outbox(app: web.Application) -> Outbox:
-    return app[SERVICES][OUTBOX_KEY]
+    return app[OUTBOX]
 
 
 async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -172,7 +170,7 @@ async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     if app[REDIS] is None and settings.notify_embedded_worker:
         local = LocalWorker(build_deps(settings, app[CLOCK]), concurrency=min(8, settings.notify_concurrency))
         local.start()
-    app[SERVICES][OUTBOX_KEY] = Outbox(settings, app[REDIS], local)
+    app[OUTBOX] = Outbox(settings, app[REDIS], local)
     yield
     if local is not None:
         await local.stop()

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
 from arq import cron
 from arq.cron import CronJob
 
@@ -130,7 +129,7 @@ class EmbeddedScheduler:
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._loop(job), name=f"periodic-{job.name}") for job in self.jobs]
 
-    async def stop(self, grace: float = 30.0) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
         self._stopping.set()
         if not self.tasks:
             return
@@ -141,5 +140,3 @@ class EmbeddedScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-
-SCHEDULER = web.AppKey("scheduler", EmbeddedScheduler)  # set on the embedded default only

@@ -29,9 +29,9 @@ from typing import Any
 from aiohttp import web, web_protocol, web_server
 from aiohttp.streams import EMPTY_PAYLOAD
 
-from backend.api.middleware import SERVER_NAME, error_body, http_error
-from backend.api.routing import json_response
 from backend.errors import BodyTimeout
+from backend.http.middleware import SERVER_NAME, error_body, http_error
+from backend.http.routing import json_response
 
 log = logging.getLogger("yangguang.http")
 

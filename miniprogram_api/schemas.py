@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from backend.api.schemas import Body, PageQuery
+from backend.http.schemas import Body, PageQuery
 from backend.models.enums import CredentialStatus, OfficerKind
 
 TokenStr = Annotated[str, StringConstraints(min_length=1, max_length=64)]

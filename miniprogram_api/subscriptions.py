@@ -6,14 +6,16 @@ an openid the client sends.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
+from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
-from backend.api.routing import PUBLIC, Call, RouteTable
-from backend.api.schemas import Body
-from backend.app_keys import SERVICES, SETTINGS
+from backend.app_keys import SETTINGS, WECHAT
 from backend.errors import DomainError, Unauthenticated
+from backend.http.routing import PUBLIC, Call, RouteTable
+from backend.http.schemas import Body
 from backend.services import subscriptions
 from backend.services.ratelimit import SUBSCRIPTIONS
 from notifications.policy import DeliveryError
@@ -50,11 +52,9 @@ async def report_subscriptions(call: Call[SubscriptionReport, None]) -> Subscrip
     settings = app[SETTINGS]
     if not settings.wechat_configured:
         raise WechatUnavailable()
-    channel = app[SERVICES].get("wechat_channel")
+    channel = app[WECHAT]
     if channel is None:
-        from notifications.channels.wechat_subscribe import WechatSubscribeChannel
-
-        channel = app[SERVICES]["wechat_channel"] = WechatSubscribeChannel(settings)
+        raise WechatUnavailable()
     try:
         session = await channel.code_to_session(call.body.code)
     except DeliveryError as exc:
@@ -66,3 +66,13 @@ async def report_subscriptions(call: Call[SubscriptionReport, None]) -> Subscrip
         raise Unauthenticated("微信登录凭证无效或已过期", code="invalid_wx_code")
     granted = await subscriptions.record_prompt(openid, dict(call.body.results), call.body.binding_code)
     return SubscriptionResult(granted=granted)
+
+
+async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the wx.login code exchange, when WeChat credentials are configured."""
+    app[WECHAT] = None
+    if app[SETTINGS].wechat_configured:
+        from notifications.channels.wechat_subscribe import WechatSubscribeChannel
+
+        app[WECHAT] = WechatSubscribeChannel(app[SETTINGS])
+    yield

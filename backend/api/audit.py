@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from backend.api.routing import Call, RouteTable
-from backend.api.schemas import Out, Page, PageQuery
+from backend.http.routing import Call, RouteTable
+from backend.http.schemas import Out, Page, PageQuery
 from backend.models.enums import Role
 from backend.services import audit
 

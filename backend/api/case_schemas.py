@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from backend.api.schemas import Body, Out, Phone
+from backend.api.schemas import Phone
+from backend.http.schemas import Body, Out
 from backend.models.enums import (
     CaseStatus,
     CaseType,

@@ -16,8 +16,8 @@ from backend.api.case_schemas import (
     PartyOut,
     notification_out,
 )
-from backend.api.routing import Call, RouteTable
 from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
+from backend.http.routing import Call, RouteTable
 from backend.models import Case, Party
 from backend.models.enums import Role
 from backend.outbox import get_outbox

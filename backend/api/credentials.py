@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
-from backend.api.routing import Call, RouteTable
-from backend.api.schemas import Body, Out, Page, PageQuery
-from backend.app_keys import CLOCK, REDIS, SETTINGS
+from backend.app_keys import CLOCK, REDIS, SETTINGS, VERIFIER
 from backend.errors import NotFound
+from backend.http.routing import Call, RouteTable
+from backend.http.schemas import Body, Out, Page, PageQuery
 from backend.models import Credential
 from backend.models.enums import CredentialStatus, Role, ScanChannel
 from backend.services import credentials
@@ -25,7 +25,6 @@ from backend.services.credentials import KeyStore, ScanRecorder, Verifier, Verif
 from qr import render, sheet
 
 routes = RouteTable("/api/v1")
-VERIFIER = web.AppKey("verifier", Verifier)
 log = logging.getLogger("yangguang.credentials")
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from backend.api.routing import Call, RouteTable
 from backend.api.schemas import KeyCreate, KeyCreated, KeyList, KeyOut
 from backend.app_keys import CLOCK
+from backend.http.routing import Call, RouteTable
 from backend.models import Agency
 from backend.models.enums import Role
 from backend.services import apikeys

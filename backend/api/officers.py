@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from backend.api.auth import Principal
-from backend.api.routing import Call, RouteTable
-from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery, Page
+from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery
 from backend.errors import Forbidden
+from backend.http.routing import Call, RouteTable
+from backend.http.schemas import Page
 from backend.models import Officer
 from backend.models.enums import Role
 from backend.services import officers

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.api.routing import PUBLIC, Endpoint, openapi_path
-from backend.api.schemas import ErrorBody
+from backend.http.routing import PUBLIC, Endpoint, openapi_path
+from backend.http.schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {400: "请求格式错误", 401: "未认证", 403: "无权限", 404: "未找到", 409: "状态冲突",

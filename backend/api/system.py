@@ -9,10 +9,10 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from tortoise import connections
 
-from backend.api.middleware import error_body
 from backend.api.openapi import build_openapi
-from backend.api.routing import PUBLIC, Call, RouteTable, json_response
 from backend.app_keys import REDIS
+from backend.http.middleware import error_body
+from backend.http.routing import PUBLIC, Call, RouteTable, json_response
 
 routes = RouteTable()
 ENDPOINTS = web.AppKey("endpoints", list)

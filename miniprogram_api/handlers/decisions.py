@@ -9,7 +9,7 @@ from html import escape
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from backend.api.routing import PUBLIC, Call, RouteTable
+from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
 from backend.services.disclosure import public_decision
 from backend.services.ratelimit import DECISIONS

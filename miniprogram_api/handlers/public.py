@@ -12,11 +12,10 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from backend.api.credentials import VERIFIER
-from backend.api.routing import PUBLIC, Call, RouteTable
-from backend.api.schemas import Page
-from backend.app_keys import CLOCK, SETTINGS
+from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import NotFound, ValidationFailed
+from backend.http.routing import PUBLIC, Call, RouteTable
+from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import credentials
 from backend.services.ratelimit import RATINGS, SCANS

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from backend.periodic import PERIODIC_JOBS, SCHEDULER, EmbeddedScheduler, PeriodicJob, cron_fields
+from backend.app_keys import SCHEDULER
+from backend.periodic import PERIODIC_JOBS, EmbeddedScheduler, PeriodicJob, cron_fields
 from backend.worker import worker_kwargs
 from tests.conftest import make_settings
 

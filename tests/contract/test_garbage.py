@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from backend.api.routing import PUBLIC, Endpoint
+from backend.http.routing import PUBLIC, Endpoint
 from backend.models.enums import Role
 from tests.factories import a_supervisor, an_agency
 from tests.support.endpoints import concrete_path, endpoints

@@ -176,7 +176,8 @@ async def test_unknown_ids_are_not_found(client):
 async def test_the_embedded_server_persists_expiry_by_itself(client, clock):
     import asyncio
 
-    from backend.periodic import SCHEDULER, EmbeddedScheduler
+    from backend.app_keys import SCHEDULER
+    from backend.periodic import EmbeddedScheduler
 
     agency = await an_agency()
     cred = await a_credential(client, agency, valid_until=clock.today().isoformat())

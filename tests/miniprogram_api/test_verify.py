@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.api.credentials import VERIFIER
+from backend.app_keys import VERIFIER
 from backend.clock import FrozenClock
 from backend.models import Officer, Rating, Scan
 from tests.conftest import make_settings

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from backend.api.routing import ACCESS_ATTR, PUBLIC
 from backend.app import create_app
+from backend.http.routing import ACCESS_ATTR, PUBLIC
 from backend.models.enums import Role
 from tests.conftest import make_settings
 from tests.factories import a_supervisor, an_agency

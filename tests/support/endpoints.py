@@ -7,8 +7,8 @@ import uuid
 
 from aiohttp import web
 
-from backend.api.routing import Endpoint
 from backend.api.system import ENDPOINTS
+from backend.http.routing import Endpoint
 
 
 def endpoints(app: web.Application) -> list[Endpoint]:

@@ -10,9 +10,9 @@ import time
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from backend.api.routing import json_response
 from backend.app_keys import SETTINGS
 from backend.errors import DomainError, RateLimited
+from backend.http.routing import json_response
 from backend.logging_setup import request_id_var
 from backend.proxies import client_address
 

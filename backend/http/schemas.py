@@ -1,0 +1,64 @@
+"""Base request and response schemas of every HTTP surface: unknown fields refused, strings storable,
+the error shape and pages."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+T = TypeVar("T")
+
+
+def _reject_unstorable(value: Any) -> Any:
+    # NUL and lone surrogates cannot be stored in PostgreSQL text; refuse them at the door.
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("包含不允许的字符")
+    elif isinstance(value, list):
+        for item in value:
+            _reject_unstorable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_unstorable(key)
+            _reject_unstorable(item)
+    return value
+
+
+class Body(BaseModel):
+    """Base of every request body and query: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # After validation, so pydantic's strict JSON mode still parses dates and UUIDs from strings.
+    @model_validator(mode="after")
+    def _storable(self) -> Body:
+        for name in type(self).model_fields:
+            _reject_unstorable(getattr(self, name))
+        return self
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="稳定的错误码，供程序判断", examples=["not_found"])
+    message: str = Field(description="中文说明，供人阅读")
+    details: list[dict[str, str]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class PageQuery(Body):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    page: int
+    page_size: int
+    total: int
