@@ -240,12 +240,12 @@ def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _find_agency_sync(settings: Settings, code: str, action):  # type: ignore[no-untyped-def]
+def _find_agency_sync(settings: Settings, code: str, action):
     from backend.db import orm
     from backend.errors import DomainError
     from backend.models import Agency
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         async with orm(settings):
             agency = await Agency.filter(credit_code=code.upper()).first()
             if agency is None:
@@ -262,7 +262,7 @@ def cmd_key_create(settings: Settings, args: argparse.Namespace) -> int:
     from backend.models.enums import Role
     from backend.services.apikeys import create_key
 
-    async def action(agency):  # type: ignore[no-untyped-def]
+    async def action(agency):
         return await create_key(agency, Role(args.role), args.name, "cli")
 
     row, key = _find_agency_sync(settings, args.code, action)
@@ -274,7 +274,7 @@ def cmd_key_create(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_key_list(settings: Settings, args: argparse.Namespace) -> int:
     from backend.services.apikeys import list_keys
 
-    async def action(agency):  # type: ignore[no-untyped-def]
+    async def action(agency):
         return await list_keys(agency.id)
 
     for row in _find_agency_sync(settings, args.code, action):
@@ -294,7 +294,7 @@ def cmd_key_revoke(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _UserError("密钥 id 格式不正确") from exc
 
-    async def action(agency):  # type: ignore[no-untyped-def]
+    async def action(agency):
         return await revoke_key(agency.id, key_id, "cli", Clock())
 
     _find_agency_sync(settings, args.code, action)
@@ -314,7 +314,7 @@ def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) ->
 
     from backend.services.credentials import KeyStore, write_print_sheet
 
-    async def action(agency):  # type: ignore[no-untyped-def]
+    async def action(agency):
         return await write_print_sheet(agency.id, Path(args.out), settings.public_base_url,
                                        KeyStore(settings.data_dir), lambda d, t: _progress(d, t, "生成证卡"))
 
@@ -368,7 +368,7 @@ def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _UserError("案件 id 格式不正确") from exc
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         async with orm(settings):
             return await recent(max(1, min(args.limit, 500)), case_id)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.db import migrate, orm
 from backend.files import write_private
 from backend.models import Agency, Officer
@@ -12,7 +14,7 @@ from backend.settings import Settings
 
 DEMO_AGENCY_CODE = "11330106MB0000012L"
 DEMO_SUPERVISOR_CODE = "11330106MB0000020F"
-DEMO_OFFICERS = [
+DEMO_OFFICERS: list[dict[str, Any]] = [
     {"name": "张明", "certificate_no": "33010020230001", "categories": ["市场监管", "食品安全"],
      "region": "杭州市西湖区", "unit": "执法一队"},
     {"name": "李华", "certificate_no": "33010020230002", "categories": ["市场监管"],

@@ -54,7 +54,7 @@ def install_request_id_factory() -> None:
     previous = logging.getLogRecordFactory()
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        record = previous(*args, **kwargs)
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         return record

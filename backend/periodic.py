@@ -87,7 +87,7 @@ def arq_cron_jobs(jobs: Iterable[PeriodicJob], timeout: float) -> list[CronJob]:
             return await job.run(JobContext(deps=ctx["deps"], cache=VerifyCache(ctx["redis"])))
 
         run.__qualname__ = run.__name__ = f"periodic_{job.name}"
-        out.append(cron(run, name=job.name, run_at_startup=job.at_startup, timeout=timeout,  # type: ignore[arg-type]
+        out.append(cron(run, name=job.name, run_at_startup=job.at_startup, timeout=timeout,
                         **cron_fields(job)))  # type: ignore[arg-type]
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -139,7 +140,7 @@ async def deliver_batch(deps: Deps, ids: list[uuid.UUID]) -> dict[str, int]:
 
     rows = await claim_many(deps, ids)
     channel = deps.channels[NotificationChannel.SMS]
-    jobs = []
+    jobs: list[Coroutine[Any, Any, str | list[str]]] = []
     singles = rows
     if getattr(channel, "send_batch", None) is not None:
         batchable = [n for n in rows if n.channel is NotificationChannel.SMS and n.provider_status != AMBIGUOUS]

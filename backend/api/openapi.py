@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.http.routing import PUBLIC, Endpoint, openapi_path
+from backend.http.routing import Endpoint, openapi_path
 from backend.http.schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
@@ -57,10 +57,10 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         codes = set(ep.errors) | {400, 413, 415, 422} if ep.body else set(ep.errors)
         if ep.query is not None:
             codes.add(422)
-        if ep.access != PUBLIC:
+        if not isinstance(ep.access, str):  # roles, not PUBLIC
             codes |= {401, 403}
             op["security"] = [{"bearer": []}]
-            op["description"] = "可调用角色：" + "、".join(sorted(r.value for r in ep.access))  # type: ignore[union-attr]
+            op["description"] = "可调用角色：" + "、".join(sorted(r.value for r in ep.access))
         else:
             op["security"] = []
         for code in sorted(codes):

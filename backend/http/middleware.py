@@ -9,6 +9,7 @@ import time
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler
 
 from backend.app_keys import SETTINGS
 from backend.errors import DomainError, RateLimited
@@ -50,7 +51,7 @@ def error_body(code: str, message: str, details: object = None) -> dict[str, obj
 
 
 @web.middleware
-async def request_context(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
     # A request id only correlates log lines, it guards nothing: the non-cryptographic PRNG is
     # enough, and secrets.token_hex (an os.urandom syscall) cost ~4 % of a scan's CPU.
@@ -78,14 +79,12 @@ async def request_context(request: web.Request, handler: web.Handler) -> web.Str
 
 
 @web.middleware
-async def errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except DomainError as exc:
-        headers = {}
-        if isinstance(exc, RateLimited):
-            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        return json_response(error_body(exc.code, exc.message, exc.details), exc.status, headers)
+        retry = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, RateLimited) else None
+        return json_response(error_body(exc.code, exc.message, exc.details), exc.status, retry)
     except web.HTTPException as exc:
         if exc.status < 400:
             exc.headers["Server"] = SERVER_NAME

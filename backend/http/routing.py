@@ -25,8 +25,8 @@ from backend.services.ratelimit import Rule, client_subject, spend
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 
-B = TypeVar("B", bound=BaseModel)
-Q = TypeVar("Q", bound=BaseModel)
+B = TypeVar("B", bound=BaseModel | None)  # None: the route takes no body
+Q = TypeVar("Q", bound=BaseModel | None)  # None: the route takes no query
 
 
 class MalformedJson(DomainError):
@@ -110,7 +110,7 @@ class RouteTable:
 
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
-                Endpoint(method.upper(), self.prefix + path, handler, access,  # type: ignore[arg-type]
+                Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit)
             )

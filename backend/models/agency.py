@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -26,6 +29,7 @@ class Agency(Model):
     entrusted_by: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="entrusted", null=True, on_delete=fields.RESTRICT
     )
+    entrusted_by_id: uuid.UUID | None
     entrustment_agreement = fields.TextField(default="")
     publish_state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     # Legal reviewers must be at least this share of enforcement officers (R-L6); None: settings default.
@@ -42,6 +46,7 @@ class ApiKey(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="api_keys", on_delete=fields.CASCADE
     )
+    agency_id: uuid.UUID
     role = fields.CharEnumField(Role, max_length=16)
     name = fields.CharField(max_length=100, default="")
     # Only the SHA-256 of the key is stored; the prefix lets people tell keys apart.
@@ -63,6 +68,7 @@ class RegisterItem(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="register_items", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     kind = fields.CharField(max_length=32)  # power | inspection_item | service_guide | flowchart
     code = fields.CharField(max_length=64)  # agency's own stable code for the item
     title = fields.CharField(max_length=200)
@@ -78,8 +84,9 @@ class RegisterVersion(Model):
     item: fields.ForeignKeyRelation[RegisterItem] = fields.ForeignKeyField(
         "models.RegisterItem", related_name="versions", on_delete=fields.RESTRICT
     )
+    item_id: uuid.UUID
     version = fields.IntField()
-    content = fields.JSONField()
+    content = fields.JSONField[dict[str, Any]]()
     effective_from = fields.DateField(null=True)
     state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     submitted_by = fields.CharField(max_length=64, default="")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -44,13 +47,14 @@ class Case(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="cases", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     number = fields.CharField(max_length=64)  # human case number, unique within the agency
     title = fields.CharField(max_length=200)
     type = fields.CharEnumField(CaseType, max_length=16)
     status = fields.CharEnumField(CaseStatus, max_length=16, default=CaseStatus.OPEN)
     handling_unit = fields.CharField(max_length=100, default="")
     is_major = fields.BooleanField(default=False)  # 重大执法决定 (R-L1)
-    major_reasons = fields.JSONField(default=list)
+    major_reasons = fields.JSONField[list[Any]](default=list)
     amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
     hearing_held = fields.BooleanField(default=False)
     created_at = created_at()
@@ -66,9 +70,11 @@ class CaseOfficer(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="case_officers", on_delete=fields.CASCADE
     )
+    case_id: uuid.UUID
     officer: fields.ForeignKeyRelation[Officer] = fields.ForeignKeyField(
         "models.Officer", related_name="case_links", on_delete=fields.RESTRICT
     )
+    officer_id: uuid.UUID
     role = fields.CharEnumField(CaseOfficerRole, max_length=16, default=CaseOfficerRole.ASSISTANT)
 
     class Meta:
@@ -81,9 +87,11 @@ class CaseParty(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="case_parties", on_delete=fields.CASCADE
     )
+    case_id: uuid.UUID
     party: fields.ForeignKeyRelation[Party] = fields.ForeignKeyField(
         "models.Party", related_name="case_links", on_delete=fields.RESTRICT
     )
+    party_id: uuid.UUID
     # Opaque code the party uses to bind to their own case from the mini-program.
     binding_code_hash = fields.CharField(max_length=64, null=True, unique=True)
 
@@ -99,12 +107,13 @@ class CaseRecord(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="records", on_delete=fields.RESTRICT
     )
+    case_id: uuid.UUID
     seq = fields.IntField()  # 1, 2, 3 … within the case
     step = fields.CharEnumField(RecordStep, max_length=24)
     occurred_at = fields.DatetimeField()
     place = fields.CharField(max_length=200, default="")
     # [{officer_id, certificate_no, credential_shown}] at the time of the step (R-R1).
-    officers = fields.JSONField(default=list)
+    officers = fields.JSONField[list[Any]](default=list)
     text = fields.TextField(default="")
     signature = fields.CharEnumField(SignatureState, max_length=16, default=SignatureState.NOT_REQUIRED)
     signature_note = fields.TextField(default="")
@@ -125,9 +134,11 @@ class Evidence(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="evidence", on_delete=fields.RESTRICT
     )
+    case_id: uuid.UUID
     record: fields.ForeignKeyNullableRelation[CaseRecord] = fields.ForeignKeyField(
         "models.CaseRecord", related_name="evidence", null=True, on_delete=fields.RESTRICT
     )
+    record_id: int | None
     number = fields.CharField(max_length=64)
     kind = fields.CharEnumField(EvidenceKind, max_length=16)
     captured_at = fields.DatetimeField()
@@ -151,6 +162,7 @@ class RecordAccess(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="accesses", on_delete=fields.RESTRICT
     )
+    case_id: uuid.UUID
     actor = fields.CharField(max_length=64)
     accessed_at = created_at()
 

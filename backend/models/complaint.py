@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,13 +20,14 @@ class Complaint(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="complaints", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     # What it is about: at most one of these is set besides the agency.
     officer_id = fields.UUIDField(null=True)
     credential_id = fields.UUIDField(null=True)
     case_id = fields.UUIDField(null=True)
     decision_id = fields.UUIDField(null=True)
     text = fields.TextField()
-    photos = fields.JSONField(default=list)  # storage paths, at most 9
+    photos = fields.JSONField[list[Any]](default=list)  # storage paths, at most 9
     latitude = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
     longitude = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
     anonymous = fields.BooleanField(default=True)
@@ -46,6 +50,7 @@ class ComplaintEvent(Model):
     complaint: fields.ForeignKeyRelation[Complaint] = fields.ForeignKeyField(
         "models.Complaint", related_name="events", on_delete=fields.CASCADE
     )
+    complaint_id: uuid.UUID
     status = fields.CharEnumField(ComplaintStatus, max_length=16)
     note = fields.TextField(default="")
     actor = fields.CharField(max_length=64)
@@ -62,6 +67,7 @@ class Rectification(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="rectifications", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     subject = fields.TextField()
     due_on = fields.DateField()
     answer = fields.TextField(default="")

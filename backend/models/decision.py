@@ -3,6 +3,8 @@ withdrawal is a new version (R-P3)."""
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,10 +19,12 @@ class Decision(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="decisions", on_delete=fields.RESTRICT
     )
+    case_id: uuid.UUID
     # Denormalised for the public search (R-P5): agency, type and date without joins.
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="decisions", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     type = fields.CharEnumField(CaseType, max_length=16)
     document_no = fields.CharField(max_length=100)
     summary = fields.TextField()
@@ -45,6 +49,7 @@ class DecisionVersion(Model):
     decision: fields.ForeignKeyRelation[Decision] = fields.ForeignKeyField(
         "models.Decision", related_name="versions", on_delete=fields.RESTRICT
     )
+    decision_id: uuid.UUID
     version = fields.IntField()
     kind = fields.CharEnumField(DecisionVersionKind, max_length=16)
     public_text = fields.TextField()  # masked text as the public sees it

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -20,13 +23,14 @@ class Notification(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="notifications", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     case_id = fields.UUIDField(null=True, db_index=True)
     party_id = fields.UUIDField(null=True)
     channel = fields.CharEnumField(NotificationChannel, max_length=16)
     recipient = fields.CharField(max_length=64)  # phone or openid: private, never logged
     template = fields.CharField(max_length=64)
     template_version = fields.IntField(default=1)
-    params = fields.JSONField(default=dict)
+    params = fields.JSONField[dict[str, Any]](default=dict)
     content = fields.TextField(default="")  # rendered text, for the agency and the sandbox
     status = fields.CharEnumField(
         NotificationStatus, max_length=16, default=NotificationStatus.PENDING, db_index=True
@@ -40,6 +44,7 @@ class Notification(Model):
     fallback_of: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
         "models.Notification", related_name="fallbacks", null=True, on_delete=fields.RESTRICT
     )
+    fallback_of_id: uuid.UUID | None
     created_at = created_at()
     updated_at = updated_at()
     sent_at = fields.DatetimeField(null=True)
@@ -56,10 +61,11 @@ class DeliveryReceipt(Model):
     notification: fields.ForeignKeyRelation[Notification] = fields.ForeignKeyField(
         "models.Notification", related_name="receipts", on_delete=fields.CASCADE
     )
+    notification_id: uuid.UUID
     provider_status = fields.CharField(max_length=100)
     error_code = fields.CharField(max_length=100, default="")
     received_at = created_at()
-    payload = fields.JSONField(default=dict)
+    payload = fields.JSONField[dict[str, Any]](default=dict)
 
     class Meta:
         table = "delivery_receipt"

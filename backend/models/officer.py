@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -15,11 +18,12 @@ class Officer(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="officers", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     name = fields.CharField(max_length=50)
     kind = fields.CharEnumField(OfficerKind, max_length=16, default=OfficerKind.ENFORCEMENT)
     # National certificate number (执法证号); auxiliary staff have none.
     certificate_no = fields.CharField(max_length=32, null=True, unique=True)
-    categories = fields.JSONField(default=list)  # 执法类别
+    categories = fields.JSONField[list[Any]](default=list)  # 执法类别
     region = fields.CharField(max_length=100, default="")  # 执法区域
     unit = fields.CharField(max_length=100, default="")  # handling unit inside the agency
     is_legal_reviewer = fields.BooleanField(default=False)
@@ -42,6 +46,7 @@ class Credential(Model):
     officer: fields.ForeignKeyRelation[Officer] = fields.ForeignKeyField(
         "models.Officer", related_name="credentials", on_delete=fields.RESTRICT
     )
+    officer_id: uuid.UUID
     # The secret printed in the QR; looked up by its SHA-256 so a database read gives no card.
     token_hash = fields.CharField(max_length=64, unique=True)
     # Key id and random part of the token (base64url), so the agency can re-render the QR; the
@@ -54,6 +59,7 @@ class Credential(Model):
     replaced_by: fields.ForeignKeyNullableRelation[Credential] = fields.ForeignKeyField(
         "models.Credential", related_name="replaces", null=True, on_delete=fields.SET_NULL
     )
+    replaced_by_id: uuid.UUID | None
     issued_at = created_at()
     updated_at = updated_at()
 
@@ -68,6 +74,7 @@ class Scan(Model):
     credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
         "models.Credential", related_name="scans", on_delete=fields.RESTRICT
     )
+    credential_id: uuid.UUID
     scanned_at = fields.DatetimeField(db_index=True)
     channel = fields.CharEnumField(ScanChannel, max_length=16)
     status_shown = fields.CharEnumField(CredentialStatus, max_length=16)
@@ -85,6 +92,7 @@ class Rating(Model):
     credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
         "models.Credential", related_name="ratings", on_delete=fields.RESTRICT
     )
+    credential_id: uuid.UUID
     score = fields.SmallIntField()
     text = fields.TextField(default="")
     created_at = created_at()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -18,6 +21,7 @@ class MajorCatalogueEntry(Model):
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="major_catalogue", on_delete=fields.RESTRICT
     )
+    agency_id: uuid.UUID
     case_type = fields.CharEnumField(CaseType, max_length=16, null=True)
     min_amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
     requires_hearing = fields.BooleanField(default=False)
@@ -34,6 +38,7 @@ class LegalReview(Model):
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="reviews", on_delete=fields.RESTRICT
     )
+    case_id: uuid.UUID
     round = fields.IntField(default=1)
     status = fields.CharEnumField(ReviewStatus, max_length=24, default=ReviewStatus.SUBMITTED)
     submitted_by = fields.CharField(max_length=64)
@@ -41,7 +46,7 @@ class LegalReview(Model):
     due_on = fields.DateField()  # 5 working days (R-L4)
     reviewer_officer_id = fields.UUIDField(null=True)
     # One answer per review point of R-L3: {point: {"ok": bool, "note": str}}.
-    opinion = fields.JSONField(default=dict)
+    opinion = fields.JSONField[dict[str, Any]](default=dict)
     reasons = fields.TextField(default="")
     reviewed_at = fields.DatetimeField(null=True)
     handling_unit_objection = fields.TextField(default="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -32,7 +33,7 @@ def with_check_digit(first17: str) -> str:
 
 async def create_agency(
     name: str, credit_code: str, *, kind: AgencyKind = AgencyKind.AGENCY, actor: str = "cli",
-    **fields: object,
+    **fields: Any,
 ) -> tuple[Agency, ApiKey, str]:
     """Create an agency and its first key (admin, or supervisor for a supervising body)."""
     name = name.strip()

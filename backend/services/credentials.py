@@ -240,7 +240,7 @@ class ScanRecorder:
         # Plain tuples: model objects are built at flush time, off the request's path.
         self._buffer: list[tuple[Any, ...]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def add(self, credential_id: uuid.UUID, at: datetime, channel: ScanChannel, status: CredentialStatus,
             lat: float | None = None, lng: float | None = None) -> None:

@@ -145,8 +145,9 @@ async def agency_notice(settings: Settings, clock: Clock, agency_id: uuid.UUID, 
            "date": clock.now().strftime("%Y-%m-%d %H:%M")}
     templates.check_notice_text(text, ctx)  # refuse before writing anything
     async with in_transaction():
-        case = await Case.filter(id=case_id).select_for_update().first()
-        assert case is not None
+        locked = await Case.filter(id=case_id).select_for_update().first()
+        assert locked is not None
+        case = locked
         entry = await records.append(case, RecordStep.NOTICE, f"机构通知：{text}", actor, clock.now())
         rows = plan_notifications(settings, E.AGENCY_NOTICE, f"record:{entry.id}", agency_id, case,
                                   await case_parties(case.id), ctx, clock.now())

@@ -80,7 +80,8 @@ async def photo(call: Call[None, None]) -> web.StreamResponse:
 
     rows = await Officer.filter(id=found.view["officer"]["id"]).values_list("photo_path", flat=True)
     root = request.app[SETTINGS].data_dir.resolve()
-    path = (root / (rows[0] or "")).resolve() if rows else root
+    stored: str | None = rows[0] if rows else None  # type: ignore[assignment]  # flat values_list: one str
+    path = (root / stored).resolve() if stored else root
     if root not in path.parents or not path.is_file():  # never serve anything outside the data folder
         raise NotFound("没有照片", code="photo_not_found")
     return web.FileResponse(Path(path), headers={"Cache-Control": "no-store"})

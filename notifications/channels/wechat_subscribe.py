@@ -48,6 +48,7 @@ def make_client(settings: Settings, redis_url: str | None = None, clock: Clock |
         API_BASE_URL = base
 
     class Client(WeChatClient):
+        expires_at: int | None = None  # wechatpy's own attribute, unannotated there
         API_BASE_URL = base + "cgi-bin/"
         wxa = LocalWxa()
 
@@ -60,7 +61,8 @@ def make_client(settings: Settings, redis_url: str | None = None, clock: Clock |
             with sync_redis.lock(f"yg:wechat:{self.appid}:token-lock", timeout=TOKEN_LOCK_TIMEOUT,
                                  blocking_timeout=TOKEN_LOCK_TIMEOUT):
                 current = self.session.get(self.access_token_key)
-                fetched_at = float(sync_redis.get(fetched_key) or 0)
+                raw: Any = sync_redis.get(fetched_key)  # the sync client answers bytes or None
+                fetched_at = float(raw) if raw else 0.0
                 if current and source.now().timestamp() - fetched_at < FRESH_SECONDS:
                     self.expires_at = None  # somebody else just refreshed it: use theirs
                     return {"access_token": current}
