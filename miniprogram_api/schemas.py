@@ -51,15 +51,28 @@ class RatingCreate(Body):
     text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
+class RatingForm(Body):
+    """The H5 page's rating form (application/x-www-form-urlencoded, UTF-8)."""
+
+    score: int = Field(ge=1, le=5, description="1–5 分")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
 class RatingCreated(BaseModel):
     id: uuid.UUID
     message: str
 
 
+# An agency is named by its id (a canonical UUID) or its 18-character 统一社会信用代码; nothing else
+# can match one, so anything else is refused here instead of reaching a column it does not fit.
+AGENCY_REF = r"^([0-9A-Za-z]{18}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+
+
 class RegisterQuery(PageQuery):
-    agency: Annotated[str, StringConstraints(max_length=36)] | None = Field(
-        None, description="机构 id 或统一社会信用代码")
-    q: Annotated[str, StringConstraints(max_length=50)] | None = None
+    agency: Annotated[str, StringConstraints(pattern=AGENCY_REF)] | None = Field(
+        None, description="机构 id（UUID）或 18 位统一社会信用代码")
+    q: Annotated[str, StringConstraints(max_length=50)] | None = Field(
+        None, description="姓名片段或完整执法证号（与姓名列同长，最多 50 字）")
 
 
 class RegisterEntry(BaseModel):

@@ -9,6 +9,7 @@ read) and the OpenAPI description.
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,36 @@ class UnsupportedMediaType(DomainError):
     message = "请求体必须是 application/json"
 
 
+class UnsupportedCharset(DomainError):
+    status = 415
+    code = "unsupported_charset"
+    message = "请求体的字符集必须是 UTF-8"
+
+
+class MalformedForm(DomainError):
+    status = 400
+    code = "malformed_form"
+    message = "表单内容不是有效的 UTF-8 URL 编码"
+
+
+class FormTooLarge(DomainError):
+    status = 413
+    code = "form_too_large"
+    message = "表单内容过长"
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+FORM_MAX_BYTES = 4096  # a rating form is a score and 500 characters: 4 KiB is plenty
+FORM_MAX_FIELDS = 20
+# Path parameters named ``*_id`` are random UUIDs, accepted only in their canonical 8-4-4-4-12 form;
+# anything else names no resource and is answered 404 before the handler runs.
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid_param(name: str) -> bool:
+    return name.endswith("_id")
+
+
 @dataclass
 class Call(Generic[B, Q]):
     """What a handler receives: the request, the caller, and the parsed inputs."""
@@ -52,11 +83,11 @@ class Call(Generic[B, Q]):
     path: dict[str, str]
 
     def path_uuid(self, name: str) -> uuid.UUID:
-        """Path ids are random UUIDs; anything else is simply not found."""
-        try:
-            return uuid.UUID(self.path[name])
-        except (KeyError, ValueError) as exc:
-            raise NotFound() from exc
+        """Path ids are random UUIDs (checked by the route wrapper); anything else is simply not found."""
+        value = self.path.get(name, "")
+        if not _UUID_TEXT.fullmatch(value):
+            raise NotFound()
+        return uuid.UUID(value)
 
 
 Handler = Callable[[Call[Any, Any]], Awaitable[BaseModel | web.StreamResponse | None]]
@@ -78,6 +109,8 @@ class Endpoint:
     produces: str | None = None
     errors: tuple[int, ...] = ()
     limit: Rule | None = None  # backend.services.ratelimit: the budget each call spends
+    # An HTML form body (application/x-www-form-urlencoded), parsed into this model like ``body``.
+    form: type[BaseModel] | None = None
 
 
 @dataclass
@@ -100,7 +133,10 @@ class RouteTable:
         produces: str | None = None,
         errors: tuple[int, ...] = (),
         limit: Rule | None = None,
+        form: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
+        if body is not None and form is not None:
+            raise ValueError(f"{method} {path}: a route takes a JSON body or a form, not both")
         if access != PUBLIC:
             if isinstance(access, str):
                 raise ValueError(f"access must be roles or PUBLIC, got {access!r}")
@@ -112,7 +148,7 @@ class RouteTable:
             self.endpoints.append(
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
-                         (*errors, 429) if limit is not None and 429 not in errors else errors, limit)
+                         (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form)
             )
             return handler
 
@@ -141,8 +177,13 @@ def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], 
             subject = str(principal.agency_id) if ep.limit.per == "agency" and principal is not None \
                 else client_subject(request.remote)
             await spend(request.app[RATE_LIMITER], ep.limit, request.app[SETTINGS], subject)
+        _check_path(request)
         query = _parse_query(ep.query, request) if ep.query else None
-        body = await _parse_body(ep.body, request) if ep.body else None
+        body: BaseModel | None = None
+        if ep.body:
+            body = await _parse_body(ep.body, request)
+        else:
+            body = await _parse_form(ep.form, request) if ep.form else None
         result = await ep.handler(Call(request, principal, body, query, dict(request.match_info)))
         if isinstance(result, web.StreamResponse):
             return result
@@ -160,6 +201,12 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+def _check_path(request: web.Request) -> None:
+    for name, value in request.match_info.items():
+        if is_uuid_param(name) and not _UUID_TEXT.fullmatch(value):
+            raise NotFound()
+
+
 def _parse_query(model: type[BaseModel], request: web.Request) -> BaseModel:
     raw: dict[str, Any] = {}
     for key in request.query:
@@ -173,10 +220,18 @@ def _parse_query(model: type[BaseModel], request: web.Request) -> BaseModel:
         raise ValidationFailed(details=_error_details(exc)) from exc
 
 
+def _check_charset(request: web.Request) -> None:
+    # JSON and URL-encoded forms are UTF-8; a declared charset that says otherwise is refused, not guessed.
+    charset = request.charset
+    if charset is not None and charset.strip().lower() not in ("utf-8", "utf8"):
+        raise UnsupportedCharset()
+
+
 async def _parse_body(model: type[BaseModel], request: web.Request) -> BaseModel:
     raw = await request.read()  # client_max_size turns an oversized body into 413 here
     if request.content_type != "application/json" and raw:
         raise UnsupportedMediaType()
+    _check_charset(request)
     if not raw:
         raw = b"{}" if request.content_type != "application/json" else raw
     try:
@@ -186,6 +241,38 @@ async def _parse_body(model: type[BaseModel], request: web.Request) -> BaseModel
             raise MalformedJson() from exc
         if any(e["type"] == "model_type" and not e["loc"] for e in exc.errors()):
             raise ValidationFailed("请求体必须是 JSON 对象", details=_error_details(exc)) from exc
+        raise ValidationFailed(details=_error_details(exc)) from exc
+
+
+async def _parse_form(model: type[BaseModel], request: web.Request) -> BaseModel:
+    """URL-encoded form → model, refusing what ``request.post()`` would crash on or guess at.
+
+    Bad charsets, bytes that are not UTF-8 (raw or percent-encoded), too many fields, repeated
+    fields and oversized forms each get their own 4xx; the values are then validated like a query.
+    """
+    if request.content_length is not None and request.content_length > FORM_MAX_BYTES:
+        raise FormTooLarge()
+    raw = await request.read()
+    if len(raw) > FORM_MAX_BYTES:
+        raise FormTooLarge()
+    if raw and request.content_type != FORM_TYPE:
+        raise UnsupportedMediaType(f"请求体必须是 {FORM_TYPE}")
+    _check_charset(request)
+    try:
+        pairs = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
+                                       errors="strict", max_num_fields=FORM_MAX_FIELDS)
+    except UnicodeDecodeError as exc:
+        raise MalformedForm() from exc
+    except ValueError as exc:  # more than FORM_MAX_FIELDS fields
+        raise MalformedForm(f"表单字段不能超过 {FORM_MAX_FIELDS} 个") from exc
+    values: dict[str, str] = {}
+    for key, value in pairs:
+        if key in values:
+            raise ValidationFailed(f"表单字段 {key[:20]} 只能出现一次", code="validation_error")
+        values[key] = value
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
         raise ValidationFailed(details=_error_details(exc)) from exc
 
 

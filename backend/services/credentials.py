@@ -29,7 +29,7 @@ from backend.files import write_private
 from backend.models import Agency, Credential, Officer, Rating, Scan
 from backend.models.enums import CredentialStatus, OfficerKind, OfficerStatus, ScanChannel
 from backend.services import audit
-from backend.services.officers import officer_not_found
+from backend.services.officers import officer_not_found, search_filter
 from backend.services.scope import scoped, visible_one
 from backend.services.states import CREDENTIAL
 from qr import sheet, tokens
@@ -620,7 +620,7 @@ async def public_register(agency: str | None, q: str | None, *, page: int,
             agency_filter = Q(agency__credit_code=agency.upper())
         query = query.filter(agency_filter)
     if q:
-        query = query.filter(Q(name__icontains=q) | Q(certificate_no=q))
+        query = query.filter(search_filter(q))
     total = await query.count()
     rows = await query.order_by("name", "id").offset((page - 1) * page_size).limit(page_size).values(
         "id", "name", "kind", "certificate_no", "categories", "region", agency_name="agency__name",

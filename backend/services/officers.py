@@ -49,12 +49,21 @@ async def get_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -> Off
     return await visible_one(Officer.filter(id=officer_id), agency_id, officer_not_found())
 
 
+def search_filter(q: str) -> Q:
+    """A name fragment, or a whole certificate number; a text longer than the certificate column
+    cannot be one (PostgreSQL refuses a parameter longer than its varchar column)."""
+    condition = Q(name__icontains=q)
+    if len(q) <= Officer._meta.fields_map["certificate_no"].max_length:  # type: ignore[attr-defined]
+        condition |= Q(certificate_no=q)
+    return condition
+
+
 async def list_officers(
     agency_id: uuid.UUID | None, *, page: int, page_size: int, q: str | None = None
 ) -> tuple[list[Officer], int]:
     query = scoped(Officer.all(), agency_id)
     if q:
-        query = query.filter(Q(name__icontains=q) | Q(certificate_no=q))
+        query = query.filter(search_filter(q))
     total = await query.count()
     rows = await query.order_by("name", "id").offset((page - 1) * page_size).limit(page_size)
     return rows, total

@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import NotFound
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
@@ -23,13 +23,13 @@ from miniprogram_api import pages
 from miniprogram_api.schemas import (
     RatingCreate,
     RatingCreated,
+    RatingForm,
     RegisterEntry,
     RegisterQuery,
     VerifyOut,
 )
 
 routes = RouteTable()
-MAX_FORM_BYTES = 4096
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
@@ -88,22 +88,14 @@ async def photo(call: Call[None, None]) -> web.StreamResponse:
 
 
 @routes.route("POST", "/v/{token}/rating", access=PUBLIC, summary="H5 评价表单（无需 JavaScript）", tag="public",
-              produces="text/html", errors=(404, 413, 422), limit=RATINGS)
-async def rate_form(call: Call[None, None]) -> web.Response:
+              form=RatingForm, produces="text/html", errors=(400, 404, 413, 415, 422), limit=RATINGS)
+async def rate_form(call: Call[RatingForm, None]) -> web.Response:
     request = call.request
     token = call.path["token"]
     found = await request.app[VERIFIER].verify(token)
     if found is None:
         raise NotFound("无效二维码", code="invalid_qr")
-    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
-        raise ValidationFailed("表单内容过长", code="form_too_large")
-    form = await request.post()
-    raw_score, text = form.get("score"), form.get("text", "")
-    if not isinstance(raw_score, str) or raw_score not in {"1", "2", "3", "4", "5"} or not isinstance(text, str):
-        raise ValidationFailed("请选择 1 到 5 分", code="score_out_of_range")
-    if len(text) > 500:
-        raise ValidationFailed("评价内容不能超过 500 字", code="text_too_long")
-    await credentials.rate(found.credential_id, int(raw_score), text)
+    await credentials.rate(found.credential_id, call.body.score, call.body.text)
     return _html(pages.message_page("感谢您的评价", "评价已匿名提交，执法监督机构会看到它。", back=f"/v/{token}"))
 
 
