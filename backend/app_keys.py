@@ -15,6 +15,7 @@ from backend.settings import Settings
 if TYPE_CHECKING:  # these modules import this one
     from backend.outbox import Outbox
     from backend.periodic import EmbeddedScheduler
+    from notifications.channels.sandbox import SandboxChannel
     from notifications.channels.wechat_subscribe import WechatSubscribeChannel
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -29,5 +30,5 @@ VERIFIER = web.AppKey("verifier", Verifier)
 OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 # The embedded default's runner of the periodic-job table (absent when an arq worker runs it).
 SCHEDULER: web.AppKey[EmbeddedScheduler] = web.AppKey("scheduler")
-# wx.login code exchange for the mini-program (None until WeChat credentials are configured).
-WECHAT: web.AppKey[WechatSubscribeChannel | None] = web.AppKey("wechat")
+# wx.login code exchange for the mini-program: WeChat's, or the sandbox's without credentials.
+WECHAT: web.AppKey[WechatSubscribeChannel | SandboxChannel] = web.AppKey("wechat")

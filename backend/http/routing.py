@@ -161,11 +161,23 @@ Authenticator = Callable[[web.Request, frozenset[Role]], Awaitable[Any]]
 ACCESS_ATTR = "__yangguang_access__"
 
 
+def router_path(path: str) -> str:
+    """The path as aiohttp matches it: ``{…_id}`` only matches a canonical UUID, so another route's
+    fixed segment (``/credentials/print-sheet``) is never taken for an id, and 405 answers list
+    exactly the methods of the resource that was meant."""
+    def constrain(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return "{" + name + ":" + _UUID_TEXT.pattern + "}" if is_uuid_param(name) and ":" not in m.group(0) \
+            else m.group(0)
+
+    return _PATH_PARAM.sub(constrain, path)
+
+
 def install(app: web.Application, table: RouteTable, authenticate: Authenticator) -> None:
     for ep in table.endpoints:
         wrapped = _wrap(ep, authenticate)
         setattr(wrapped, ACCESS_ATTR, ep.access)
-        app.router.add_route(ep.method, ep.path, wrapped)
+        app.router.add_route(ep.method, router_path(ep.path), wrapped)
 
 
 def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

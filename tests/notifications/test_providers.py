@@ -4,7 +4,7 @@ and the in-process worker."""
 from __future__ import annotations
 
 from backend.clock import SHANGHAI
-from backend.models import DeliveryReceipt, Notification, SubscriptionGrant
+from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
 from backend.outbox import get_outbox
 from notifications import tasks
 from tests.factories import an_agency
@@ -169,7 +169,12 @@ async def test_the_mini_program_cannot_claim_an_openid_without_a_valid_login_cod
     assert await SubscriptionGrant.all().count() == 0
 
 
-async def test_without_wechat_settings_subscriptions_are_unavailable(client):
-    resp = await client.post("/mp/v1/subscriptions", json={"code": "c", "results": {"T1": "accept"}})
-    assert resp.status == 503
-    assert (await resp.json())["error"]["code"] == "wechat_not_configured"
+async def test_without_wechat_settings_the_embedded_default_binds_a_marked_sandbox_user(client):
+    agency = await an_agency()
+    case = await a_case(client, agency.auth(), n_parties=1)
+    body = {"code": "demo-login", "binding_code": case["parties"][0]["binding_code"], "results": {"T1": "accept"}}
+    resp = await client.post("/mp/v1/subscriptions", json=body)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["granted"] == 1
+    party = await Party.get(id=case["parties"][0]["id"])
+    assert party.wechat_openid is not None and party.wechat_openid.startswith("sandbox-")
