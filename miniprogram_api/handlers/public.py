@@ -53,7 +53,7 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 
 @routes.route("GET", "/v/{token}", access=PUBLIC, summary="H5 核验页（证件二维码指向此处）", tag="public",
-              produces="text/html", limit=SCANS)
+              produces="text/html", errors=(404,), limit=SCANS)
 async def verify_page(call: Call[None, None]) -> web.Response:
     request = call.request
     verifier, token = request.app[VERIFIER], call.path["token"]
