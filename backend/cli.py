@@ -33,10 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from backend.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
     from backend.errors import DomainError
 
     try:
+        if getattr(args, "needs_schema", True):
+            _ensure_schema(settings)
         return int(args.func(settings, args) or 0)
+    except (OperationalError, DBConnectionError) as exc:
+        # An expected failure (database down, or not migrated): one line, never a traceback.
+        print(f"错误: 数据库不可用或结构不是最新（{type(exc).__name__}）；请检查 YANGGUANG_DATABASE_URL"
+              f"并运行 yangguang migrate", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except _UserError as exc:
@@ -51,6 +60,16 @@ class _UserError(Exception):
     pass
 
 
+def _ensure_schema(settings: Settings) -> None:
+    """Commands work from any folder on a fresh machine: the embedded SQLite file is brought up to
+    date first (idempotent and quick); on PostgreSQL the operator migrates, and a command on an
+    unmigrated database says so in one line."""
+    if settings.database_is_sqlite:
+        from backend.db import migrate
+
+        asyncio.run(migrate(settings.database_url))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yangguang", description="阳光执法 — 行政执法三项制度后端")
     sub = p.add_subparsers(dest="command")
@@ -59,13 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="进程数（共享同一端口）")
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=cmd_serve, needs_schema=False)
 
     worker = sub.add_parser("worker", help="运行通知投递 worker（arq，需要 YANGGUANG_REDIS_URL）")
-    worker.set_defaults(func=cmd_worker)
+    worker.set_defaults(func=cmd_worker, needs_schema=False)
 
     migrate = sub.add_parser("migrate", help="把数据库迁移到当前结构（可重复执行）")
-    migrate.set_defaults(func=cmd_migrate)
+    migrate.set_defaults(func=cmd_migrate, needs_schema=False)
 
     demo = sub.add_parser("demo", help="载入演示数据并说明如何试用")
     demo.set_defaults(func=cmd_demo)
@@ -105,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     expire = creds.add_parser("expire", help="把已过有效期的证件标记为已过期（供定时任务调用，可重复执行）")
     expire.set_defaults(func=cmd_credentials_expire)
     rotate = creds.add_parser("rotate-key", help="轮换二维码签名密钥（已印制的证件继续有效）")
-    rotate.set_defaults(func=cmd_credentials_rotate_key)
+    rotate.set_defaults(func=cmd_credentials_rotate_key, needs_schema=False)
     return p
 
 
@@ -217,14 +236,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.db import migrate, orm
+    from backend.db import orm
     from backend.errors import DomainError
     from backend.models.enums import AgencyKind
     from backend.services.agencies import create_agency
 
     async def run() -> tuple[str, str, str]:
-        if settings.database_is_sqlite:
-            await migrate(settings.database_url)
         async with orm(settings):
             kind = AgencyKind.SUPERVISOR if args.supervisor else AgencyKind.AGENCY
             agency, row, key = await create_agency(args.name, args.code, kind=kind)

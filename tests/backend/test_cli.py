@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from tests.factories import credit_code
 from tests.support.processes import cli_env, run_cli, start_server, stop
@@ -100,3 +101,45 @@ def _alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _bare_env(tmp_path, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A fresh machine's environment: no YANGGUANG_* at all, unless given."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YANGGUANG_")}
+    env.update({"PYTHONPATH": str(Path(__file__).resolve().parents[2]), **extra})
+    return env
+
+
+def test_every_command_works_from_an_empty_folder_on_the_embedded_default(tmp_path):
+    import subprocess
+    import sys
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = _bare_env(tmp_path)
+    for args in (["key", "list", "--code", credit_code()], ["notifications", "list"], ["credentials", "expire"],
+                 ["agency", "create", "--name", "空目录局", "--code", credit_code()]):
+        proc = subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=empty, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert "Traceback" not in proc.stderr and "no such table" not in proc.stderr, (args, proc.stderr)
+        if args[0] == "key":
+            assert proc.returncode == 1 and "未找到" in proc.stderr  # the schema is there; the agency is not
+        else:
+            assert proc.returncode == 0, (args, proc.stderr)
+    assert (empty / "var" / "yangguang.sqlite3").exists()
+
+
+def test_on_an_unmigrated_postgresql_a_command_says_to_migrate_in_one_line(pg_server, tmp_path):
+    import subprocess
+    import sys
+
+    pg_server.psql("CREATE DATABASE unmigrated")
+    env = _bare_env(tmp_path, YANGGUANG_DATABASE_URL=pg_server.url("unmigrated"),
+                    YANGGUANG_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.run([sys.executable, "-m", "backend.cli", "agency", "create", "--name", "未迁移局",
+                           "--code", credit_code()], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "yangguang migrate" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
