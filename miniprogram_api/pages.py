@@ -20,7 +20,9 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
     CredentialStatus.SUSPENDED: ("暂扣", "该证件已被暂扣，持证人目前不得执法。您有权拒绝其执法。"),
     CredentialStatus.REVOKED: ("注销", "该证件已被注销，持证人不得执法。您有权拒绝其执法。"),
     CredentialStatus.EXPIRED: ("已过期", "该证件已超过有效期，持证人不得执法。您有权拒绝其执法。"),
-    CredentialStatus.VOID: ("已作废", "这是一张已被换发的旧证，二维码已作废。请要求出示新证。"),
+    CredentialStatus.VOID: ("已作废",
+                            "该证件已作废（已换发新证或持证人已离岗）。请要求出示有效证件，否则您有权拒绝其执法。"),
+    CredentialStatus.NOT_YET_VALID: ("未生效", "该证件尚未到有效期开始日期，持证人目前不得执法。您有权拒绝其执法。"),
     INVALID: ("无效二维码", "系统中没有这张证件。它可能是伪造的；您有权拒绝其执法并投诉。"),
 }
 

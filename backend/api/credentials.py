@@ -114,14 +114,17 @@ def _verifier(call: Call) -> Verifier:
 
 def _out(cred: Credential, call: Call) -> CredentialOut:
     out = CredentialOut.model_validate(cred)
-    out.status = credentials.effective_status(cred.status, cred.valid_until, call.request.app[CLOCK].today())
+    out.status = credentials.effective_status(cred.status, cred.valid_from, cred.valid_until,
+                                              call.request.app[CLOCK].today())
     return out
 
 
 def _issued(cred: Credential, token: str, call: Call) -> CredentialIssued:
     return CredentialIssued(id=cred.id, officer_id=cred.officer_id, token=token,
                             verify_url=verify_url(call.request.app[SETTINGS].public_base_url, token),
-                            status=cred.status, valid_from=cred.valid_from, valid_until=cred.valid_until)
+                            status=credentials.effective_status(cred.status, cred.valid_from, cred.valid_until,
+                                                                call.request.app[CLOCK].today()),
+                            valid_from=cred.valid_from, valid_until=cred.valid_until)
 
 
 def _scope(call: Call) -> uuid.UUID | None:
@@ -157,12 +160,18 @@ async def get_credential(call: Call[None, None]) -> CredentialOut:
 
 async def _change(call: Call[ReasonBody, None], action: str) -> CredentialOut:
     v = _verifier(call)
-    cred = await credentials.change(call.principal.agency_id, call.path_uuid("credential_id"), action,
+    # The supervisor (司法局) may suspend and revoke any agency's cards; the table says who may do what.
+    scope = _scope(call) if call.principal.is_supervisor and action in SUPERVISOR_ACTIONS else call.principal.agency_id
+    cred = await credentials.change(scope, call.path_uuid("credential_id"), action,
                                     actor=call.principal.actor, reason=call.body.reason, clock=v.clock, cache=v.cache)
     return _out(cred, call)
 
 
-@routes.route("POST", "/credentials/{credential_id}/suspend", access={Role.ADMIN}, summary="暂扣证件（须说明理由）",
+SUPERVISOR_ACTIONS = ("suspend", "revoke")
+
+
+@routes.route("POST", "/credentials/{credential_id}/suspend", access={Role.ADMIN, Role.SUPERVISOR},
+              summary="暂扣证件（须说明理由；监督机构可暂扣任何机构的证件）",
               tag="credentials", body=ReasonBody, response=CredentialOut, errors=(404, 409, 422))
 async def suspend(call: Call[ReasonBody, None]) -> CredentialOut:
     return await _change(call, "suspend")
@@ -174,9 +183,9 @@ async def reinstate(call: Call[ReasonBody, None]) -> CredentialOut:
     return await _change(call, "reinstate")
 
 
-@routes.route("POST", "/credentials/{credential_id}/revoke", access={Role.ADMIN},
-              summary="注销证件（不可恢复，须说明理由）", tag="credentials", body=ReasonBody,
-              response=CredentialOut, errors=(404, 409, 422))
+@routes.route("POST", "/credentials/{credential_id}/revoke", access={Role.ADMIN, Role.SUPERVISOR},
+              summary="注销证件（不可恢复，须说明理由；监督机构可注销任何机构的证件）", tag="credentials",
+              body=ReasonBody, response=CredentialOut, errors=(404, 409, 422))
 async def revoke(call: Call[ReasonBody, None]) -> CredentialOut:
     return await _change(call, "revoke")
 

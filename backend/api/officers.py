@@ -6,6 +6,7 @@ import uuid
 
 from backend.api.auth import Principal
 from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery
+from backend.app_keys import VERIFIER
 from backend.errors import Forbidden
 from backend.http.routing import Call, RouteTable
 from backend.http.schemas import Page
@@ -59,7 +60,9 @@ async def get_officer(call: Call[None, None]) -> OfficerOut:
               tag="officers", body=OfficerPatch, response=OfficerOut, errors=(404, 409, 422))
 async def patch_officer(call: Call[OfficerPatch, None]) -> OfficerOut:
     changes = call.body.model_dump(exclude_unset=True)
-    officer = await officers.update_officer(
+    officer, voided = await officers.update_officer(
         call.principal.agency_id, call.path_uuid("officer_id"), changes, call.principal.actor
     )
+    if voided:  # the very next scan, in every process, shows 已作废
+        await call.request.app[VERIFIER].cache.invalidate()
     return officer_out(officer, call.principal)

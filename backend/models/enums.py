@@ -47,7 +47,8 @@ class CredentialStatus(StrEnum):
     SUSPENDED = "suspended"  # 暂扣
     REVOKED = "revoked"  # 注销
     EXPIRED = "expired"
-    VOID = "void"  # replaced by a reissued card (已作废)
+    VOID = "void"  # replaced by a reissued card, or its holder left the agency (已作废)
+    NOT_YET_VALID = "not_yet_valid"  # shown, never stored: valid_from is still ahead (未生效)
 
 
 class ScanChannel(StrEnum):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
@@ -55,11 +55,15 @@ def credential_not_found() -> NotFound:
     return NotFound("未找到该执法证件", code="credential_not_found")
 
 
-def effective_status(stored: CredentialStatus | str, valid_until: date, today: date) -> CredentialStatus:
-    """Expiry is computed on read, so a card is expired the day after its validity even before the cron runs."""
+def effective_status(stored: CredentialStatus | str, valid_from: date, valid_until: date,
+                     today: date) -> CredentialStatus:
+    """What a card shows today. Expiry is computed on read (a card is expired the day after its
+    validity even before the cron runs), and a valid card whose validity has not begun is 未生效."""
     status = C(stored)
     if status in CURRENT and today > valid_until:
         return C.EXPIRED
+    if status is C.VALID and today < valid_from:
+        return C.NOT_YET_VALID
     return status
 
 
@@ -358,7 +362,8 @@ class Verifier:
             self.cache.put(token, version, view)
         if view is None:
             return None
-        status = effective_status(view["status"], view["valid_until_date"], self.clock.today())
+        status = effective_status(view["status"], view["valid_from_date"], view["valid_until_date"],
+                                  self.clock.today())
         return Verified(view["id"], status, view)
 
 
@@ -367,6 +372,7 @@ def _public_view(row: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"])),
         "status": C(row["status"]),
+        "valid_from_date": row["valid_from"],
         "valid_until_date": row["valid_until"],
         "credential": {"valid_from": row["valid_from"].isoformat(), "valid_until": row["valid_until"].isoformat()},
         "officer": {
@@ -439,31 +445,42 @@ async def list_for_officer(agency_id: uuid.UUID | None, officer_id: uuid.UUID) -
     return await Credential.filter(officer_id=officer_id).order_by("-issued_at")
 
 
-async def _locked(agency_id: uuid.UUID, credential_id: uuid.UUID, tx: Any) -> Credential:
-    # Lock the credential row only (no join), after checking its officer belongs to the agency.
+async def _locked(agency_id: uuid.UUID | None, credential_id: uuid.UUID, tx: Any) -> tuple[Credential, uuid.UUID]:
+    """Lock the credential row only (no join), after checking its officer belongs to the agency
+    (``None``: the supervisor, who reaches every agency). Returns it with its holder's agency."""
     cred = await Credential.filter(id=credential_id).select_for_update().using_db(tx).first()
-    if cred is None or not await Officer.filter(id=cred.officer_id, agency_id=agency_id).using_db(tx).exists():
+    owners = await scoped(Officer.filter(id=cred.officer_id), agency_id).using_db(tx).values_list(
+        "agency_id", flat=True) if cred is not None else []
+    if cred is None or not owners:
         raise credential_not_found()
-    return cred
+    return cred, owners[0]  # type: ignore[return-value]  # flat values_list: one UUID
+
+
+def _stored_view(cred: Credential, today: date) -> CredentialStatus:
+    # Transitions act on the stored state, with expiry applied; "not yet valid" is a display state
+    # of a valid card and may be suspended, revoked or reissued like one.
+    status = effective_status(cred.status, cred.valid_from, cred.valid_until, today)
+    return C.VALID if status is C.NOT_YET_VALID else status
 
 
 async def change(
-    agency_id: uuid.UUID, credential_id: uuid.UUID, action: str, *, actor: str, reason: str, clock: Clock,
+    agency_id: uuid.UUID | None, credential_id: uuid.UUID, action: str, *, actor: str, reason: str, clock: Clock,
     cache: VerifyCache | None = None,
 ) -> Credential:
-    """suspend / reinstate / revoke through the transition table, audited with who and why."""
+    """suspend / reinstate / revoke through the transition table, audited with who and why.
+    ``agency_id`` None: the supervisor (司法局), who may suspend and revoke any agency's cards."""
     if action not in ("suspend", "reinstate", "revoke"):
         raise ValueError(action)
     if action in ("suspend", "revoke") and not reason.strip():
         raise ValidationFailed("暂扣或注销证件必须说明理由", code="reason_required")
     async with in_transaction() as tx:
-        cred = await _locked(agency_id, credential_id, tx)
-        before = effective_status(cred.status, cred.valid_until, clock.today())
+        cred, owner = await _locked(agency_id, credential_id, tx)
+        before = _stored_view(cred, clock.today())
         after = CREDENTIAL.next(before, action)
         cred.status = after
         cred.status_reason = reason.strip()
         await cred.save(using_db=tx, update_fields=["status", "status_reason", "updated_at"])
-        await audit.record(actor, f"credential.{action}", "credential", cred.id, agency_id=agency_id,
+        await audit.record(actor, f"credential.{action}", "credential", cred.id, agency_id=owner,
                            data={"from": before.value, "to": after.value, "reason": cred.status_reason})
     await _invalidate(cache)
     return cred
@@ -479,8 +496,8 @@ async def reissue(
     """
     today = clock.today()
     async with in_transaction() as tx:
-        old = await _locked(agency_id, credential_id, tx)
-        before = effective_status(old.status, old.valid_until, today)
+        old, _ = await _locked(agency_id, credential_id, tx)
+        before = _stored_view(old, today)
         CREDENTIAL.next(before, "reissue")  # raises when the table does not allow it
         until = valid_until or old.valid_until
         _check_validity(today, until, today)
@@ -609,10 +626,14 @@ async def rate(credential_id: uuid.UUID, score: int, text: str) -> Rating:
 # --- public register -------------------------------------------------------------------------------
 
 
-async def public_register(agency: str | None, q: str | None, *, page: int,
+async def public_register(agency: str | None, q: str | None, *, today: date, page: int,
                           page_size: int) -> tuple[list[dict[str, Any]], int]:
-    """R-D2 public fields only; auxiliary staff are listed as such, with no certificate."""
-    query = Officer.filter(status=OfficerStatus.ACTIVE)
+    """Public fields only, of the people who may take part in enforcement today: officers holding a
+    card valid today, and auxiliary staff (listed as such, with no certificate)."""
+    may_enforce = Officer.filter(credentials__status=C.VALID, credentials__valid_from__lte=today,
+                                 credentials__valid_until__gte=today).values_list("id", flat=True)
+    query = Officer.filter(Q(status=OfficerStatus.ACTIVE)
+                           & (Q(kind=OfficerKind.AUXILIARY) | Q(id__in=Subquery(may_enforce))))
     if agency:
         try:
             agency_filter = Q(agency_id=uuid.UUID(agency))

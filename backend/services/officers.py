@@ -10,10 +10,11 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.models import Officer
-from backend.models.enums import OfficerKind
+from backend.models import Credential, Officer
+from backend.models.enums import OfficerKind, OfficerStatus
 from backend.services import audit
 from backend.services.scope import scoped, visible_one
+from backend.services.states import CREDENTIAL
 
 # Fields an agency may set; everything else is the system's.
 EDITABLE = ("name", "kind", "certificate_no", "categories", "region", "unit", "is_legal_reviewer",
@@ -71,20 +72,39 @@ async def list_officers(
 
 async def update_officer(
     agency_id: uuid.UUID, officer_id: uuid.UUID, changes: dict[str, Any], actor: str
-) -> Officer:
+) -> tuple[Officer, int]:
+    """Apply the changes; an officer who departs loses every card at once (same transaction).
+    Returns the officer and how many credentials that voided (the caller refreshes the scan cache)."""
+    voided = 0
     try:
         async with in_transaction():
             officer = await visible_one(Officer.filter(id=officer_id).select_for_update(), agency_id,
                                         officer_not_found())
+            departing = changes.get("status") == OfficerStatus.DEPARTED and officer.status != OfficerStatus.DEPARTED
             for name, value in changes.items():
                 setattr(officer, name, value)
             _check_kind(officer.kind, officer.certificate_no)
             await officer.save(update_fields=list(changes) or None)
             await audit.record(actor, "officer.update", "officer", officer.id, agency_id=agency_id,
                                data=_audit_view(changes))
+            if departing:
+                voided = await _void_cards_of_departed(officer, actor)
     except IntegrityError as exc:
         raise Conflict("该执法证号已被登记", code="certificate_no_taken") from exc
-    return officer
+    return officer, voided
+
+
+async def _void_cards_of_departed(officer: Officer, actor: str) -> int:
+    moves = CREDENTIAL.table["officer_departed"]
+    cards = await Credential.filter(officer_id=officer.id, status__in=list(moves)).select_for_update()
+    for card in cards:
+        before = card.status
+        card.status = CREDENTIAL.next(before, "officer_departed")
+        card.status_reason = "持证人已离岗"
+        await card.save(update_fields=["status", "status_reason", "updated_at"])
+        await audit.record(actor, "credential.officer_departed", "credential", card.id,
+                           agency_id=officer.agency_id, data={"from": before.value, "to": card.status.value})
+    return len(cards)
 
 
 def _audit_view(data: dict[str, Any]) -> dict[str, Any]:

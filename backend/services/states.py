@@ -25,6 +25,8 @@ CREDENTIAL = Machine[CredentialStatus]("credential", {
     "expire": {C.VALID: C.EXPIRED, C.SUSPENDED: C.EXPIRED},
     # Reissue voids the old card; its successor is a new credential row.
     "reissue": {C.VALID: C.VOID, C.SUSPENDED: C.VOID},
+    # The holder left the agency (officer status departed): every card of theirs is void at once.
+    "officer_departed": {C.VALID: C.VOID, C.SUSPENDED: C.VOID, C.EXPIRED: C.VOID},
 })
 
 K = CaseStatus

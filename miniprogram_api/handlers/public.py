@@ -135,6 +135,7 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
               query=RegisterQuery, response=Page[RegisterEntry], errors=(422,), limit=SCANS)
 async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
     q = call.query
-    rows, total = await credentials.public_register(q.agency, q.q, page=q.page, page_size=q.page_size)
+    rows, total = await credentials.public_register(q.agency, q.q, today=call.request.app[CLOCK].today(),
+                                                    page=q.page, page_size=q.page_size)
     return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,
                                total=total)

@@ -195,3 +195,47 @@ async def test_the_embedded_server_persists_expiry_by_itself(client, clock):
     finally:
         await fast.stop()
     assert (await Credential.get(id=cred["id"])).status == "expired"
+
+
+async def test_an_officer_who_departs_loses_every_card_at_once_and_the_next_scan_says_so(client):
+    agency = await an_agency()
+    officer = await an_officer(client, agency)
+    cred = await a_credential(client, agency, officer)
+    assert (await (await client.get(f"/mp/v1/verify/{cred['token']}")).json())["status"] == "valid"  # cached now
+    resp = await client.patch(f"/api/v1/officers/{officer['id']}", json={"status": "departed"}, headers=agency.auth())
+    assert resp.status == 200, await resp.text()
+    scan = await (await client.get(f"/mp/v1/verify/{cred['token']}")).json()
+    assert (scan["status"], scan["status_text"]) == ("void", "已作废")
+    page = await (await client.get(f"/v/{cred['token']}")).text()
+    assert "已作废" in page and "离岗" in page
+    got = await (await client.get(f"/api/v1/credentials/{cred['id']}", headers=agency.auth())).json()
+    assert got["status"] == "void"
+    audit = await AuditEvent.get(target_id=cred["id"], action="credential.officer_departed")
+    assert audit.data == {"from": "valid", "to": "void"}
+
+
+async def test_a_card_whose_validity_has_not_begun_shows_not_yet_valid_everywhere(client, clock):
+    agency = await an_agency()
+    start = clock.today() + timedelta(days=3)
+    cred = await a_credential(client, agency, valid_from=start.isoformat(),
+                              valid_until=(start + timedelta(days=365)).isoformat())
+    assert cred["status"] == "not_yet_valid"
+    scan = await (await client.get(f"/mp/v1/verify/{cred['token']}")).json()
+    assert (scan["status"], scan["status_text"]) == ("not_yet_valid", "未生效")
+    assert "未生效" in await (await client.get(f"/v/{cred['token']}")).text()
+    # Suspending it works as on a valid card; the stored state stays one of the table's.
+    resp = await act(client, agency, cred["id"], "suspend", reason="核查中")
+    assert (resp.status, (await resp.json())["status"]) == (200, "suspended")
+
+
+async def test_the_supervisor_may_suspend_and_revoke_any_agencys_cards_but_not_reinstate(client):
+    agency, supervisor = await an_agency(), await a_supervisor()
+    cred = await a_credential(client, agency)
+    resp = await act(client, supervisor, cred["id"], "suspend", reason="司法局通报：违规执法")
+    assert (resp.status, (await resp.json())["status"]) == (200, "suspended"), await resp.text()
+    assert (await (await client.get(f"/mp/v1/verify/{cred['token']}")).json())["status"] == "suspended"
+    assert (await act(client, supervisor, cred["id"], "reinstate", reason="x")).status == 403
+    resp = await act(client, supervisor, cred["id"], "revoke", reason="司法局决定注销")
+    assert (resp.status, (await resp.json())["status"]) == (200, "revoked")
+    audit = await AuditEvent.get(target_id=cred["id"], action="credential.revoke")
+    assert audit.agency_id == agency.agency.id and audit.actor.startswith("key:")

@@ -135,12 +135,18 @@ async def test_a_citizen_rates_anonymously_from_json_and_from_the_h5_form(client
     assert resp.status == 422
 
 
-async def test_the_public_register_shows_public_fields_in_pages(client):
+async def test_the_public_register_lists_who_may_enforce_today_with_public_fields_only(client, clock):
     agency, other = await an_agency("甲局"), await an_agency("乙局")
     for i in range(3):
-        await an_officer(client, agency, name=f"执法{i}", phone="13900139000", id_number="330102199001011234")
+        officer = await an_officer(client, agency, name=f"执法{i}", phone="13900139000", id_number="330102199001011234")
+        await a_credential(client, agency, officer)
+    await an_officer(client, agency, name="无证人员")  # never issued a card: may not enforce
+    suspended = await a_credential(client, agency, await an_officer(client, agency, name="暂扣人员"))
+    await act(client, agency, suspended["id"], "suspend", reason="调查期间暂扣")
+    await a_credential(client, agency, await an_officer(client, agency, name="未生效人员"),
+                       valid_from=(clock.today() + timedelta(days=10)).isoformat())
     await an_officer(client, agency, name="辅助甲", kind="auxiliary", certificate_no=None)
-    await an_officer(client, other, name="别局人员")
+    await a_credential(client, other, await an_officer(client, other, name="别局人员"))
     code = agency.agency.credit_code
     resp = await client.get(f"/mp/v1/officers?agency={code}&page_size=2")
     page = await resp.json()
