@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
 
 from backend.settings import Settings, SettingsError
@@ -94,13 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--code", required=True, help="统一社会信用代码")
     create.add_argument("--supervisor", action="store_true", help="创建监督机构（司法局），密钥角色为 supervisor")
+    create.add_argument("--person", default="", help="第一个密钥的持有人姓名（不填则属于具名系统“机构初始密钥”）")
     create.set_defaults(func=cmd_agency_create)
+
+    supervisor = sub.add_parser("supervisor", help="监督机构（司法局）").add_subparsers(dest="supervisor_command")
+    screate = supervisor.add_parser("create", help="创建监督机构及其监督密钥（最后一行为密钥；监督密钥只能由此创建）")
+    screate.add_argument("--name", required=True)
+    screate.add_argument("--code", required=True, help="统一社会信用代码")
+    screate.add_argument("--person", required=True, help="监督密钥的持有人姓名")
+    screate.set_defaults(func=cmd_agency_create, supervisor=True)
 
     key = sub.add_parser("key", help="API 密钥管理").add_subparsers(dest="key_command")
     kcreate = key.add_parser("create", help="为机构创建密钥（最后一行为密钥）")
     kcreate.add_argument("--code", required=True, help="机构统一社会信用代码")
     kcreate.add_argument("--role", required=True, choices=["admin", "officer", "reviewer", "head", "supervisor"])
-    kcreate.add_argument("--name", default="")
+    kcreate.add_argument("--name", default="", help="标签，如“执法一队平板”")
+    holder = kcreate.add_mutually_exclusive_group(required=True)
+    holder.add_argument("--person", default="", help="持有人姓名")
+    holder.add_argument("--officer-id", default=None, help="持有人（本机构执法人员）的 id")
+    holder.add_argument("--system", default="", help="具名系统，如“区执法办案系统”")
     kcreate.set_defaults(func=cmd_key_create)
     klist = key.add_parser("list", help="列出机构的密钥")
     klist.add_argument("--code", required=True)
@@ -240,11 +253,13 @@ def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
     from backend.errors import DomainError
     from backend.models.enums import AgencyKind
     from backend.services.agencies import create_agency
+    from backend.services.apikeys import KeyHolder
 
     async def run() -> tuple[str, str, str]:
         async with orm(settings):
             kind = AgencyKind.SUPERVISOR if args.supervisor else AgencyKind.AGENCY
-            agency, row, key = await create_agency(args.name, args.code, kind=kind)
+            holder = KeyHolder(person_name=args.person) if args.person.strip() else None
+            agency, row, key = await create_agency(args.name, args.code, kind=kind, holder=holder)
             return str(agency.id), row.role.value, key
 
     try:
@@ -277,10 +292,18 @@ def _find_agency_sync(settings: Settings, code: str, action):
 
 def cmd_key_create(settings: Settings, args: argparse.Namespace) -> int:
     from backend.models.enums import Role
-    from backend.services.apikeys import create_key
+    from backend.services.apikeys import KeyHolder, create_key
+
+    try:
+        officer_id = uuid.UUID(args.officer_id) if args.officer_id else None
+    except ValueError as exc:
+        raise _UserError("--officer-id 不是有效的 id") from exc
+    if args.role == "supervisor" and not args.person:
+        raise _UserError("监督密钥必须属于一名人员：请用 --person")
 
     async def action(agency):
-        return await create_key(agency, Role(args.role), args.name, "cli")
+        return await create_key(agency, Role(args.role), args.name, "cli",
+                                KeyHolder(officer_id, args.person, args.system))
 
     row, key = _find_agency_sync(settings, args.code, action)
     print(f"已创建 {row.role.value} 密钥 {row.id}，只显示这一次：")
@@ -296,7 +319,8 @@ def cmd_key_list(settings: Settings, args: argparse.Namespace) -> int:
 
     for row in _find_agency_sync(settings, args.code, action):
         state = f"已吊销 {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "有效"
-        print(f"{row.id}  {row.prefix}…  {row.role.value:<10} {state}  {row.name}")
+        who = row.person_name or (f"系统：{row.system_name}" if row.system_name else f"执法人员 {row.officer_id}")
+        print(f"{row.id}  {row.prefix}…  {row.role.value:<10} {state}  {who}  {row.name}")
     return 0
 
 

@@ -9,6 +9,7 @@ from backend.files import write_private
 from backend.models import Agency, Officer
 from backend.models.enums import AgencyKind, OfficerKind
 from backend.services.agencies import create_agency
+from backend.services.apikeys import KeyHolder
 from backend.services.officers import create_officer
 from backend.settings import Settings
 
@@ -35,11 +36,13 @@ async def load_demo(settings: Settings) -> list[str]:
         if agency is None:
             agency, _, admin_key = await create_agency(
                 "杭州市西湖区市场监督管理局（演示）", DEMO_AGENCY_CODE, actor="demo",
+                holder=KeyHolder(person_name="周立（演示管理员）"),
                 region="杭州市西湖区", address="杭州市西湖区文三路 1 号", complaint_phone="12345",
                 legal_representative="陈建国",
             )
             _, _, supervisor_key = await create_agency(
-                "杭州市西湖区司法局（演示）", DEMO_SUPERVISOR_CODE, kind=AgencyKind.SUPERVISOR, actor="demo"
+                "杭州市西湖区司法局（演示）", DEMO_SUPERVISOR_CODE, kind=AgencyKind.SUPERVISOR, actor="demo",
+                holder=KeyHolder(person_name="吴静（演示监督员）"),
             )
             for data in DEMO_OFFICERS:
                 await create_officer(agency.id, dict(data), "demo")

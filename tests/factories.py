@@ -9,7 +9,7 @@ from typing import Any
 from backend.models import Agency
 from backend.models.enums import AgencyKind, Role
 from backend.services.agencies import create_agency, with_check_digit
-from backend.services.apikeys import create_key
+from backend.services.apikeys import KeyHolder, create_key
 
 _seq = itertools.count(1)
 
@@ -27,17 +27,20 @@ class AgencyWithKeys:
         return {"Authorization": f"Bearer {key or self.admin_key}"}
 
     async def key(self, role: Role) -> str:
-        _, key = await create_key(self.agency, role, f"test {role.value}", "test")
+        _, key = await create_key(self.agency, role, f"test {role.value}", "test",
+                                  KeyHolder(person_name=f"测试{role.value}"))
         return key
 
 
 async def an_agency(name: str = "测试市场监督管理局", **fields: Any) -> AgencyWithKeys:
-    agency, _, key = await create_agency(name, credit_code(), actor="test", **fields)
+    agency, _, key = await create_agency(name, credit_code(), actor="test",
+                                         holder=KeyHolder(person_name="测试管理员"), **fields)
     return AgencyWithKeys(agency, key)
 
 
 async def a_supervisor(name: str = "测试司法局") -> AgencyWithKeys:
-    agency, _, key = await create_agency(name, credit_code(), kind=AgencyKind.SUPERVISOR, actor="test")
+    agency, _, key = await create_agency(name, credit_code(), kind=AgencyKind.SUPERVISOR, actor="test",
+                                         holder=KeyHolder(person_name="测试监督员"))
     return AgencyWithKeys(agency, key)
 
 

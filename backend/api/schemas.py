@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backend.http.schemas import Body, Out, PageQuery
 from backend.models.enums import OfficerKind, OfficerStatus, Role
@@ -73,14 +73,30 @@ class OfficerQuery(PageQuery):
 
 
 class KeyCreate(Body):
+    """Every key belongs to someone: exactly one of ``officer_id`` (an officer of this agency),
+    ``person_name`` (a named staff member without an officer record) or ``system_name`` (a named
+    system, e.g. the agency's case-management system). Supervisor keys are made only by the operator
+    (``yangguang supervisor create``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"role": "officer", "name": "执法一队平板", "officer_id": "3f1c2a9e-5b7d-4c1e-9a2b-1d2e3f4a5b6c"},
+        {"role": "reviewer", "person_name": "赵敏"},
+        {"role": "officer", "system_name": "区执法办案系统"}]})
+
     role: Role
     name: ShortText = ""
+    officer_id: uuid.UUID | None = None
+    person_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
+    system_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
 
 
 class KeyOut(Out):
     id: uuid.UUID
     role: Role
     name: str
+    officer_id: uuid.UUID | None
+    person_name: str
+    system_name: str
     prefix: str
     created_at: datetime
     revoked_at: datetime | None

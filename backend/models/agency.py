@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from backend.models.base import created_at, updated_at, uuid_pk
 from backend.models.enums import AgencyKind, PublishState, Role
+
+if TYPE_CHECKING:
+    from backend.models.officer import Officer
 
 
 class Agency(Model):
@@ -48,7 +51,14 @@ class ApiKey(Model):
     )
     agency_id: uuid.UUID
     role = fields.CharEnumField(Role, max_length=16)
-    name = fields.CharField(max_length=100, default="")
+    name = fields.CharField(max_length=100, default="")  # a label, e.g. "执法一队平板"
+    # Whose key it is: exactly one of an officer of the agency, a named staff member, a named system.
+    officer: fields.ForeignKeyNullableRelation[Officer] = fields.ForeignKeyField(
+        "models.Officer", related_name="api_keys", null=True, on_delete=fields.RESTRICT
+    )
+    officer_id: uuid.UUID | None
+    person_name = fields.CharField(max_length=50, default="")
+    system_name = fields.CharField(max_length=100, default="")
     # Only the SHA-256 of the key is stored; the prefix lets people tell keys apart.
     key_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=16)

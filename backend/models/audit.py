@@ -15,6 +15,7 @@ class AuditEvent(Model):
     at = created_at()
     actor = fields.CharField(max_length=64)  # api key id, "cli", "system", "public"
     actor_role = fields.CharField(max_length=16, default="")
+    actor_name = fields.CharField(max_length=100, default="")  # the person or system the key belongs to
     agency_id = fields.UUIDField(null=True, db_index=True)
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32)

@@ -31,11 +31,17 @@ def with_check_digit(first17: str) -> str:
     return first17 + _CODE_CHARS[(31 - total % 31) % 31]
 
 
+BOOTSTRAP_SYSTEM = "机构初始密钥（yangguang agency create）"
+
+
 async def create_agency(
     name: str, credit_code: str, *, kind: AgencyKind = AgencyKind.AGENCY, actor: str = "cli",
-    **fields: Any,
+    holder: apikeys.KeyHolder | None = None, **fields: Any,
 ) -> tuple[Agency, ApiKey, str]:
-    """Create an agency and its first key (admin, or supervisor for a supervising body)."""
+    """Create an agency and its first key (admin, or supervisor for a supervising body). The key
+    belongs to ``holder``; without one, to the named system "机构初始密钥" (the operator's
+    bootstrap key, to be replaced by person-bound keys)."""
+    holder = holder or apikeys.KeyHolder(system_name=BOOTSTRAP_SYSTEM)
     name = name.strip()
     credit_code = credit_code.strip().upper()
     if not name or len(name) > 200:
@@ -48,7 +54,7 @@ async def create_agency(
             agency = await Agency.create(name=name, credit_code=credit_code, kind=kind, **fields)
             await audit.record(actor, "agency.create", "agency", agency.id, agency_id=agency.id,
                                data={"name": name, "credit_code": credit_code, "kind": kind.value})
-            key_row, key = await apikeys.create_key(agency, role, "initial", actor)
+            key_row, key = await apikeys.create_key(agency, role, "initial", actor, holder)
     except IntegrityError as exc:
         raise Conflict("该统一社会信用代码已登记", code="agency_exists") from exc
     return agency, key_row, key

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from backend.logging_setup import request_id_var
 from backend.models import AuditEvent
 from backend.services.scope import scoped
+
+# Who acts in this request: (role, holder), set once the API key is known (backend.api.auth).
+# Audit entries take both from here, so no call site can forget them.
+acting_as: ContextVar[tuple[str, str] | None] = ContextVar("acting_as", default=None)
 
 
 async def record(
@@ -20,9 +25,15 @@ async def record(
     role: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
+    current = acting_as.get()
+    if current is not None and actor.startswith("key:"):
+        role, name = role or current[0], current[1]
+    else:
+        name = ""
     await AuditEvent.create(
         actor=actor,
         actor_role=role,
+        actor_name=name[:100],
         agency_id=agency_id,
         action=action,
         target_type=target_type,

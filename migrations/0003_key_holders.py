@@ -1,0 +1,35 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0002_credential_not_yet_valid')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='ApiKey',
+            name='officer',
+            field=fields.ForeignKeyField('models.Officer', source_field='officer_id', null=True, db_constraint=True, to_field='id', related_name='api_keys', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AddField(
+            model_name='ApiKey',
+            name='person_name',
+            field=fields.CharField(default='', max_length=50),
+        ),
+        ops.AddField(
+            model_name='ApiKey',
+            name='system_name',
+            field=fields.CharField(default='', max_length=100),
+        ),
+        ops.AddField(
+            model_name='AuditEvent',
+            name='actor_name',
+            field=fields.CharField(default='', max_length=100),
+        ),
+        # Keys made before holders were recorded say so, rather than belonging to nobody.
+        ops.RunSQL("UPDATE api_key SET system_name = '未登记持有人的旧密钥' "
+                   "WHERE officer_id IS NULL AND person_name = '' AND system_name = ''"),
+    ]
