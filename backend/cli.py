@@ -353,11 +353,13 @@ def _progress(done: int, total: int, label: str) -> None:
 def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from backend.clock import Clock
     from backend.services.credentials import KeyStore, write_print_sheet
 
     async def action(agency):
         return await write_print_sheet(agency.id, Path(args.out), settings.public_base_url,
-                                       KeyStore(settings.data_dir), lambda d, t: _progress(d, t, "生成证卡"))
+                                       KeyStore(settings.data_dir), Clock().today(),
+                                       lambda d, t: _progress(d, t, "生成证卡"))
 
     written = _find_agency_sync(settings, args.agency, action)
     if not written:

@@ -101,5 +101,5 @@ async def _demo_credentials(settings: Settings, agency: Agency, officers: list[O
         write_private(qr_dir / f"{officer.certificate_no}.png", render.png(url))
         write_private(qr_dir / f"{officer.certificate_no}.svg", render.svg(url))
         cards.append((officer.name, url, str(cred.id)))
-    await credentials.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys)
+    await credentials.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys, clock.today())
     return cards

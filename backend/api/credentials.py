@@ -228,9 +228,10 @@ async def qr_svg(call: Call[None, None]) -> web.Response:
 
 @routes.route("POST", "/credentials/print-sheet", access={Role.ADMIN},
               summary="批量打印证卡（A4，每页 10 张；PDF 或单页 PNG）", tag="credentials", body=PrintSheetBody,
-              produces="application/pdf", errors=(404, 422))
+              produces="application/pdf", errors=(404, 409, 422))
 async def print_sheet(call: Call[PrintSheetBody, None]) -> web.Response:
-    rows = await credentials.current_credentials(call.principal.agency_id, call.body.credential_ids)
+    rows = await credentials.printable_credentials(call.principal.agency_id, call.body.credential_ids,
+                                                   call.request.app[CLOCK].today())
     if not rows:
         raise NotFound("没有可打印的证件", code="nothing_to_print")
     base, keys = call.request.app[SETTINGS].public_base_url, _verifier(call).keys

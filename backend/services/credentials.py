@@ -544,20 +544,34 @@ async def expire_due(clock: Clock, cache: VerifyCache | None = None, actor: str 
     return done
 
 
-async def current_credentials(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None) -> list[dict[str, Any]]:
-    """Credentials to print: the given ones (of this agency), or every current card of the agency."""
+# Why a card cannot be printed, in the words of the verify page.
+_NOT_PRINTABLE = {C.SUSPENDED: "暂扣", C.REVOKED: "注销", C.EXPIRED: "已过期", C.VOID: "已作废",
+                  C.NOT_YET_VALID: "未生效"}
+
+
+async def printable_credentials(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None,
+                                today: date) -> list[dict[str, Any]]:
+    """Cards to print: the given ones (of this agency), or every card of the agency valid today.
+    Only a card that verifies 有效 today is printed; asking for any other is a 409 naming each."""
     query = Credential.filter(officer__agency_id=agency_id)
     if credential_ids:
         query = query.filter(id__in=credential_ids)
     else:
         query = query.filter(status__in=list(CURRENT))
     rows = await query.order_by("officer__name", "id").values(
-        "id", "token_seed", "status", "valid_until", name="officer__name", certificate_no="officer__certificate_no",
-        categories="officer__categories", region="officer__region", photo_path="officer__photo_path",
-        agency_name="officer__agency__name")
+        "id", "token_seed", "status", "valid_from", "valid_until", name="officer__name",
+        certificate_no="officer__certificate_no", categories="officer__categories", region="officer__region",
+        photo_path="officer__photo_path", agency_name="officer__agency__name")
     if credential_ids and len(rows) != len(set(credential_ids)):
         raise credential_not_found()
-    return rows
+    for row in rows:
+        row["shown"] = effective_status(row["status"], row["valid_from"], row["valid_until"], today)
+    refused = [r for r in rows if r["shown"] is not C.VALID]
+    if refused and credential_ids:
+        names = "、".join(f"{r['name']}（{_NOT_PRINTABLE[r['shown']]}）" for r in refused)
+        raise Conflict(f"以下证件当前不是有效状态，不能打印：{names}", code="credentials_not_printable",
+                       details=[{"credential_id": str(r["id"]), "status": r["shown"].value} for r in refused])
+    return [r for r in rows if r["shown"] is C.VALID]
 
 
 def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
@@ -568,10 +582,10 @@ def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
         region=row["region"] or "", valid_until=row["valid_until"].isoformat())
 
 
-async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore,
+async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore, today: date,
                             progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Print sheets for every current card of the agency: one PNG per A4 page and one PDF of them all."""
-    rows = await current_credentials(agency_id, None)
+    """Print sheets for every card of the agency valid today: one PNG per A4 page and one PDF of them all."""
+    rows = await printable_credentials(agency_id, None, today)
     if not rows:
         return []
     cards = [card_for(r, base_url, keys) for r in rows]

@@ -239,3 +239,22 @@ async def test_the_supervisor_may_suspend_and_revoke_any_agencys_cards_but_not_r
     assert (resp.status, (await resp.json())["status"]) == (200, "revoked")
     audit = await AuditEvent.get(target_id=cred["id"], action="credential.revoke")
     assert audit.agency_id == agency.agency.id and audit.actor.startswith("key:")
+
+
+async def test_the_print_sheet_refuses_cards_that_are_not_valid_today_naming_each(client, clock):
+    agency = await an_agency()
+    good = await a_credential(client, agency)
+    held = await a_credential(client, agency, await an_officer(client, agency, name="李四"))
+    assert (await act(client, agency, held["id"], "suspend", reason="调查")).status == 200
+    early = await a_credential(client, agency, await an_officer(client, agency, name="王五"),
+                               valid_from=(clock.today() + timedelta(days=5)).isoformat())
+    resp = await client.post("/api/v1/credentials/print-sheet",
+                             json={"credential_ids": [good["id"], held["id"], early["id"]]}, headers=agency.auth())
+    assert resp.status == 409
+    error = (await resp.json())["error"]
+    assert error["code"] == "credentials_not_printable"
+    assert "李四（暂扣）" in error["message"] and "王五（未生效）" in error["message"]
+    assert {d["credential_id"]: d["status"] for d in error["details"]} == {held["id"]: "suspended",
+                                                                          early["id"]: "not_yet_valid"}
+    resp = await client.post("/api/v1/credentials/print-sheet", json={"format": "png"}, headers=agency.auth())
+    assert resp.status == 200  # without a selection: the valid cards only

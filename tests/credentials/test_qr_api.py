@@ -45,10 +45,13 @@ async def test_a_batch_print_sheet_as_pdf_and_as_png_pages(client, tmp_path):
     assert resp.headers["X-Page-Count"] == "1"
     resp = await client.post("/api/v1/credentials/print-sheet", json={"format": "png"}, headers=agency.auth())
     assert sorted(decode(await resp.read(), tmp_path)) == sorted(c["verify_url"] for c in creds[1:])
-    chosen = [c["id"] for c in creds[:2]]
+    chosen = [c["id"] for c in creds[1:3]]
     resp = await client.post("/api/v1/credentials/print-sheet", json={"credential_ids": chosen, "format": "png"},
                              headers=agency.auth())
-    assert sorted(decode(await resp.read(), tmp_path)) == sorted(c["verify_url"] for c in creds[:2])
+    assert sorted(decode(await resp.read(), tmp_path)) == sorted(c["verify_url"] for c in creds[1:3])
+    resp = await client.post("/api/v1/credentials/print-sheet", json={"credential_ids": [creds[0]["id"]]},
+                             headers=agency.auth())
+    assert resp.status == 409  # a revoked card is never printed, not even when asked for
     resp = await client.post("/api/v1/credentials/print-sheet", json={"format": "png", "page": 2},
                              headers=agency.auth())
     assert resp.status == 404
