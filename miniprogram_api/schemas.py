@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from backend.http.schemas import Body, PageQuery
+from backend.http.schemas import Body, PageQuery, stripped
 from backend.models.enums import CredentialStatus, OfficerKind
 
 TokenStr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -48,14 +48,14 @@ class VerifyOut(BaseModel):
 class RatingCreate(Body):
     token: TokenStr
     score: int = Field(ge=1, le=5)
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    text: Annotated[str, StringConstraints(max_length=500), AfterValidator(stripped)] = ""
 
 
 class RatingForm(Body):
     """The H5 page's rating form (application/x-www-form-urlencoded, UTF-8)."""
 
     score: int = Field(ge=1, le=5, description="1–5 分")
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    text: Annotated[str, StringConstraints(max_length=500), AfterValidator(stripped)] = ""
 
 
 class RatingCreated(BaseModel):

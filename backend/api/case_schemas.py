@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from backend.api.schemas import Phone
-from backend.http.schemas import Body, Out
+from backend.http.schemas import Body, Out, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
     CaseType,
@@ -21,12 +21,12 @@ from backend.models.enums import (
 )
 from backend.services.masking import mask_recipient
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-DocumentNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-NoticeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(stripped_nonempty)]
+PartyName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(stripped_nonempty)]
+DocumentNo = Annotated[str, StringConstraints(min_length=1, max_length=35), AfterValidator(stripped_nonempty)]
+Summary = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(stripped_nonempty)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(stripped_nonempty)]
+NoticeText = Annotated[str, StringConstraints(min_length=1, max_length=150), AfterValidator(stripped_nonempty)]
 
 
 class PartyIn(Body):

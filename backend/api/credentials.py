@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from backend.app_keys import CLOCK, REDIS, SETTINGS, VERIFIER
 from backend.errors import NotFound
 from backend.http.routing import Call, RouteTable
-from backend.http.schemas import Body, Out, Page, PageQuery
+from backend.http.schemas import Body, Out, Page, PageQuery, stripped
 from backend.models import Credential
 from backend.models.enums import CredentialStatus, Role, ScanChannel
 from backend.services import credentials
@@ -27,7 +27,7 @@ from qr import render, sheet
 routes = RouteTable("/api/v1")
 log = logging.getLogger("yangguang.credentials")
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Reason = Annotated[str, StringConstraints(max_length=500), AfterValidator(stripped)]
 
 
 async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -83,7 +83,8 @@ class CredentialList(BaseModel):
 
 
 class PrintSheetBody(Body):
-    credential_ids: list[uuid.UUID] | None = Field(None, max_length=500, description="省略则打印本机构全部在用证件")
+    credential_ids: Annotated[list[uuid.UUID], Field(max_length=500)] | None = Field(
+        None, description="省略则打印本机构全部有效证件")
     format: Literal["pdf", "png"] = "pdf"
     page: int = Field(1, ge=1, le=50, description="format=png 时返回第几页")
 

@@ -6,13 +6,13 @@ import uuid
 
 from backend.api.auth import Principal
 from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery
-from backend.app_keys import VERIFIER
-from backend.errors import Forbidden
+from backend.app_keys import SETTINGS, VERIFIER
+from backend.errors import Forbidden, ValidationFailed
 from backend.http.routing import Call, RouteTable
 from backend.http.schemas import Page
 from backend.models import Officer
 from backend.models.enums import Role
-from backend.services import officers
+from backend.services import officers, photos
 
 routes = RouteTable("/api/v1")
 READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
@@ -65,4 +65,26 @@ async def patch_officer(call: Call[OfficerPatch, None]) -> OfficerOut:
     )
     if voided:  # the very next scan, in every process, shows 已作废
         await call.request.app[VERIFIER].cache.invalidate()
+    return officer_out(officer, call.principal)
+
+
+@routes.route("PUT", "/officers/{officer_id}/photo", access={Role.ADMIN}, tag="officers", response=OfficerOut,
+              summary="上传执法人员照片（请求体为 JPEG 或 PNG 图片本身，不超过 2 MiB；重新编码并去除 EXIF）",
+              errors=(404, 413, 422))
+async def put_photo(call: Call[None, None]) -> OfficerOut:
+    request = call.request
+    if request.content_type not in ("image/jpeg", "image/png"):
+        raise ValidationFailed("照片只能是 JPEG 或 PNG 格式（Content-Type: image/jpeg 或 image/png）",
+                               code="photo_format")
+    if request.content_length is not None and request.content_length > photos.MAX_BYTES:
+        raise photos.PhotoTooLarge()
+    # Read past the app's JSON body limit, but never more than the photo limit.
+    data = bytearray()
+    while chunk := await request.content.read(65536):
+        data += chunk
+        if len(data) > photos.MAX_BYTES:
+            raise photos.PhotoTooLarge()
+    officer = await photos.set_photo(call.principal.agency_id, call.path_uuid("officer_id"), bytes(data),
+                                     data_dir=request.app[SETTINGS].data_dir, actor=call.principal.actor,
+                                     cache=request.app[VERIFIER].cache)
     return officer_out(officer, call.principal)

@@ -46,7 +46,9 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if ep.body is not None:
-            op["requestBody"] = {"required": True,
+            # An empty body is read as {}: required only when some field is.
+            body_required = any(f.is_required() for f in ep.body.model_fields.values())
+            op["requestBody"] = {"required": body_required,
                                  "content": {"application/json": {"schema": ref(ep.body, "validation")}}}
         success: dict[str, Any] = {"description": "成功"}
         if ep.response is not None:

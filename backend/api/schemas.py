@@ -6,15 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from backend.http.schemas import Body, Out, PageQuery
+from backend.http.schemas import Body, Out, PageQuery, stripped, stripped_nonempty
 from backend.models.enums import OfficerKind, OfficerStatus, Role
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(stripped_nonempty)]
+ShortText = Annotated[str, StringConstraints(max_length=100), AfterValidator(stripped)]
 CertificateNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z\-]{4,32}$")]
-Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(stripped_nonempty)]
 Phone = Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")]
 IdNumber = Annotated[str, StringConstraints(pattern=r"^\d{17}[\dX]$")]
 
@@ -32,17 +33,29 @@ class OfficerCreate(Body):
     home_address: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+_NOT_NULL = ("name", "categories", "region", "unit", "is_legal_reviewer", "status")
+
+
 class OfficerPatch(Body):
-    name: Name | None = None
+    # Omit a field to leave it as it is. Null only where the record may be empty (a certificate
+    # number for auxiliary staff, private contact data); elsewhere null is a 422, never a 500.
+    name: Name | SkipJsonSchema[None] = None
     certificate_no: CertificateNo | None = None
-    categories: list[Category] | None = Field(None, max_length=20)
-    region: ShortText | None = None
-    unit: ShortText | None = None
-    is_legal_reviewer: bool | None = None
-    status: OfficerStatus | None = None
+    categories: Annotated[list[Category], Field(max_length=20)] | SkipJsonSchema[None] = None
+    region: ShortText | SkipJsonSchema[None] = None
+    unit: ShortText | SkipJsonSchema[None] = None
+    is_legal_reviewer: bool | SkipJsonSchema[None] = None
+    status: OfficerStatus | SkipJsonSchema[None] = None
     id_number: IdNumber | None = None
     phone: Phone | None = None
     home_address: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_where_a_value_is_required(self) -> OfficerPatch:
+        for name in _NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} 不能为 null（不修改请省略该字段）")
+        return self
 
 
 class OfficerPrivate(Out):
@@ -86,8 +99,8 @@ class KeyCreate(Body):
     role: Role
     name: ShortText = ""
     officer_id: uuid.UUID | None = None
-    person_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
-    system_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    person_name: Annotated[str, StringConstraints(max_length=50), AfterValidator(stripped)] = ""
+    system_name: Annotated[str, StringConstraints(max_length=100), AfterValidator(stripped)] = ""
 
 
 class KeyOut(Out):

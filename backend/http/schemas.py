@@ -25,6 +25,19 @@ def _reject_unstorable(value: Any) -> Any:
     return value
 
 
+def stripped(value: str) -> str:
+    """Surrounding white space is dropped after the length check, so the documented maxLength holds
+    for what the client sends (stripping first let a longer text through)."""
+    return value.strip()
+
+
+def stripped_nonempty(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("不能只有空白")
+    return value
+
+
 class Body(BaseModel):
     """Base of every request body and query: unknown fields are refused."""
 

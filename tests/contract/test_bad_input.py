@@ -75,3 +75,14 @@ async def test_ids_in_paths_that_are_not_canonical_uuids_are_not_found(client, b
         resp = await client.get(path, headers=agency.auth())
         assert resp.status == 404, (path, resp.status, await resp.text())
         assert (await resp.json())["error"]["code"] in {"not_found", "decision_not_found"}
+
+
+@pytest.mark.parametrize("body", [{"categories": None}, {"status": None}, {"name": None}, {"name": "\r" + "张" * 50},
+                                  {"is_legal_reviewer": None}])
+async def test_a_patch_with_null_or_overlong_values_is_a_422_never_a_500(client, body):
+    agency = await an_agency()
+    officer = await (await client.post("/api/v1/officers", json={"name": "张三", "certificate_no": "33019999000777"},
+                                       headers=agency.auth())).json()
+    await _error(await client.patch(f"/api/v1/officers/{officer['id']}", json=body, headers=agency.auth()),
+                 422, "validation_error")
+    assert (await client.patch(f"/api/v1/officers/{officer['id']}", headers=agency.auth())).status == 200  # no change
