@@ -157,7 +157,8 @@ async def deliver_batch(deps: Deps, ids: list[uuid.UUID]) -> dict[str, int]:
         batchable = [n for n in rows if n.channel is NotificationChannel.SMS and n.provider_status != AMBIGUOUS]
         capped = await _over_cap_many(deps, batchable)
         batchable = [n for n in batchable if n.id not in capped]
-        singles = [n for n in rows if n not in batchable]
+        in_batch = {n.id for n in batchable}  # by id: Model.__eq__ made this quadratic (100² per job)
+        singles = [n for n in rows if n.id not in in_batch]
         by_template: dict[str, list[Notification]] = {}
         for n in batchable:
             by_template.setdefault(n.template, []).append(n)
