@@ -31,7 +31,7 @@ from notifications.deps import Deps, build_deps
 log = logging.getLogger("yangguang.outbox")
 JOB = "send_notification"
 BATCH_JOB = "send_batch"
-BATCH = 50  # rows per batch job when the relay hands over a backlog
+BATCH = 100  # rows per batch job when the relay hands over a backlog (one SendBatchSms takes 100)
 ENQUEUE_TIMEOUT = 2.0  # seconds: a slow Redis must not hold up the agency's request
 
 

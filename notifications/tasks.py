@@ -113,19 +113,31 @@ async def deliver(deps: Deps, nid: uuid.UUID) -> str:
 
 
 async def claim_many(deps: Deps, ids: list[uuid.UUID]) -> list[Notification]:
-    """Claim a batch in one transaction (PostgreSQL: the locked rows are exactly ours)."""
+    """Claim a batch in one statement (PostgreSQL: the locked rows are exactly ours)."""
     if not deps.is_postgres:
         return [n for n in [await claim(deps, nid) for nid in ids] if n is not None]
     now = deps.clock.now()
-    async with in_transaction():
-        rows = await Notification.filter(id__in=ids, status=N.PENDING).select_for_update(skip_locked=True)
-        rows = [r for r in rows if r.next_attempt_at is None or r.next_attempt_at <= now + timedelta(seconds=1)]
-        if rows:
-            await Notification.filter(id__in=[r.id for r in rows]).update(
-                status=NOTIFICATION.next(N.PENDING, "claim"), attempts=F("attempts") + 1, updated_at=now)
-    for r in rows:
-        r.status, r.attempts, r.updated_at = NOTIFICATION.next(r.status, "claim"), r.attempts + 1, now
-    return rows
+    # One statement, one round trip (was BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT): lock the
+    # pending, due rows nobody else holds, move them to 'sending' and return them as they are now
+    # (a CTE, so the driver fetches its rows). The outer ``status = 'pending'`` is ``claim``'s guard.
+    sql = CLAIM_MANY_SQL.format(
+        table=Notification._meta.db_table,
+        columns=", ".join(f'"{c}"' for c in Notification._meta.fields_db_projection.values()))
+    conn = Notification._meta.db
+    _, records = await conn.execute_query(
+        sql, [NOTIFICATION.next(N.PENDING, "claim").value, now, ids, N.PENDING.value, now + timedelta(seconds=1)])
+    return [Notification._init_from_db(**dict(r)) for r in records]
+
+
+CLAIM_MANY_SQL = """
+WITH claimed AS (
+UPDATE "{table}" SET "status" = $1, "attempts" = "attempts" + 1, "updated_at" = $2
+WHERE "status" = $4 AND "id" IN (
+    SELECT "id" FROM "{table}"
+    WHERE "id" = ANY($3::uuid[]) AND "status" = $4 AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= $5)
+    FOR UPDATE SKIP LOCKED)
+RETURNING {columns})
+SELECT * FROM claimed"""
 
 
 async def deliver_batch(deps: Deps, ids: list[uuid.UUID]) -> dict[str, int]:
@@ -146,7 +158,8 @@ async def deliver_batch(deps: Deps, ids: list[uuid.UUID]) -> dict[str, int]:
         batchable = [n for n in rows if n.channel is NotificationChannel.SMS and n.provider_status != AMBIGUOUS]
         capped = await _over_cap_many(deps, batchable)
         batchable = [n for n in batchable if n.id not in capped]
-        singles = [n for n in rows if n not in batchable]
+        in_batch = {n.id for n in batchable}  # by id: Model.__eq__ made this quadratic (100² per job)
+        singles = [n for n in rows if n.id not in in_batch]
         by_template: dict[str, list[Notification]] = {}
         for n in batchable:
             by_template.setdefault(n.template, []).append(n)

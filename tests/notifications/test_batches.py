@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from backend.models import Notification
 from backend.models.enums import NotificationChannel, NotificationEvent, NotificationStatus
@@ -53,3 +54,16 @@ async def test_a_batch_accepted_just_before_a_crash_is_found_not_sent_again(clie
     assert len(fake_aliyun.messages()) == 2  # found by QuerySendDetails, not sent again
     assert {n.provider_status for n in await Notification.filter(id__in=[n.id for n in batch])} == {
         "found_after_ambiguous"}
+
+
+async def test_claim_many_takes_only_due_pending_rows_once_and_counts_the_attempt(client, db_url, tmp_path, clock):
+    deps = build_deps(provider_settings(db_url, tmp_path, None, None), clock)
+    due, later, done = await rows(["13900000081", "13900000091", "13900000101"])
+    await Notification.filter(id=later.id).update(next_attempt_at=clock.now() + timedelta(hours=1))
+    await Notification.filter(id=done.id).update(status=NotificationStatus.SENT)
+    claimed = await tasks.claim_many(deps, [due.id, later.id, done.id])
+    assert [(n.id, n.status, n.attempts, n.channel) for n in claimed] == [
+        (due.id, NotificationStatus.SENDING, 1, NotificationChannel.SMS)]
+    stored = await Notification.get(id=due.id)
+    assert (stored.status, stored.attempts) == (NotificationStatus.SENDING, 1)
+    assert await tasks.claim_many(deps, [due.id, later.id, done.id]) == []  # the claim guard: never twice
