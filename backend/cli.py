@@ -9,7 +9,8 @@ import multiprocessing
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from backend.settings import Settings, SettingsError
 
@@ -30,12 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from backend.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
+    from backend.db import DatabaseNotReady
     from backend.errors import DomainError
 
     try:
         return int(args.func(settings, args) or 0)
     except KeyboardInterrupt:
         return 130
+    except DatabaseNotReady as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 1
     except _UserError as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 1
@@ -46,6 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class _UserError(Exception):
     pass
+
+
+@asynccontextmanager
+async def _db(settings: Settings) -> AsyncIterator[None]:
+    """Every command that reads or writes data opens the database through here: SQLite is brought
+    up to date on the spot, PostgreSQL must already be (``DatabaseNotReady`` names the command)."""
+    from backend.db import orm, prepare_database
+
+    await prepare_database(settings)
+    async with orm(settings):
+        yield
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,11 +133,12 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers < 1 or args.workers > 64:
         raise _UserError("--workers 必须在 1 到 64 之间")
-    if settings.database_is_sqlite:
-        # Embedded default: bring the SQLite file up to date so one command runs the service.
-        from backend.db import migrate
+    from backend.db import prepare_database
 
-        asyncio.run(migrate(settings.database_url))
+    # Embedded default: bring the SQLite file up to date so one command runs the service;
+    # PostgreSQL: refuse to start on an old schema and say which command to run.
+    asyncio.run(prepare_database(settings))
+    if settings.database_is_sqlite:
         if args.workers > 1:
             print("提示: SQLite 只适合单进程；多进程请使用 PostgreSQL", file=sys.stderr)
     if args.workers == 1:
@@ -168,22 +185,21 @@ def _serve_one(settings: Settings, host: str, port: int, sock: socket.socket | N
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise _UserError("yangguang worker 需要 YANGGUANG_REDIS_URL；未配置 Redis 时通知由服务进程内的 worker 投递")
+    from backend.db import prepare_database
     from backend.worker import run_worker
 
+    asyncio.run(prepare_database(settings))
     run_worker(settings)
     return 0
 
 
 def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.db import migrate, orm
     from backend.errors import DomainError
     from backend.models.enums import AgencyKind
     from backend.services.agencies import create_agency
 
     async def run() -> tuple[str, str, str]:
-        if settings.database_is_sqlite:
-            await migrate(settings.database_url)
-        async with orm(settings):
+        async with _db(settings):
             kind = AgencyKind.SUPERVISOR if args.supervisor else AgencyKind.AGENCY
             agency, row, key = await create_agency(args.name, args.code, kind=kind)
             return str(agency.id), row.role.value, key
@@ -199,12 +215,11 @@ def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _find_agency_sync(settings: Settings, code: str, action):  # type: ignore[no-untyped-def]
-    from backend.db import orm
     from backend.errors import DomainError
     from backend.models import Agency
 
     async def run():  # type: ignore[no-untyped-def]
-        async with orm(settings):
+        async with _db(settings):
             agency = await Agency.filter(credit_code=code.upper()).first()
             if agency is None:
                 raise _UserError(f"未找到统一社会信用代码为 {code} 的机构")
@@ -286,7 +301,6 @@ def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) ->
 
 def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
     from backend.clock import Clock
-    from backend.db import orm
     from backend.services.credentials import VerifyCache, expire_due
 
     async def run() -> int:
@@ -296,7 +310,7 @@ def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
 
             redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         try:
-            async with orm(settings):
+            async with _db(settings):
                 return await expire_due(Clock(), VerifyCache(redis))
         finally:
             if redis is not None:
@@ -318,7 +332,6 @@ def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
     from backend.api.case_schemas import mask_recipient
-    from backend.db import orm
     from backend.services.notifications_log import recent
 
     try:
@@ -327,7 +340,7 @@ def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
         raise _UserError("案件 id 格式不正确") from exc
 
     async def run():  # type: ignore[no-untyped-def]
-        async with orm(settings):
+        async with _db(settings):
             return await recent(max(1, min(args.limit, 500)), case_id)
 
     rows = asyncio.run(run())

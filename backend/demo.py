@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from backend.db import migrate, orm
+from backend.db import orm, prepare_database
 from backend.models import Agency, Officer
 from backend.models.enums import AgencyKind, OfficerKind
 from backend.services.agencies import create_agency
@@ -27,7 +27,7 @@ DEMO_OFFICERS = [
 
 async def load_demo(settings: Settings) -> list[str]:
     """Idempotent: a second run finds the demo agency and only prints the instructions again."""
-    await migrate(settings.database_url)
+    await prepare_database(settings)
     key_file = settings.data_dir / "demo-api-keys.txt"
     async with orm(settings):
         agency = await Agency.filter(credit_code=DEMO_AGENCY_CODE).first()
