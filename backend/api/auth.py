@@ -9,6 +9,7 @@ from backend.errors import Forbidden, Unauthenticated
 from backend.models.enums import Role
 from backend.services import apikeys
 from backend.services.apikeys import Principal
+from backend.services.states import ROLE_WORDS
 
 
 async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principal:
@@ -20,5 +21,5 @@ async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principa
     if principal is None:
         raise Unauthenticated("访问密钥无效或已吊销", code="invalid_api_key")
     if principal.role not in roles:
-        raise Forbidden(f"角色 {principal.role.value} 无权执行此操作", code="role_forbidden")
+        raise Forbidden(f"“{ROLE_WORDS[principal.role]}”身份无权执行此操作", code="role_forbidden")
     return principal
