@@ -64,8 +64,10 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         else:
             op["security"] = []
         for code in sorted(codes):
-            op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"),
-                                          "content": {"application/json": {"schema": error_ref}}}
+            content: dict[str, Any] = {"application/json": {"schema": error_ref}}
+            if ep.produces == "text/html":  # browsers (Accept: text/html) get an HTML error page
+                content["text/html"] = {"schema": {"type": "string"}}
+            op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"), "content": content}
         paths.setdefault(openapi_path(ep.path), {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
