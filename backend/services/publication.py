@@ -75,9 +75,11 @@ def plan_notifications(settings: Settings, event: NotificationEvent, event_ref: 
                        now: datetime | None = None) -> list[Notification]:
     """The outbox rows for one event. ``relayed_at=now``: the caller hands them over right after
     commit; should it die first, the relay picks them up ``notify_requeue_after`` seconds later."""
-    sms_code = settings.aliyun_sms_templates.get(event.value, event.value)
+    remedies = templates.remedies_apply(case.type)  # no appeal text on a permit (notifications/templates.py)
+    key = templates.sms_key(event, case.type)
+    sms_code = settings.aliyun_sms_templates.get(key, key)
     wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
-    sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "")
+    sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "", remedies=remedies)
     rows: list[Notification] = []
     for party in parties:
         channel = _channels_for(party)
@@ -91,7 +93,7 @@ def plan_notifications(settings: Settings, event: NotificationEvent, event_ref: 
                                      template_version=sms.version, params={"vars": sms.params},
                                      content=sms.content))
         else:
-            wx = templates.render_wechat(event, wx_id, ctx)
+            wx = templates.render_wechat(event, wx_id, ctx, remedies=remedies)
             # The SMS twin travels with the row, ready for a fallback without re-reading the event.
             fallback = {"template": sms.template, "version": sms.version, "vars": sms.params,
                         "content": sms.content} if party.phone else None

@@ -129,3 +129,43 @@ async def test_a_party_without_phone_or_wechat_is_shown_as_unreachable_not_skipp
     view = await (await client.get(f"/api/v1/notifications?case_id={case['id']}", headers=agency.auth())).json()
     assert [(u["party_id"], u["reason"]) for u in view["unreachable_parties"]] == [(company["id"], "no_contact")]
     assert len(await notifications(client, agency.auth(), case["id"])) == 2
+
+
+APPEAL_WORDS = ("行政复议", "行政诉讼", "复议", "诉讼", "处罚")
+
+
+async def test_a_permit_decision_never_shows_penalty_appeal_text(client):
+    agency = await an_agency()
+    case = await a_case(client, agency.auth(), n_parties=1, type="permit", title="食品经营许可申请")
+    decision = await a_decision(client, agency.auth(), case["id"])
+    url = f"/api/v1/decisions/{decision['id']}"
+    assert (await client.post(f"{url}/publish", headers=agency.auth())).status == 200
+    await client.post(f"{url}/correct", json={"summary": "准予许可，有效期五年。", "reason": "补充有效期"},
+                      headers=agency.auth())
+    items = await wait_for(client, agency.auth(), case["id"],
+                           lambda xs: len(xs) == 2 and all(x["status"] == "delivered" for x in xs))
+    assert {i["template"] for i in items} == {"SMS_YG_PUBLISHED_PLAIN", "SMS_YG_CORRECTED_PLAIN"}
+    for item in items:
+        assert not any(word in item["content"] for word in APPEAL_WORDS), item["content"]
+    page = await (await client.get(f"/d/{decision['id']}")).text()
+    assert "行政许可决定公示" in page
+    assert not any(word in page for word in APPEAL_WORDS), page
+
+    # A penalty decision keeps its appeal text, in the messages and on the page.
+    penalty = await a_case(client, agency.auth(), n_parties=1)
+    pdecision = await a_decision(client, agency.auth(), penalty["id"])
+    await client.post(f"/api/v1/decisions/{pdecision['id']}/publish", headers=agency.auth())
+    [item] = await wait_for(client, agency.auth(), penalty["id"],
+                            lambda xs: len(xs) == 1 and xs[0]["status"] == "delivered")
+    assert "行政复议" in item["content"] and item["template"] == "SMS_YG_PUBLISHED"
+    assert "对行政处罚决定不服" in await (await client.get(f"/d/{pdecision['id']}")).text()
+
+
+def test_wechat_messages_of_a_permit_carry_no_appeal_text():
+    from backend.models.enums import NotificationEvent
+    from notifications.templates import render_wechat
+
+    ctx = {"doc": "许可1号", "decision_id": "x", "date": "2026-11-20 10:00"}
+    plain = render_wechat(NotificationEvent.DECISION_PUBLISHED, "T", ctx, remedies=False)
+    assert "复议" not in plain.content and "诉讼" not in plain.content
+    assert "复议" in render_wechat(NotificationEvent.DECISION_PUBLISHED, "T", ctx).content
