@@ -17,6 +17,7 @@ from backend.errors import DomainError, Unauthenticated
 from backend.services import subscriptions
 from backend.services.ratelimit import Limit
 from miniprogram_api.limits import limit
+from notifications.channels.sandbox import SandboxChannel
 from notifications.policy import DeliveryError
 
 routes = RouteTable("/mp/v1")
@@ -28,7 +29,7 @@ TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 class WechatUnavailable(DomainError):
     status = 503
     code = "wechat_not_configured"
-    message = "未配置微信小程序，无法登记订阅"
+    message = "已配置短信但未配置微信小程序，无法登记订阅"
 
 
 class SubscriptionReport(Body):
@@ -51,13 +52,20 @@ async def report_subscriptions(call: Call[SubscriptionReport, None]) -> Subscrip
     # Each report costs a call to WeChat and may carry a binding code: a small budget per client.
     await limit(call.request, "subscriptions", SUBSCRIPTION_LIMIT)
     settings = app[SETTINGS]
-    if not settings.wechat_configured:
-        raise WechatUnavailable()
     channel = app[SERVICES].get("wechat_channel")
     if channel is None:
-        from notifications.channels.wechat_subscribe import WechatSubscribeChannel
+        if settings.wechat_configured:
+            from notifications.channels.wechat_subscribe import WechatSubscribeChannel
 
-        channel = app[SERVICES]["wechat_channel"] = WechatSubscribeChannel(settings)
+            channel = WechatSubscribeChannel(settings)
+        elif not settings.sms_configured:
+            # The embedded default: the sandbox logs the user in, and its WeChat messages land in
+            # the sandbox outbox like every other message.
+            channel = SandboxChannel("wechat")
+        else:
+            # Real SMS but no WeChat: a sandbox binding would divert a party's messages from SMS.
+            raise WechatUnavailable()
+        app[SERVICES]["wechat_channel"] = channel
     try:
         session = await channel.code_to_session(call.body.code)
     except DeliveryError as exc:
