@@ -39,7 +39,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             for name in _path_names(ep.path)
         ]
         if ep.query is not None:
-            qschema = ep.query.model_json_schema(mode="validation")
+            qschema = ep.query.model_json_schema(mode="validation", ref_template=_REF)
+            schemas.update(qschema.pop("$defs", {}))  # enums used by query parameters
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
