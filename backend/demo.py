@@ -9,6 +9,7 @@ notice lies in the sandbox outbox. Running it again creates nothing new.
 from __future__ import annotations
 
 import os
+import uuid
 
 from backend.db import orm, prepare_database
 from backend.models import Agency, Officer
@@ -114,11 +115,11 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
     if decision.status.value == "draft":
         result = await publication.change_decision(settings, clock, agency.id, decision.id, "publish", "demo")
         if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:
-            await _hand_to_sandbox(settings, clock, result.notification_ids)
+            await _hand_to_sandbox(settings, result.notification_ids)
     return str(case.id), str(decision.id)
 
 
-async def _hand_to_sandbox(settings: Settings, clock: object, ids: list) -> None:  # type: ignore[type-arg]
+async def _hand_to_sandbox(settings: Settings, ids: list[uuid.UUID]) -> None:
     """Deliver the demo's notices through the sandbox channel now, as the server's worker would."""
     from notifications import tasks
     from notifications.deps import build_deps

@@ -36,6 +36,10 @@ class PartyIn(Body):
 
 
 class CaseCreate(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "title": "某餐饮店未按规定公示许可证案", "type": "penalty",
+        "parties": [{"name": "杭州某某餐饮有限公司", "kind": "organization", "phone": "13800000000"}]}]})
+
     title: Title
     type: CaseType
     parties: list[PartyIn] = Field(min_length=1, max_length=50)
@@ -98,6 +102,9 @@ class CasePage(BaseModel):
 
 
 class DecisionCreate(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "document_no": "杭西市监罚〔2026〕12号", "summary": "责令改正，给予警告。", "decided_at": "2026-11-20"}]})
+
     document_no: DocumentNo
     summary: Summary
     decided_at: date
