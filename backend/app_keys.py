@@ -30,5 +30,5 @@ VERIFIER = web.AppKey("verifier", Verifier)
 OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 # The embedded default's runner of the periodic-job table (absent when an arq worker runs it).
 SCHEDULER: web.AppKey[EmbeddedScheduler] = web.AppKey("scheduler")
-# wx.login code exchange for the mini-program: WeChat's, or the sandbox's without credentials.
-WECHAT: web.AppKey[WechatSubscribeChannel | SandboxChannel] = web.AppKey("wechat")
+# wx.login code exchange for the mini-program: WeChat's, the sandbox's (no provider at all), or None.
+WECHAT: web.AppKey[WechatSubscribeChannel | SandboxChannel | None] = web.AppKey("wechat")

@@ -13,7 +13,8 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from backend.settings import Settings, SettingsError
 
@@ -36,11 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_json)
     from tortoise.exceptions import DBConnectionError, OperationalError
 
+    from backend.db import DatabaseNotReady
     from backend.errors import DomainError
 
     try:
-        if getattr(args, "needs_schema", True):
-            _ensure_schema(settings)
         return int(args.func(settings, args) or 0)
     except (OperationalError, DBConnectionError) as exc:
         # An expected failure (database down, or not migrated): one line, never a traceback.
@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except DatabaseNotReady as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 1
     except _UserError as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 1
@@ -61,14 +64,15 @@ class _UserError(Exception):
     pass
 
 
-def _ensure_schema(settings: Settings) -> None:
-    """Commands work from any folder on a fresh machine: the embedded SQLite file is brought up to
-    date first (idempotent and quick); on PostgreSQL the operator migrates, and a command on an
-    unmigrated database says so in one line."""
-    if settings.database_is_sqlite:
-        from backend.db import migrate
+@asynccontextmanager
+async def _db(settings: Settings) -> AsyncIterator[None]:
+    """Every command that reads or writes data opens the database through here: SQLite is brought
+    up to date on the spot, PostgreSQL must already be (``DatabaseNotReady`` names the command)."""
+    from backend.db import orm, prepare_database
 
-        asyncio.run(migrate(settings.database_url))
+    await prepare_database(settings)
+    async with orm(settings):
+        yield
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,13 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="进程数（共享同一端口）")
-    serve.set_defaults(func=cmd_serve, needs_schema=False)
+    serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="运行通知投递 worker（arq，需要 YANGGUANG_REDIS_URL）")
-    worker.set_defaults(func=cmd_worker, needs_schema=False)
+    worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="把数据库迁移到当前结构（可重复执行）")
-    migrate.set_defaults(func=cmd_migrate, needs_schema=False)
+    migrate.set_defaults(func=cmd_migrate)
 
     demo = sub.add_parser("demo", help="载入演示数据并说明如何试用")
     demo.set_defaults(func=cmd_demo)
@@ -137,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     expire = creds.add_parser("expire", help="把已过有效期的证件标记为已过期（供定时任务调用，可重复执行）")
     expire.set_defaults(func=cmd_credentials_expire)
     rotate = creds.add_parser("rotate-key", help="轮换二维码签名密钥（已印制的证件继续有效）")
-    rotate.set_defaults(func=cmd_credentials_rotate_key, needs_schema=False)
+    rotate.set_defaults(func=cmd_credentials_rotate_key)
     return p
 
 
@@ -158,11 +162,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if "YANGGUANG_PUBLIC_BASE_URL" not in os.environ or not os.environ["YANGGUANG_PUBLIC_BASE_URL"]:
         # QR codes, verify links and SMS links point at where this server actually listens.
         settings = dataclasses.replace(settings, public_base_url=_listening_url(args.host, port))
-    if settings.database_is_sqlite:
-        # Embedded default: bring the SQLite file up to date so one command runs the service.
-        from backend.db import migrate
+    from backend.db import prepare_database
 
-        asyncio.run(migrate(settings.database_url))
+    # Embedded default: bring the SQLite file up to date so one command runs the service;
+    # PostgreSQL: refuse to start on an old schema and say which command to run.
+    asyncio.run(prepare_database(settings))
+    if settings.database_is_sqlite:
         if args.workers > 1:
             print("提示: SQLite 只适合单进程；多进程请使用 PostgreSQL", file=sys.stderr)
     if args.workers == 1:
@@ -242,21 +247,22 @@ def _serve_one(settings: Settings, sock: socket.socket) -> None:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise _UserError("yangguang worker 需要 YANGGUANG_REDIS_URL；未配置 Redis 时通知由服务进程内的 worker 投递")
+    from backend.db import prepare_database
     from backend.worker import run_worker
 
+    asyncio.run(prepare_database(settings))
     run_worker(settings)
     return 0
 
 
 def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.db import orm
     from backend.errors import DomainError
     from backend.models.enums import AgencyKind
     from backend.services.agencies import create_agency
     from backend.services.apikeys import KeyHolder
 
     async def run() -> tuple[str, str, str]:
-        async with orm(settings):
+        async with _db(settings):
             kind = AgencyKind.SUPERVISOR if args.supervisor else AgencyKind.AGENCY
             holder = KeyHolder(person_name=args.person) if args.person.strip() else None
             agency, row, key = await create_agency(args.name, args.code, kind=kind, holder=holder)
@@ -273,12 +279,11 @@ def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _find_agency_sync(settings: Settings, code: str, action):
-    from backend.db import orm
     from backend.errors import DomainError
     from backend.models import Agency
 
     async def run():
-        async with orm(settings):
+        async with _db(settings):
             agency = await Agency.filter(credit_code=code.upper()).first()
             if agency is None:
                 raise _UserError(f"未找到统一社会信用代码为 {code} 的机构")
@@ -371,7 +376,6 @@ def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) ->
 
 def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
     from backend.clock import Clock
-    from backend.db import orm
     from backend.services.credentials import VerifyCache, expire_due
 
     async def run() -> int:
@@ -381,7 +385,7 @@ def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
 
             redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         try:
-            async with orm(settings):
+            async with _db(settings):
                 return await expire_due(Clock(), VerifyCache(redis))
         finally:
             if redis is not None:
@@ -402,7 +406,6 @@ def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> 
 def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from backend.db import orm
     from backend.services.masking import mask_recipient
     from backend.services.notifications_log import recent
 
@@ -412,7 +415,7 @@ def cmd_notifications_list(settings: Settings, args: argparse.Namespace) -> int:
         raise _UserError("案件 id 格式不正确") from exc
 
     async def run():
-        async with orm(settings):
+        async with _db(settings):
             return await recent(max(1, min(args.limit, 500)), case_id)
 
     rows = asyncio.run(run())

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import DBConnectionError
 
 from backend.files import private_sqlite
 from backend.settings import Settings
@@ -16,6 +17,7 @@ from backend.settings import Settings
 MODELS_MODULE = "backend.models"
 MIGRATIONS_MODULE = "migrations"
 TIMEZONE = "Asia/Shanghai"
+_DB_VAR = "YANGGUANG_DATABASE_URL"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -40,8 +42,44 @@ async def migrate(database_url: str) -> None:
     private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
     try:
         await run_migrations(config=tortoise_config(database_url))
+    except (OSError, DBConnectionError) as exc:
+        raise DatabaseNotReady(f"无法连接数据库，请检查 {_DB_VAR} 和数据库服务是否可用") from exc
     finally:
         await Tortoise.close_connections()
+
+
+class DatabaseNotReady(Exception):
+    """The database cannot be used as it is; the message (Chinese, one line) says what to do."""
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    """Names of the migrations not yet applied to this database (all of them on an empty one)."""
+    from tortoise.connection import get_connection
+    from tortoise.migrations.executor import MigrationExecutor
+
+    config = tortoise_config(database_url)
+    try:
+        await Tortoise.init(config=config, init_connections=False)
+        connection = get_connection("default")
+        await connection.execute_query("SELECT 1")  # the recorder reads "unreachable" as "empty"
+        executor = MigrationExecutor(connection, config["apps"])
+        steps = await executor.plan(None)
+    except (OSError, DBConnectionError) as exc:
+        raise DatabaseNotReady(f"无法连接数据库，请检查 {_DB_VAR} 和数据库服务是否可用") from exc
+    finally:
+        await Tortoise.close_connections()
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Before a command touches the database: the embedded default (SQLite) brings itself up to
+    date; a shared database (PostgreSQL) is migrated only on purpose, by ``yangguang migrate``."""
+    if settings.database_is_sqlite:
+        await migrate(settings.database_url)
+        return
+    pending = await pending_migrations(settings.database_url)
+    if pending:
+        raise DatabaseNotReady(f"数据库结构不是最新（{len(pending)} 个迁移未执行），请先运行 yangguang migrate")
 
 
 async def init_orm(settings: Settings, *, global_fallback: bool = True) -> TortoiseContext:

@@ -1,10 +1,17 @@
-"""`yangguang demo`: a demo agency with officers, loaded once; prints what to try."""
+"""`yangguang demo`: something to look at for every flow, loaded once; prints what to open.
+
+A demo agency with officers and credentials (QR codes and a print sheet), a supervisor, and a
+penalty case with two parties -- one reachable by SMS, one organisation without any contact, shown
+as unreachable -- whose decision is published: the public decision page exists and the party's
+notice lies in the sandbox outbox. Running it again creates nothing new.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from backend.db import migrate, orm
+from backend.db import orm, prepare_database
 from backend.files import write_private
 from backend.models import Agency, Officer
 from backend.models.enums import AgencyKind, OfficerKind
@@ -29,7 +36,7 @@ DEMO_OFFICERS: list[dict[str, Any]] = [
 
 async def load_demo(settings: Settings) -> list[str]:
     """Idempotent: a second run finds the demo agency and only prints the instructions again."""
-    await migrate(settings.database_url)
+    await prepare_database(settings)
     key_file = settings.data_dir / "demo-api-keys.txt"
     async with orm(settings):
         agency = await Agency.filter(credit_code=DEMO_AGENCY_CODE).first()
@@ -49,6 +56,7 @@ async def load_demo(settings: Settings) -> list[str]:
             write_private(key_file, f"admin {admin_key}\nsupervisor {supervisor_key}\n".encode())
         officers = await Officer.filter(agency=agency).order_by("name")
         cards = await _demo_credentials(settings, agency, officers)
+        case_id, decision_id = await _demo_case(settings, agency)
     keys = dict(line.split(" ", 1) for line in key_file.read_text().splitlines()) if key_file.exists() else {}
     base = settings.public_base_url
     lines = [
@@ -59,7 +67,14 @@ async def load_demo(settings: Settings) -> list[str]:
         f"  监督机构密钥: {keys.get('supervisor', '(见 ' + str(key_file) + ')')}",
         "试一试（先运行 yangguang serve）：",
         f"  curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/officers",
+        f"  curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/cases",
         f"  浏览器打开接口文档: {base}/api/docs",
+        "演示案件（两名当事人，其中一家单位无联系方式、显示为无法通知），其执法决定已公示：",
+        f"  决定公示页（通知短信中的链接）: {base}/d/{decision_id}",
+        f"  案件: curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/cases/{case_id}",
+        f"  通知记录（沙箱发件箱）: yangguang notifications list --case {case_id}",
+        f"    或 curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' "
+        f"'{base}/api/v1/notifications?case_id={case_id}'",
         "执法证件二维码（手机扫码或浏览器打开，应显示“有效”）：",
         *[f"  {name}: {url}" for name, url, _ in cards],
         f"  二维码图片和打印页: {settings.data_dir / 'demo'}",
@@ -71,6 +86,53 @@ async def load_demo(settings: Settings) -> list[str]:
             f" -d '{{\"reason\": \"演示暂扣\"}}' {base}/api/v1/credentials/{cards[0][2]}/suspend",
         ]
     return lines
+
+
+DEMO_CASE_TITLE = "某餐饮店未按规定公示食品经营许可证案（演示）"
+DEMO_DOCUMENT_NO = "杭西市监罚〔2026〕演示1号"
+
+
+async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
+    """Idempotent: the demo case and its published decision; its notices are handed to the sandbox
+    at once (without providers) or, with real providers configured, left without a phone number so
+    no real message goes to an invented person."""
+    from backend.clock import Clock
+    from backend.models import Case, Decision
+    from backend.services import cases, publication
+
+    clock = Clock()
+    case = await Case.filter(agency_id=agency.id, title=DEMO_CASE_TITLE).first()
+    if case is None:
+        sandbox = not settings.sms_configured and not settings.wechat_configured
+        person = {"name": "王小明", "kind": "person", "phone": "13800000000" if sandbox else None}
+        company = {"name": "杭州某某餐饮有限公司", "kind": "organization"}  # no contact: shown as unreachable
+        case, _ = await cases.create_case(agency.id, {"title": DEMO_CASE_TITLE, "type": "penalty",
+                                                      "parties": [person, company]}, "demo", clock)
+    decision = await Decision.filter(case_id=case.id).first()
+    if decision is None:
+        decision = await cases.create_decision(agency.id, case.id, {
+            "document_no": DEMO_DOCUMENT_NO, "decided_at": clock.today(),
+            "summary": "当事人杭州某某餐饮有限公司未在经营场所显著位置公示食品经营许可证，"
+                       "依据《中华人民共和国食品安全法》责令改正，给予警告。"}, "demo")
+    if decision.status.value == "draft":
+        result = await publication.change_decision(settings, clock, agency.id, decision.id, "publish", "demo")
+        if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:
+            await _hand_to_sandbox(settings, result.notification_ids)
+    return str(case.id), str(decision.id)
+
+
+async def _hand_to_sandbox(settings: Settings, ids: list[uuid.UUID]) -> None:
+    """Deliver the demo's notices through the sandbox channel now, as the server's worker would."""
+    from notifications import tasks
+    from notifications.deps import build_deps
+
+    deps = build_deps(settings)
+    try:
+        for nid in ids:
+            await tasks.deliver(deps, nid)
+    finally:
+        if deps.executor is not None:
+            deps.executor.shutdown(wait=False)
 
 
 async def _demo_credentials(settings: Settings, agency: Agency, officers: list[Officer]) -> list[tuple[str, str, str]]:

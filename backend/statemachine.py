@@ -14,8 +14,56 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from backend.errors import IllegalTransition
+from backend.models.enums import (
+    CaseStatus,
+    ComplaintStatus,
+    CredentialStatus,
+    DecisionStatus,
+    NotificationStatus,
+    PublishState,
+    ReviewStatus,
+    Role,
+)
 
 S = TypeVar("S", bound=StrEnum)
+
+# What users read: error messages name states, actions and roles in Chinese, never the stored values.
+STATE_WORDS: dict[StrEnum, str] = {
+    CredentialStatus.VALID: "有效", CredentialStatus.SUSPENDED: "暂扣", CredentialStatus.REVOKED: "注销",
+    CredentialStatus.EXPIRED: "已过期", CredentialStatus.VOID: "已作废", CredentialStatus.NOT_YET_VALID: "未生效",
+    CaseStatus.OPEN: "已立案", CaseStatus.INVESTIGATING: "调查中", CaseStatus.IN_REVIEW: "法制审核中",
+    CaseStatus.DECIDED: "已决定", CaseStatus.EXECUTING: "执行中", CaseStatus.CLOSED: "已结案",
+    ReviewStatus.SUBMITTED: "已提交审核", ReviewStatus.APPROVED: "审核通过",
+    ReviewStatus.CORRECTION_REQUESTED: "要求补正", ReviewStatus.REFERRED: "已移送",
+    ReviewStatus.DISPUTED: "有异议", ReviewStatus.HEAD_DECIDED: "负责人已决定",
+    DecisionStatus.DRAFT: "草稿", DecisionStatus.PUBLISHED: "公示中", DecisionStatus.CORRECTED: "已更正",
+    DecisionStatus.WITHDRAWN: "已撤回",
+    ComplaintStatus.SUBMITTED: "已提交", ComplaintStatus.ACKNOWLEDGED: "已受理", ComplaintStatus.HANDLING: "办理中",
+    ComplaintStatus.ANSWERED: "已答复", ComplaintStatus.ESCALATED: "已上报", ComplaintStatus.CLOSED: "已办结",
+    NotificationStatus.PENDING: "待发送", NotificationStatus.SENDING: "发送中", NotificationStatus.SENT: "已发送",
+    NotificationStatus.DELIVERED: "已送达", NotificationStatus.FAILED: "发送失败",
+    NotificationStatus.SUPERSEDED: "已改用其他渠道",
+    PublishState.DRAFT: "草稿", PublishState.PENDING_REVIEW: "待审核", PublishState.PUBLISHED: "已公开",
+    PublishState.REJECTED: "已退回", PublishState.RETIRED: "已停止公开",
+}
+ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
+                               Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构"}
+ACTION_WORDS: dict[str, str] = {
+    "suspend": "暂扣", "reinstate": "恢复", "revoke": "注销", "expire": "到期失效", "reissue": "补发换证",
+    "investigate": "开始调查", "submit_review": "提交法制审核", "return_from_review": "退回补充调查",
+    "decide": "作出决定", "execute": "执行", "close": "结案",
+    "approve": "通过", "request_correction": "要求补正", "refer": "移送", "object": "提出异议",
+    "head_decide": "由负责人决定",
+    "publish": "公示", "correct": "更正", "withdraw": "撤回",
+    "acknowledge": "受理", "handle": "办理", "answer": "答复", "escalate": "上报",
+    "claim": "领取发送", "retry": "重试", "defer": "推迟发送", "officer_departed": "因持证人离岗作废",
+    "accepted": "标记为已发送", "delivered": "标记为已送达",
+    "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "reject": "退回", "retire": "停止公开",
+}
+SUBJECT_WORDS: dict[str, str] = {"credential": "该证件", "case": "该案件", "review": "该审核", "decision": "该决定",
+                                 "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项"}
+
+
 
 
 @dataclass(frozen=True)
@@ -24,16 +72,18 @@ class Machine(Generic[S]):
     # action -> {from state: to state}
     table: Mapping[str, Mapping[S, S]]
 
+    def refusal(self, current: S, action: str) -> str:
+        subject = SUBJECT_WORDS.get(self.name, "该事项")
+        return (f"{subject}当前状态为“{STATE_WORDS.get(current, '未知')}”，"
+                f"不能{ACTION_WORDS.get(action, '执行此操作')}")
+
     def next(self, current: S, action: str) -> S:
         moves = self.table.get(action)
         if moves is None:
             raise ValueError(f"{self.name}: unknown action {action!r}")
         target = moves.get(current)
         if target is None:
-            raise IllegalTransition(
-                f"当前状态（{current.value}）不允许执行“{action}”操作",
-                code=f"{self.name}_{action}_not_allowed",
-            )
+            raise IllegalTransition(self.refusal(current, action), code=f"{self.name}_{action}_not_allowed")
         return target
 
     def allowed(self, current: S) -> list[str]:

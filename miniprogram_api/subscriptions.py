@@ -13,16 +13,23 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
 from backend.app_keys import SETTINGS, WECHAT
-from backend.errors import Unauthenticated
+from backend.errors import DomainError, Unauthenticated
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Body
 from backend.services import subscriptions
 from backend.services.ratelimit import SUBSCRIPTIONS
+from notifications.channels.sandbox import SandboxChannel
 from notifications.policy import DeliveryError
 
 routes = RouteTable("/mp/v1")
 
 TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")]
+
+
+class WechatUnavailable(DomainError):
+    status = 503
+    code = "wechat_not_configured"
+    message = "已配置短信但未配置微信小程序，无法登记订阅"
 
 
 class SubscriptionReport(Body):
@@ -39,10 +46,12 @@ class SubscriptionResult(BaseModel):
 
 
 @routes.route("POST", "/subscriptions", access=PUBLIC, summary="登记订阅消息授权结果", tag="miniprogram",
-              body=SubscriptionReport, response=SubscriptionResult, status=201, errors=(401, 404, 422),
+              body=SubscriptionReport, response=SubscriptionResult, status=201, errors=(401, 404, 422, 503),
               limit=SUBSCRIPTIONS)
 async def report_subscriptions(call: Call[SubscriptionReport, None]) -> SubscriptionResult:
     channel = call.request.app[WECHAT]
+    if channel is None:
+        raise WechatUnavailable()
     try:
         session = await channel.code_to_session(call.body.code)
     except DeliveryError as exc:
@@ -57,14 +66,15 @@ async def report_subscriptions(call: Call[SubscriptionReport, None]) -> Subscrip
 
 
 async def wechat_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the wx.login code exchange. With WeChat credentials, WeChat's; without them
-    (the embedded default), the sandbox's, which can never run once credentials are set."""
-    if app[SETTINGS].wechat_configured:
+    """cleanup_ctx: the wx.login code exchange. With WeChat credentials, WeChat's; with no provider
+    at all (the embedded default), the sandbox's, which can never run once credentials are set."""
+    settings = app[SETTINGS]
+    if settings.wechat_configured:
         from notifications.channels.wechat_subscribe import WechatSubscribeChannel
 
-        app[WECHAT] = WechatSubscribeChannel(app[SETTINGS])
-    else:
-        from notifications.channels.sandbox import SandboxChannel
-
+        app[WECHAT] = WechatSubscribeChannel(settings)
+    elif not settings.sms_configured:
         app[WECHAT] = SandboxChannel("wechat")
+    else:  # real SMS but no WeChat: a sandbox binding would divert a party's real messages from SMS
+        app[WECHAT] = None
     yield

@@ -224,7 +224,7 @@ async def attempt(deps: Deps, n: Notification) -> str:
     was_ambiguous = n.provider_status == AMBIGUOUS
     resolved = not was_ambiguous
     try:
-        if n.channel is NotificationChannel.WECHAT and not channel.sandbox:
+        if n.channel is NotificationChannel.WECHAT:  # the sandbox honours consent like WeChat does
             await _ensure_grant(deps, n)
         if n.channel is NotificationChannel.SMS and await _over_cap(deps, n):
             return await _defer_to_tomorrow(deps, n)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.errors import ValidationFailed
-from backend.models.enums import NotificationEvent
+from backend.models.enums import CaseType, NotificationEvent
 
 E = NotificationEvent
 WECHAT_THING_MAX = 20
@@ -26,6 +26,31 @@ SMS_LONG_SEGMENT = 67
 SMS_VARIABLE_MAX = 35  # Aliyun's limit for one template variable
 REMEDIES = "如不服，可自收到之日起60日内申请行政复议，或6个月内提起行政诉讼。"
 REMEDIES_SHORT = "60日内可复议/6个月内可诉讼"
+PLAIN_SHORT = "点击查看公示全文"
+# Appeal text goes with adverse decisions only: a permit, an inspection result or another decision
+# never carries the penalty-appeal wording (its messages use the ``_plain`` templates).
+REMEDY_TYPES = frozenset({CaseType.PENALTY, CaseType.COERCION, CaseType.COLLECTION})
+PLAIN_SUFFIX = "_plain"
+
+
+def remedies_apply(case_type: CaseType) -> bool:
+    return case_type in REMEDY_TYPES
+
+
+def remedy_notice(case_type: CaseType) -> str | None:
+    """The sentence on the public decision page, or None when no appeal text belongs there."""
+    if case_type is CaseType.PENALTY:
+        return "当事人对行政处罚决定不服的，可以自收到决定书之日起60日内申请行政复议，或者6个月内提起行政诉讼。"
+    if case_type in REMEDY_TYPES:
+        return "当事人对该决定不服的，可以自收到决定书之日起60日内申请行政复议，或者6个月内提起行政诉讼。"
+    return None
+
+
+def sms_key(event: NotificationEvent, case_type: CaseType | None) -> str:
+    """The settings key of the Aliyun template for this event and decision type."""
+    if case_type is not None and not remedies_apply(case_type) and event in SMS_PLAIN:
+        return event.value + PLAIN_SUFFIX
+    return event.value
 
 DEFAULT_WECHAT_TEMPLATES: dict[str, str] = {
     E.DECISION_PUBLISHED.value: "YG_WX_DECISION_PUBLISHED",
@@ -72,6 +97,14 @@ SMS: dict[NotificationEvent, SmsTemplate] = {
     E.AGENCY_NOTICE: SmsTemplate(E.AGENCY_NOTICE, 1, "${agency}就案件${case}通知您：${text}"),
 }
 
+# The same messages without appeal text, registered under their own template codes.
+SMS_PLAIN: dict[NotificationEvent, SmsTemplate] = {
+    E.DECISION_PUBLISHED: SmsTemplate(E.DECISION_PUBLISHED, 1, "您的执法决定（${doc}）已公示，全文见 ${url} 。"),
+    E.DECISION_CORRECTED: SmsTemplate(
+        E.DECISION_CORRECTED, 1, "您的执法决定（${doc}）公示内容已更正：${change}。详见 ${url} 。",
+        shortened=("change",)),
+}
+
 WECHAT: dict[NotificationEvent, WechatTemplate] = {
     E.DECISION_PUBLISHED: WechatTemplate(E.DECISION_PUBLISHED, 1, "执法决定已公示", "pages/decision/detail"),
     E.DECISION_CORRECTED: WechatTemplate(E.DECISION_CORRECTED, 1, "执法决定已更正", "pages/decision/detail"),
@@ -97,8 +130,8 @@ def _fill(text: str, params: Mapping[str, str]) -> str:
 
 
 def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, str],
-               sign_name: str = "") -> Rendered:
-    tpl = SMS[event]
+               sign_name: str = "", *, remedies: bool = True) -> Rendered:
+    tpl = SMS[event] if remedies else SMS_PLAIN.get(event, SMS[event])
     params = {k: v for k, v in ctx.items() if "${" + k + "}" in tpl.text}
     for key in tpl.shortened:
         params[key] = shorten(params.get(key, ""), SMS_VARIABLE_MAX)
@@ -119,13 +152,15 @@ def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, s
     return Rendered(template_code, tpl.version, params, content)
 
 
-def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, str]) -> Rendered:
+def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, str], *,
+                  remedies: bool = True) -> Rendered:
     tpl = WECHAT[event]
     if event is E.AGENCY_NOTICE:
         detail, subject = ctx.get("text", ""), f"案件 {ctx.get('case', '')}"
         query = f"?id={ctx.get('case_id', '')}"
     else:
-        detail = {E.DECISION_PUBLISHED: REMEDIES_SHORT, E.DECISION_CORRECTED: ctx.get("change", ""),
+        detail = {E.DECISION_PUBLISHED: REMEDIES_SHORT if remedies else PLAIN_SHORT,
+                  E.DECISION_CORRECTED: ctx.get("change", ""),
                   E.DECISION_WITHDRAWN: ctx.get("reason", "")}[event]
         subject, query = ctx.get("doc", ""), f"?id={ctx.get('decision_id', '')}"
     data = {

@@ -9,9 +9,7 @@ from backend.errors import Forbidden, Unauthenticated
 from backend.models.enums import Role
 from backend.services import apikeys, audit
 from backend.services.apikeys import Principal
-
-ROLE_LABEL = {Role.ADMIN: "管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员", Role.HEAD: "机关负责人",
-              Role.SUPERVISOR: "监督机构"}
+from backend.statemachine import ROLE_WORDS
 
 
 async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principal:
@@ -23,6 +21,6 @@ async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principa
     if principal is None:
         raise Unauthenticated("访问密钥无效或已吊销", code="invalid_api_key")
     if principal.role not in roles:
-        raise Forbidden(f"“{ROLE_LABEL[principal.role]}”角色无权执行此操作", code="role_forbidden")
+        raise Forbidden(f"“{ROLE_WORDS[principal.role]}”角色无权执行此操作", code="role_forbidden")
     audit.acting_as.set((principal.role.value, principal.holder))  # every audit entry of this request
     return principal

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from backend.api.schemas import Phone
 from backend.http.schemas import Body, Out, stripped_nonempty
@@ -38,6 +38,10 @@ class PartyIn(Body):
 
 
 class CaseCreate(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "title": "某餐饮店未按规定公示许可证案", "type": "penalty",
+        "parties": [{"name": "杭州某某餐饮有限公司", "kind": "organization", "phone": "13800000000"}]}]})
+
     title: Title
     type: CaseType
     parties: list[PartyIn] = Field(min_length=1, max_length=50)
@@ -49,20 +53,60 @@ class PartyOut(BaseModel):
     kind: PartyKind
     has_phone: bool
     has_wechat: bool
+    reachable: bool = Field(description="能否收到通知（有手机号或已绑定微信，且未拒收）")
+    unreachable_reason: Literal["no_contact", "opted_out"] | None = Field(
+        None, description="无法通知的原因：no_contact 无手机号且未绑定微信；opted_out 当事人选择不接收")
     binding_code: str | None = Field(None, description="当事人绑定码，仅在立案时返回一次")
 
 
+class UnreachablePartyOut(BaseModel):
+    party_id: uuid.UUID
+    name: str
+    reason: Literal["no_contact", "opted_out"]
+    reason_text: str
+
+
 class CaseOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10", "number": "2026-3F2A91C0",
+        "title": "某餐饮店未按规定公示许可证案",
+        "type": "penalty", "status": "decided", "created_at": "2026-11-20T09:30:00+08:00",
+        "parties": [{"id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "name": "杭州某某餐饮有限公司",
+                     "kind": "organization", "has_phone": False, "has_wechat": False, "reachable": False,
+                     "unreachable_reason": "no_contact", "binding_code": None}]}]})
+
     id: uuid.UUID
     number: str
     title: str
     type: CaseType
-    status: CaseStatus
+    status: CaseStatus = Field(description="open 已立案 → decided 已登记决定 → executing 决定已公示、执行中"
+                                           "（另有 investigating、in_review、closed）")
     created_at: datetime
     parties: list[PartyOut]
 
 
+class CaseQuery(Body):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=100)
+    status: CaseStatus | None = None
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = Field(
+        None, description="案件编号（包含即匹配）")
+    created_from: date | None = Field(None, description="立案日期起（含，北京时间）")
+    created_to: date | None = Field(None, description="立案日期止（含，北京时间）")
+    agency_id: uuid.UUID | None = Field(None, description="仅监督机构可用")
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    page: int
+    page_size: int
+    total: int
+
+
 class DecisionCreate(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "document_no": "杭西市监罚〔2026〕12号", "summary": "责令改正，给予警告。", "decided_at": "2026-11-20"}]})
+
     document_no: DocumentNo
     summary: Summary
     decided_at: date
@@ -87,6 +131,8 @@ class DecisionOut(Out):
     current_version: int
     published_at: datetime | None
     notifications: int = Field(0, description="本次操作写入的通知条数")
+    unreachable_parties: list[UnreachablePartyOut] = Field(
+        default_factory=list, description="本次操作无法通知的当事人（无联系方式或拒收）")
 
 
 class NoticeCreate(Body):
@@ -96,6 +142,7 @@ class NoticeCreate(Body):
 class NoticeOut(BaseModel):
     case_id: uuid.UUID
     notifications: int
+    unreachable_parties: list[UnreachablePartyOut] = Field(default_factory=list)
 
 
 class NotificationQuery(Body):
@@ -137,6 +184,8 @@ class NotificationPage(BaseModel):
     page: int
     page_size: int
     total: int
+    unreachable_parties: list[UnreachablePartyOut] = Field(
+        default_factory=list, description="该案件中收不到任何通知的当事人")
 
 
 def notification_out(n: Any, receipts: list[Any]) -> NotificationOut:

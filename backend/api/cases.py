@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from backend.api.case_schemas import (
     CaseCreate,
     CaseOut,
+    CasePage,
+    CaseQuery,
     DecisionCorrect,
     DecisionCreate,
     DecisionOut,
@@ -14,9 +18,11 @@ from backend.api.case_schemas import (
     NotificationPage,
     NotificationQuery,
     PartyOut,
+    UnreachablePartyOut,
     notification_out,
 )
 from backend.app_keys import CLOCK, RATE_LIMITER, SETTINGS
+from backend.errors import Forbidden
 from backend.http.routing import Call, RouteTable
 from backend.models import Case, Party
 from backend.models.enums import Role
@@ -29,8 +35,19 @@ READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 
 
 def _party_out(party: Party, code: str | None = None) -> PartyOut:
+    reason = cases.unreachable_reason(party)
     return PartyOut(id=party.id, name=party.name, kind=party.kind, has_phone=bool(party.phone),
-                    has_wechat=bool(party.wechat_openid), binding_code=code)
+                    has_wechat=bool(party.wechat_openid), reachable=reason is None,
+                    unreachable_reason=reason, binding_code=code)
+
+
+def _unreachable_out(pairs: list[tuple[Party, str]]) -> list[UnreachablePartyOut]:
+    return [UnreachablePartyOut(party_id=p.id, name=p.name, reason=reason,
+                                reason_text=cases.UNREACHABLE_WORDS[reason]) for p, reason in pairs]
+
+
+def _scope(call: Call) -> uuid.UUID | None:
+    return None if call.principal.is_supervisor else call.principal.agency_id
 
 
 def _case_out(case: Case, parties: list[PartyOut]) -> CaseOut:
@@ -44,6 +61,21 @@ async def create_case(call: Call[CaseCreate, None]) -> CaseOut:
     case, parties = await cases.create_case(call.principal.agency_id, call.body.model_dump(),
                                             call.principal.actor, call.request.app[CLOCK])
     return _case_out(case, [_party_out(p, code) for p, code in parties])
+
+
+@routes.route("GET", "/cases", access=READERS, summary="案件列表（分页，可按状态、编号、立案日期筛选）",
+              tag="cases", query=CaseQuery, response=CasePage, errors=(403,))
+async def list_cases(call: Call[None, CaseQuery]) -> CasePage:
+    q = call.query
+    scope = call.principal.agency_id
+    if call.principal.is_supervisor:
+        scope = q.agency_id
+    elif q.agency_id is not None and q.agency_id != call.principal.agency_id:
+        raise Forbidden("只能查看本机构的案件", code="other_agency")
+    flt = cases.CaseFilter(status=q.status, number=q.number, created_from=q.created_from, created_to=q.created_to)
+    rows, parties, total = await cases.list_cases(scope, flt, page=q.page, page_size=q.page_size)
+    return CasePage(items=[_case_out(c, [_party_out(p) for p in parties[c.id]]) for c in rows],
+                    page=q.page, page_size=q.page_size, total=total)
 
 
 @routes.route("GET", "/cases/{case_id}", access=READERS, summary="查看案件", tag="cases",
@@ -62,6 +94,12 @@ async def create_decision(call: Call[DecisionCreate, None]) -> DecisionOut:
     return DecisionOut.model_validate(decision)
 
 
+@routes.route("GET", "/decisions/{decision_id}", access=READERS, summary="查看执法决定（含内部全文与公示状态）",
+              tag="decisions", response=DecisionOut, errors=(404,))
+async def get_decision(call: Call[None, None]) -> DecisionOut:
+    return DecisionOut.model_validate(await cases.get_decision(_scope(call), call.path_uuid("decision_id")))
+
+
 async def _change(call: Call, action: str, summary: str | None = None, reason: str = "") -> DecisionOut:
     app = call.request.app
     result = await publication.change_decision(app[SETTINGS], app[CLOCK], call.principal.agency_id,
@@ -70,6 +108,7 @@ async def _change(call: Call, action: str, summary: str | None = None, reason: s
     await get_outbox(app).dispatch(result.notification_ids)  # after commit; the relay covers failures
     out = DecisionOut.model_validate(result.decision)
     out.notifications = len(result.notification_ids)
+    out.unreachable_parties = _unreachable_out(result.unreachable)
     return out
 
 
@@ -101,7 +140,8 @@ async def send_notice(call: Call[NoticeCreate, None]) -> NoticeOut:
     result = await publication.agency_notice(app[SETTINGS], app[CLOCK], call.principal.agency_id, case_id,
                                              call.body.text, call.principal.actor)
     await get_outbox(app).dispatch(result.notification_ids)
-    return NoticeOut(case_id=case_id, notifications=len(result.notification_ids))
+    return NoticeOut(case_id=case_id, notifications=len(result.notification_ids),
+                     unreachable_parties=_unreachable_out(result.unreachable))
 
 
 @routes.route("GET", "/notifications", access=READERS, summary="案件的通知投递记录（状态、次数、回执）",
@@ -111,5 +151,7 @@ async def list_notifications(call: Call[None, NotificationQuery]) -> Notificatio
     scope = None if call.principal.is_supervisor else call.principal.agency_id
     await cases.get_case(scope, q.case_id)
     rows, receipts, total = await notifications_log.for_case(q.case_id, page=q.page, page_size=q.page_size)
+    unreachable = publication.unreachable_parties(await cases.case_parties(q.case_id))
     return NotificationPage(items=[notification_out(n, receipts.get(n.id, [])) for n in rows],
-                            page=q.page, page_size=q.page_size, total=total)
+                            page=q.page, page_size=q.page_size, total=total,
+                            unreachable_parties=_unreachable_out(unreachable))

@@ -39,7 +39,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             for name in _path_names(ep.path)
         ]
         if ep.query is not None:
-            qschema = ep.query.model_json_schema(mode="validation")
+            qschema = ep.query.model_json_schema(mode="validation", ref_template=_REF)
+            schemas.update(qschema.pop("$defs", {}))  # enums used by query parameters
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
@@ -66,8 +67,10 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         else:
             op["security"] = []
         for code in sorted(codes):
-            op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"),
-                                          "content": {"application/json": {"schema": error_ref}}}
+            content: dict[str, Any] = {"application/json": {"schema": error_ref}}
+            if ep.produces == "text/html":  # browsers (Accept: text/html) get an HTML error page
+                content["text/html"] = {"schema": {"type": "string"}}
+            op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"), "content": content}
         paths.setdefault(openapi_path(ep.path), {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",

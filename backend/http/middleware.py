@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import random
 import time
@@ -13,7 +14,7 @@ from aiohttp.typedefs import Handler
 
 from backend.app_keys import SETTINGS
 from backend.errors import DomainError, RateLimited
-from backend.http.routing import json_response
+from backend.http.routing import PAGE_ATTR, json_response
 from backend.logging_setup import request_id_var
 from backend.proxies import client_address
 
@@ -78,12 +79,43 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         request_id_var.reset(token)
 
 
+# Titles of the HTML error pages a browser gets on an HTML route.
+_PAGE_TITLES = {404: "未找到", 429: "访问过于频繁", 413: "提交内容过大"}
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                               "base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _wants_page(request: web.Request) -> bool:
+    """A browser on one of our HTML pages (the H5 verify page, a decision page): it gets an HTML
+    error page; API clients and JSON routes keep the JSON error body."""
+    match = request.match_info
+    return bool(getattr(match.handler, PAGE_ATTR, False)) and "text/html" in request.headers.get("Accept", "")
+
+
+def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    title = _PAGE_TITLES.get(status, "无法完成请求")
+    text = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:560px;"
+            "margin:0 auto;padding:24px;font-size:17px;line-height:1.6}h1{font-size:24px}</style></head>"
+            f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></main></body></html>")
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                        headers={**_PAGE_HEADERS, **(headers or {})})
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except DomainError as exc:
         retry = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, RateLimited) else None
+        if _wants_page(request):
+            return error_page(exc.status, exc.message, retry)
         return json_response(error_body(exc.code, exc.message, exc.details), exc.status, retry)
     except web.HTTPException as exc:
         if exc.status < 400:

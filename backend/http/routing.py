@@ -159,6 +159,8 @@ Authenticator = Callable[[web.Request, frozenset[Role]], Awaitable[Any]]
 
 # Attribute set on every wrapped handler; the access meta-test reads it from the router.
 ACCESS_ATTR = "__yangguang_access__"
+# Set on handlers of HTML pages: their errors are HTML for browsers (backend.http.middleware).
+PAGE_ATTR = "__yangguang_page__"
 
 
 def router_path(path: str) -> str:
@@ -177,6 +179,7 @@ def install(app: web.Application, table: RouteTable, authenticate: Authenticator
     for ep in table.endpoints:
         wrapped = _wrap(ep, authenticate)
         setattr(wrapped, ACCESS_ATTR, ep.access)
+        setattr(wrapped, PAGE_ATTR, ep.produces == "text/html")
         app.router.add_route(ep.method, router_path(ep.path), wrapped)
 
 

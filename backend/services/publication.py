@@ -8,7 +8,7 @@ messages waiting in the outbox (R-N2) and a rolled-back one has none.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -24,7 +24,7 @@ from backend.models.enums import (
     RecordStep,
 )
 from backend.services import audit, masking, records
-from backend.services.cases import case_parties, get_case
+from backend.services.cases import case_parties, get_case, move_case, unreachable_reason
 from backend.services.states import DECISION
 from backend.settings import Settings
 from notifications import templates
@@ -41,6 +41,16 @@ _ACTION_EVENT = {
 class EventResult:
     decision: Decision | None
     notification_ids: list[uuid.UUID]
+    # Parties no message could go to, with the reason (cases.NO_CONTACT / OPTED_OUT): reported, not skipped.
+    unreachable: list[tuple[Party, str]] = field(default_factory=list)
+
+
+def unreachable_parties(parties: list[Party]) -> list[tuple[Party, str]]:
+    return [(p, reason) for p in parties if (reason := unreachable_reason(p)) is not None]
+
+
+def _unreachable_note(unreachable: list[tuple[Party, str]]) -> str:
+    return f"；{len(unreachable)} 名当事人无法通知（无联系方式或不接收通知）" if unreachable else ""
 
 
 def decision_url(settings: Settings, decision_id: uuid.UUID) -> str:
@@ -65,9 +75,11 @@ def plan_notifications(settings: Settings, event: NotificationEvent, event_ref: 
                        now: datetime | None = None) -> list[Notification]:
     """The outbox rows for one event. ``relayed_at=now``: the caller hands them over right after
     commit; should it die first, the relay picks them up ``notify_requeue_after`` seconds later."""
-    sms_code = settings.aliyun_sms_templates.get(event.value, event.value)
+    remedies = templates.remedies_apply(case.type)  # no appeal text on a permit (notifications/templates.py)
+    key = templates.sms_key(event, case.type)
+    sms_code = settings.aliyun_sms_templates.get(key, key)
     wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
-    sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "")
+    sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "", remedies=remedies)
     rows: list[Notification] = []
     for party in parties:
         channel = _channels_for(party)
@@ -81,7 +93,7 @@ def plan_notifications(settings: Settings, event: NotificationEvent, event_ref: 
                                      template_version=sms.version, params={"vars": sms.params},
                                      content=sms.content))
         else:
-            wx = templates.render_wechat(event, wx_id, ctx)
+            wx = templates.render_wechat(event, wx_id, ctx, remedies=remedies)
             # The SMS twin travels with the row, ready for a fallback without re-reading the event.
             fallback = {"template": sms.template, "version": sms.version, "vars": sms.params,
                         "content": sms.content} if party.phone else None
@@ -114,6 +126,8 @@ async def change_decision(settings: Settings, clock: Clock, agency_id: uuid.UUID
         decision.current_version += 1
         case = await Case.filter(id=decision.case_id).select_for_update().first()
         assert case is not None
+        if action == "publish":
+            await move_case(case, "execute")  # the case status follows its events (services/cases.py)
         parties = await case_parties(case.id)
         # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
         decision.public_party_name = masking.joined_public_names(parties)
@@ -126,15 +140,18 @@ async def change_decision(settings: Settings, clock: Clock, agency_id: uuid.UUID
         if action == "correct" and summary is not None:
             change = f"{public_reason}（更正后：{version.public_text}）" if reason else version.public_text
         await decision.save()
+        unreachable = unreachable_parties(parties)
         text = f"{label}：{decision.document_no}" + (f"，理由：{reason}" if reason else "")
+        text += _unreachable_note(unreachable)
         await records.append(case, RecordStep.PUBLICATION, text, actor, now)
         ctx = {"doc": decision.document_no, "url": decision_url(settings, decision.id), "change": change,
                "reason": public_reason, "decision_id": str(decision.id), "date": now.strftime("%Y-%m-%d %H:%M")}
         rows = plan_notifications(settings, event, str(version.id), agency_id, case, parties, ctx, now)
         ids = await _write_rows(rows)
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
-                           data={"version": version.version, "notifications": len(ids)})
-    return EventResult(decision, ids)
+                           data={"version": version.version, "notifications": len(ids),
+                                 "unreachable": len(unreachable)})
+    return EventResult(decision, ids, unreachable)
 
 
 async def agency_notice(settings: Settings, clock: Clock, agency_id: uuid.UUID, case_id: uuid.UUID,
@@ -148,10 +165,13 @@ async def agency_notice(settings: Settings, clock: Clock, agency_id: uuid.UUID, 
         locked = await Case.filter(id=case_id).select_for_update().first()
         assert locked is not None
         case = locked
-        entry = await records.append(case, RecordStep.NOTICE, f"机构通知：{text}", actor, clock.now())
+        parties = await case_parties(case.id)
+        unreachable = unreachable_parties(parties)
+        entry = await records.append(case, RecordStep.NOTICE, f"机构通知：{text}" + _unreachable_note(unreachable),
+                                     actor, clock.now())
         rows = plan_notifications(settings, E.AGENCY_NOTICE, f"record:{entry.id}", agency_id, case,
-                                  await case_parties(case.id), ctx, clock.now())
+                                  parties, ctx, clock.now())
         ids = await _write_rows(rows)
         await audit.record(actor, "case.notice", "case", case.id, agency_id=agency_id,
-                           data={"notifications": len(ids)})
-    return EventResult(None, ids)
+                           data={"notifications": len(ids), "unreachable": len(unreachable)})
+    return EventResult(None, ids, unreachable)

@@ -14,6 +14,7 @@ from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
 from backend.services.disclosure import public_decision
 from backend.services.ratelimit import DECISIONS
 from miniprogram_api import pages
+from notifications import templates
 
 routes = RouteTable()
 
@@ -64,6 +65,7 @@ async def decision_page(call: Call[None, None]) -> web.Response:
         for v in d.history)
     body = (f"<p>{escape(d.text)}</p>" if d.text is not None
             else "<p><strong>该决定已撤回，不再公示。</strong></p>")
+    remedy = templates.remedy_notice(d.type)  # a permit never shows penalty-appeal text
     notice = ('<p class="muted">该决定公示后有更正，以下为更正后的内容；更正记录见下方。</p>'
               if d.status is DecisionStatus.CORRECTED else "")
     html = (
@@ -82,7 +84,7 @@ async def decision_page(call: Call[None, None]) -> web.Response:
         f"当事人：{escape(d.party)}<br>决定日期：{d.decided_at:%Y-%m-%d}</p></section>"
         f"<section>{notice}{body}</section>"
         f"<section><h2>公示记录</h2><ul>{history}</ul>"
-        "<p class='muted'>当事人对行政处罚决定不服的，可以自收到决定书之日起60日内申请行政复议，"
-        "或者6个月内提起行政诉讼。</p></section></main></body></html>"
+        + (f"<p class='muted' id='remedies'>{escape(remedy)}</p>" if remedy and d.text is not None else "")
+        + "</section></main></body></html>"
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=pages.HEADERS)

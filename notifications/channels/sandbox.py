@@ -1,5 +1,10 @@
 """Sandbox channel for the embedded default: records the message on its row, sends nothing.
 
+As the WeChat stand-in it also answers the mini-program's login (code2session) without WeChat: the
+same ``wx.login`` code always gives the same sandbox openid, so the subscription and binding flow
+can be tried end to end. It is used only when no provider at all is configured (see
+``miniprogram_api/subscriptions.py``), never next to a real SMS account.
+
 The rendered text stays in ``notification.content``; the agency reads it through
 ``GET /api/v1/notifications`` and operators through ``yangguang notifications list``.
 """

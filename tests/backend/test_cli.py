@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
+import uuid
 
 from tests.factories import credit_code
 from tests.support.processes import cli_env, run_cli, start_server, stop
@@ -103,43 +105,58 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _bare_env(tmp_path, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """A fresh machine's environment: no YANGGUANG_* at all, unless given."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YANGGUANG_")}
-    env.update({"PYTHONPATH": str(Path(__file__).resolve().parents[2]), **extra})
-    return env
-
-
-def test_every_command_works_from_an_empty_folder_on_the_embedded_default(tmp_path):
-    import subprocess
-    import sys
-
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    env = _bare_env(tmp_path)
-    for args in (["key", "list", "--code", credit_code()], ["notifications", "list"], ["credentials", "expire"],
-                 ["agency", "create", "--name", "空目录局", "--code", credit_code()]):
-        proc = subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=empty, env=env,
-                              capture_output=True, text=True, timeout=60)
-        assert "Traceback" not in proc.stderr and "no such table" not in proc.stderr, (args, proc.stderr)
-        if args[0] == "key":
-            assert proc.returncode == 1 and "未找到" in proc.stderr  # the schema is there; the agency is not
-        else:
-            assert proc.returncode == 0, (args, proc.stderr)
-    assert (empty / "var" / "yangguang.sqlite3").exists()
+DATA_COMMANDS = [
+    ["key", "list", "--code", "11330106MB0000012L"],
+    ["notifications", "list"],
+    ["credentials", "expire"],
+    ["credentials", "print-sheet", "--agency", "11330106MB0000012L", "--out", "sheets"],
+    ["key", "revoke", "--code", "11330106MB0000012L", "--id", "598a5370-a97c-4009-93e3-469db871ea81"],
+    ["agency", "create", "--name", "空目录局", "--code", credit_code()],
+]
 
 
-def test_on_an_unmigrated_postgresql_a_command_says_to_migrate_in_one_line(pg_server, tmp_path):
-    import subprocess
-    import sys
+def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
 
-    pg_server.psql("CREATE DATABASE unmigrated")
-    env = _bare_env(tmp_path, YANGGUANG_DATABASE_URL=pg_server.url("unmigrated"),
-                    YANGGUANG_DATA_DIR=str(tmp_path / "data"))
-    proc = subprocess.run([sys.executable, "-m", "backend.cli", "agency", "create", "--name", "未迁移局",
-                           "--code", credit_code()], env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr
-    assert "yangguang migrate" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+def test_every_command_works_in_an_empty_folder_on_the_embedded_default(tmp_path):
+    """No YANGGUANG_ variables at all, a fresh folder: each command builds its own SQLite database."""
+    for i, args in enumerate(DATA_COMMANDS):
+        folder = tmp_path / f"fresh{i}"
+        folder.mkdir()
+        env = cli_env("", folder)
+        del env["YANGGUANG_DATABASE_URL"], env["YANGGUANG_DATA_DIR"]
+        result = run_cli(args, env, cwd=folder)
+        assert "no such table" not in result.stderr, (args, result.stderr)
+        _no_traceback(result)
+        # Expected outcomes: done, or a one-line Chinese error about the missing agency.
+        assert result.returncode == 0 or "未找到" in result.stderr, (args, result.stderr)
+        assert (folder / "var" / "yangguang.sqlite3").exists()
+
+
+def test_on_an_unmigrated_postgresql_every_command_names_yangguang_migrate(pg_server, tmp_path):
+    name = f"empty{uuid.uuid4().hex[:8]}"
+    pg_server.psql(f"CREATE DATABASE {name}")
+    env = cli_env(pg_server.url(name), tmp_path)
+    for args in [*DATA_COMMANDS, ["demo"]]:
+        result = run_cli(args, env, cwd=tmp_path)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        _no_traceback(result)
+        assert "yangguang migrate" in result.stderr, (args, result.stderr)
+    port = free_port()
+    served = subprocess.run([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert served.returncode == 1 and "yangguang migrate" in served.stderr, served.stderr
+    _no_traceback(served)
+    # After the named command, the same command works.
+    assert run_cli(["migrate"], env, cwd=tmp_path).returncode == 0
+    assert run_cli(["notifications", "list"], env, cwd=tmp_path).returncode == 0
+
+
+def test_an_unreachable_postgresql_is_a_one_line_error(tmp_path):
+    env = cli_env(f"postgres://postgres@127.0.0.1:{free_port()}/nothing", tmp_path)
+    for args in (["migrate"], ["key", "list", "--code", "11330106MB0000012L"]):
+        result = run_cli(args, env, cwd=tmp_path)
+        assert result.returncode == 1 and "无法连接数据库" in result.stderr, result.stderr
+        _no_traceback(result)

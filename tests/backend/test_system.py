@@ -79,3 +79,28 @@ def test_redaction_masks_phones_and_id_numbers_but_not_other_numbers():
     assert redact("+8613800138000") == "[phone]"
     assert redact("id 11010519491231002X ok") == "id [id-number] ok"
     assert redact("case 2026-0001 amount 5000") == "case 2026-0001 amount 5000"
+
+
+async def test_the_docs_page_shows_bodies_and_loads_nothing_from_outside(client):
+    import re
+
+    resp = await client.get("/api/docs")
+    assert resp.status == 200 and resp.content_type == "text/html"
+    page = await resp.text()
+    # No scripts, stylesheets, fonts or images from anywhere; the CSP forbids them too.
+    assert not re.search(r"<script|<link|<img|@import|url\(", page, re.I)
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page, re.I)
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    # Every route of the table is there, with its request and response bodies as field tables.
+    spec = await (await client.get("/api/openapi.json")).json()
+    for path, ops in spec["paths"].items():
+        for method in ops:
+            assert f"id='{method}-{ops[method]['operationId']}'" in page, (method, path)
+    section = page[page.index("id='post-create_case'"):]
+    section = section[:section.index("</section>")]
+    assert "请求体" in section and "<code>parties</code>" in section and "<code>title</code>" in section
+    assert "<code>binding_code</code>" in section and "<code>unreachable_reason</code>" in section
+    assert "示例" in section and "某餐饮店未按规定公示许可证案" in section  # the schema's own example
+    assert "<code>penalty</code>" in section  # enum values spelled out
+    listing = page[page.index("id='get-list_cases'"):]
+    assert "<code>created_from</code>" in listing[:listing.index("</section>")]

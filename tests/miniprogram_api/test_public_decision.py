@@ -94,3 +94,29 @@ async def test_public_decision_pages_and_subscription_reports_are_rate_limited(a
     body = {"code": "wxcode", "results": {"TPL": "accept"}}
     reports = [(await client.post("/mp/v1/subscriptions", json=body)).status for _ in range(11)]
     assert reports[-1] == 429 and 429 not in reports[:10]
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+async def test_browsers_get_html_pages_for_unknown_decisions_and_rate_limits(aiohttp_client, db_url, tmp_path):
+    from backend.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(db_url, tmp_path / "data", scan_rate_per_minute=3)))
+    for path in (f"/d/{uuid.uuid4()}", "/d/not-a-uuid", f"/d/{uuid.uuid4()}"):  # the budget is 3
+        resp = await client.get(path, headers=BROWSER)
+        assert resp.status == 404 and resp.content_type == "text/html", path
+        page = await resp.text()
+        assert "未找到" in page and "<html" in page and '"error"' not in page
+        assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    resp = await client.get(f"/d/{uuid.uuid4()}", headers=BROWSER)
+    assert resp.status == 429 and resp.content_type == "text/html"
+    assert "请求过于频繁" in await resp.text() and int(resp.headers["Retry-After"]) >= 1
+    for _ in range(4):  # the scan bucket is separate: the fourth scan is over budget
+        resp = await client.get("/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", headers=BROWSER)
+    assert resp.status == 429 and resp.content_type == "text/html"
+    # API clients keep the JSON error body, on the same routes.
+    resp = await client.get(f"/d/{uuid.uuid4()}")
+    assert resp.status == 429 and (await resp.json())["error"]["code"] == "rate_limited"
+    resp = await client.get(f"/mp/v1/decisions/{uuid.uuid4()}", headers=BROWSER)
+    assert resp.content_type == "application/json"

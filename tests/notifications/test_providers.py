@@ -4,7 +4,7 @@ and the in-process worker."""
 from __future__ import annotations
 
 from backend.clock import SHANGHAI
-from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
+from backend.models import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.outbox import get_outbox
 from notifications import tasks
 from tests.factories import an_agency
@@ -169,12 +169,31 @@ async def test_the_mini_program_cannot_claim_an_openid_without_a_valid_login_cod
     assert await SubscriptionGrant.all().count() == 0
 
 
-async def test_without_wechat_settings_the_embedded_default_binds_a_marked_sandbox_user(client):
+async def test_subscriptions_work_in_the_embedded_default_through_the_sandbox(client):
+    """No provider configured: the sandbox logs the mini-program user in, the binding code links the
+    party, and the WeChat message lands in the sandbox outbox (what failed with 503 before)."""
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1)
-    body = {"code": "demo-login", "binding_code": case["parties"][0]["binding_code"], "results": {"T1": "accept"}}
+    body = {"code": "wx-login-1", "binding_code": case["parties"][0]["binding_code"],
+            "results": {"YG_WX_DECISION_PUBLISHED": "accept", "OTHER": "reject"}}
     resp = await client.post("/mp/v1/subscriptions", json=body)
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["granted"] == 1
-    party = await Party.get(id=case["parties"][0]["id"])
-    assert party.wechat_openid is not None and party.wechat_openid.startswith("sandbox-")
+    seen = await (await client.get(f"/api/v1/cases/{case['id']}", headers=agency.auth())).json()
+    assert seen["parties"][0]["has_wechat"] is True
+    decision = await a_decision(client, agency.auth(), case["id"])
+    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    [item] = await wait_for(client, agency.auth(), case["id"], lambda xs: len(xs) == 1 and
+                            xs[0]["status"] == "delivered")
+    assert item["channel"] == "wechat" and item["provider_id"].startswith("sandbox-")
+    assert await SubscriptionGrant.filter(consumed_at__isnull=False).count() == 1
+    resp = await client.post("/mp/v1/subscriptions", json={**body, "binding_code": "NOSUCHCODE"})
+    assert resp.status == 404
+
+
+async def test_with_real_sms_but_no_wechat_subscriptions_are_unavailable(make_client, fake_aliyun):
+    client = await make_client(aliyun=fake_aliyun)
+    resp = await client.post("/mp/v1/subscriptions", json={"code": "c", "results": {"T1": "accept"}})
+    assert resp.status == 503
+    err = (await resp.json())["error"]
+    assert err["code"] == "wechat_not_configured" and "微信" in err["message"]

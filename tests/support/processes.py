@@ -20,8 +20,9 @@ def cli_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT,
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 60,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
