@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -36,7 +36,15 @@ class OfficerCreate(Body):
 _NOT_NULL = ("name", "categories", "region", "unit", "is_legal_reviewer", "status")
 
 
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    # Omitted means unchanged: a field that may not be null documents no null default either.
+    for name in _NOT_NULL:
+        schema.get("properties", {}).get(name, {}).pop("default", None)
+
+
 class OfficerPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+
     # Omit a field to leave it as it is. Null only where the record may be empty (a certificate
     # number for auxiliary staff, private contact data); elsewhere null is a 422, never a 500.
     name: Name | SkipJsonSchema[None] = None
