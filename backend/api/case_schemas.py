@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from backend.api.schemas import Phone
-from backend.http.schemas import Body, Out, stripped_nonempty
+from backend.http.schemas import Body, Out, QueryDate, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
     CaseType,
@@ -89,10 +89,11 @@ class CaseQuery(Body):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=100)
     status: CaseStatus | None = None
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = Field(
+    number: Annotated[str, StringConstraints(min_length=1, max_length=64),
+                      AfterValidator(stripped_nonempty)] | None = Field(
         None, description="案件编号（包含即匹配）")
-    created_from: date | None = Field(None, description="立案日期起（含，北京时间）")
-    created_to: date | None = Field(None, description="立案日期止（含，北京时间）")
+    created_from: QueryDate | None = Field(None, description="立案日期起（含，北京时间，YYYY-MM-DD）")
+    created_to: QueryDate | None = Field(None, description="立案日期止（含，北京时间，YYYY-MM-DD）")
     agency_id: uuid.UUID | None = Field(None, description="仅监督机构可用")
 
 

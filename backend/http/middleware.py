@@ -90,11 +90,17 @@ _PAGE_HEADERS = {
 }
 
 
+# Paths of the public HTML pages: a browser asking for one that does not exist (a malformed id the
+# router never matched) still gets a page, not JSON.
+PAGE_PREFIXES = ("/d/", "/v/")
+
+
 def _wants_page(request: web.Request) -> bool:
     """A browser on one of our HTML pages (the H5 verify page, a decision page): it gets an HTML
     error page; API clients and JSON routes keep the JSON error body."""
     match = request.match_info
-    return bool(getattr(match.handler, PAGE_ATTR, False)) and "text/html" in request.headers.get("Accept", "")
+    page = bool(getattr(match.handler, PAGE_ATTR, False)) or request.path.startswith(PAGE_PREFIXES)
+    return page and "text/html" in request.headers.get("Accept", "")
 
 
 def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -123,6 +129,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         code, message = http_error(exc.status)
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        if exc.status == 404 and _wants_page(request):
+            return error_page(404, message, headers)
         return json_response(error_body(code, message), exc.status, headers)
     except (web.RequestPayloadError, HttpProcessingError) as exc:
         # A body the parser cannot read (bad chunked encoding, bad compression). The exception's text

@@ -3,9 +3,11 @@ the error shape and pages."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import re
+from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -23,6 +25,19 @@ def _reject_unstorable(value: Any) -> Any:
             _reject_unstorable(key)
             _reject_unstorable(item)
     return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # In query strings pydantic would read "0" as a Unix timestamp (1970-01-01): dates are ISO only.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("日期格式应为 YYYY-MM-DD")
+    return value
+
+
+QueryDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
 def stripped(value: str) -> str:
