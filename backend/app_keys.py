@@ -8,7 +8,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from backend.clock import Clock
-from backend.services.credentials import Verifier
+from backend.services.disclosure.verification import Verifier
 from backend.services.ratelimit import Limiter
 from backend.settings import Settings
 

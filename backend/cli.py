@@ -359,7 +359,8 @@ def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) ->
     from pathlib import Path
 
     from backend.clock import Clock
-    from backend.services.credentials import KeyStore, write_print_sheet
+    from backend.services.disclosure.printing import write_print_sheet
+    from backend.services.disclosure.verification import KeyStore
 
     async def action(agency):
         return await write_print_sheet(agency.id, Path(args.out), settings.public_base_url,
@@ -376,7 +377,8 @@ def cmd_credentials_print_sheet(settings: Settings, args: argparse.Namespace) ->
 
 def cmd_credentials_expire(settings: Settings, args: argparse.Namespace) -> int:
     from backend.clock import Clock
-    from backend.services.credentials import VerifyCache, expire_due
+    from backend.services.disclosure.credentials import expire_due
+    from backend.services.disclosure.verification import VerifyCache
 
     async def run() -> int:
         redis = None

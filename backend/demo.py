@@ -141,27 +141,28 @@ async def _demo_credentials(settings: Settings, agency: Agency, officers: list[O
 
     from backend.clock import Clock
     from backend.models import Credential
-    from backend.services import credentials
+    from backend.services.disclosure import credentials as lifecycle
+    from backend.services.disclosure import printing, status, verification
     from qr import render
 
-    keys, clock = credentials.KeyStore(settings.data_dir), Clock()
+    keys, clock = verification.KeyStore(settings.data_dir), Clock()
     out_dir = settings.data_dir / "demo"
     cards: list[tuple[str, str, str]] = []
     for officer in officers:
         if officer.kind is not OfficerKind.ENFORCEMENT:
             continue  # auxiliary staff hold no credential (R-C1)
-        cred = await Credential.filter(officer_id=officer.id, status__in=list(credentials.CURRENT)).first()
+        cred = await Credential.filter(officer_id=officer.id, status__in=list(status.CURRENT)).first()
         if cred is None:
             today = clock.today()
-            cred, token = await credentials.issue(
+            cred, token = await lifecycle.issue(
                 agency.id, officer.id, valid_from=today, valid_until=date(today.year + 3, 12, 31), actor="demo",
                 keys=keys, clock=clock)
         else:
             token = keys.token_for(cred.token_seed)
-        url = credentials.verify_url(settings.public_base_url, token)
+        url = status.verify_url(settings.public_base_url, token)
         qr_dir = out_dir / "qr"
         write_private(qr_dir / f"{officer.certificate_no}.png", render.png(url))
         write_private(qr_dir / f"{officer.certificate_no}.svg", render.svg(url))
         cards.append((officer.name, url, str(cred.id)))
-    await credentials.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys, clock.today())
+    await printing.write_print_sheet(agency.id, out_dir, settings.public_base_url, keys, clock.today())
     return cards

@@ -17,8 +17,8 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
-from backend.services import credentials
-from backend.services.credentials import VerifyCache
+from backend.services.disclosure import credentials as lifecycle
+from backend.services.disclosure.verification import VerifyCache
 from notifications import tasks
 from notifications.deps import Deps
 
@@ -55,7 +55,7 @@ async def _receipts(ctx: JobContext) -> int:
 
 async def _expire_credentials(ctx: JobContext) -> int:
     # Reads already show expiry; this persists it (and audits it) for lists and statistics.
-    return await credentials.expire_due(ctx.deps.clock, ctx.cache)
+    return await lifecycle.expire_due(ctx.deps.clock, ctx.cache)
 
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (

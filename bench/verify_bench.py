@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from backend.db import migrate, orm  # noqa: E402
 from backend.models import Credential, Officer  # noqa: E402
 from backend.services.agencies import create_agency, with_check_digit  # noqa: E402
-from backend.services.credentials import KeyStore  # noqa: E402
+from backend.services.disclosure.verification import KeyStore  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from qr import tokens as qr_tokens  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402

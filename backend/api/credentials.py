@@ -20,8 +20,11 @@ from backend.http.routing import Call, RouteTable
 from backend.http.schemas import Body, Out, Page, PageQuery, stripped
 from backend.models import Credential
 from backend.models.enums import CredentialStatus, Role, ScanChannel
-from backend.services import credentials
-from backend.services.credentials import KeyStore, ScanRecorder, Verifier, VerifyCache, verify_url
+from backend.services.disclosure import credentials as lifecycle
+from backend.services.disclosure import printing, scans, status
+from backend.services.disclosure.scans import ScanRecorder
+from backend.services.disclosure.status import verify_url
+from backend.services.disclosure.verification import KeyStore, Verifier, VerifyCache
 from qr import render, sheet
 
 routes = RouteTable("/api/v1")
@@ -115,7 +118,7 @@ def _verifier(call: Call) -> Verifier:
 
 def _out(cred: Credential, call: Call) -> CredentialOut:
     out = CredentialOut.model_validate(cred)
-    out.status = credentials.effective_status(cred.status, cred.valid_from, cred.valid_until,
+    out.status = status.effective_status(cred.status, cred.valid_from, cred.valid_until,
                                               call.request.app[CLOCK].today())
     return out
 
@@ -123,7 +126,7 @@ def _out(cred: Credential, call: Call) -> CredentialOut:
 def _issued(cred: Credential, token: str, call: Call) -> CredentialIssued:
     return CredentialIssued(id=cred.id, officer_id=cred.officer_id, token=token,
                             verify_url=verify_url(call.request.app[SETTINGS].public_base_url, token),
-                            status=credentials.effective_status(cred.status, cred.valid_from, cred.valid_until,
+                            status=status.effective_status(cred.status, cred.valid_from, cred.valid_until,
                                                                 call.request.app[CLOCK].today()),
                             valid_from=cred.valid_from, valid_until=cred.valid_until)
 
@@ -140,7 +143,7 @@ def _scope(call: Call) -> uuid.UUID | None:
               errors=(404, 409, 422))
 async def issue_credential(call: Call[CredentialIssue, None]) -> CredentialIssued:
     v = _verifier(call)
-    cred, token = await credentials.issue(
+    cred, token = await lifecycle.issue(
         call.principal.agency_id, call.path_uuid("officer_id"), valid_from=call.body.valid_from,
         valid_until=call.body.valid_until, actor=call.principal.actor, keys=v.keys, clock=v.clock, cache=v.cache)
     return _issued(cred, token, call)
@@ -149,21 +152,21 @@ async def issue_credential(call: Call[CredentialIssue, None]) -> CredentialIssue
 @routes.route("GET", "/officers/{officer_id}/credentials", access=READERS, summary="执法人员的证件（含历史）",
               tag="credentials", response=CredentialList, errors=(404,))
 async def list_credentials(call: Call[None, None]) -> CredentialList:
-    rows = await credentials.list_for_officer(_scope(call), call.path_uuid("officer_id"))
+    rows = await lifecycle.list_for_officer(_scope(call), call.path_uuid("officer_id"))
     return CredentialList(items=[_out(c, call) for c in rows])
 
 
 @routes.route("GET", "/credentials/{credential_id}", access=READERS, summary="查看证件", tag="credentials",
               response=CredentialOut, errors=(404,))
 async def get_credential(call: Call[None, None]) -> CredentialOut:
-    return _out(await credentials.get_credential(_scope(call), call.path_uuid("credential_id")), call)
+    return _out(await lifecycle.get_credential(_scope(call), call.path_uuid("credential_id")), call)
 
 
 async def _change(call: Call[ReasonBody, None], action: str) -> CredentialOut:
     v = _verifier(call)
     # The supervisor (司法局) may suspend and revoke any agency's cards; the table says who may do what.
     scope = _scope(call) if call.principal.is_supervisor and action in SUPERVISOR_ACTIONS else call.principal.agency_id
-    cred = await credentials.change(scope, call.path_uuid("credential_id"), action,
+    cred = await lifecycle.change(scope, call.path_uuid("credential_id"), action,
                                     actor=call.principal.actor, reason=call.body.reason, clock=v.clock, cache=v.cache)
     return _out(cred, call)
 
@@ -196,7 +199,7 @@ async def revoke(call: Call[ReasonBody, None]) -> CredentialOut:
               response=CredentialIssued, status=201, errors=(404, 409, 422))
 async def reissue(call: Call[ReissueBody, None]) -> CredentialIssued:
     v = _verifier(call)
-    cred, token = await credentials.reissue(
+    cred, token = await lifecycle.reissue(
         call.principal.agency_id, call.path_uuid("credential_id"), actor=call.principal.actor,
         reason=call.body.reason, valid_until=call.body.valid_until, keys=v.keys, clock=v.clock, cache=v.cache)
     return _issued(cred, token, call)
@@ -206,7 +209,7 @@ async def reissue(call: Call[ReissueBody, None]) -> CredentialIssued:
 
 
 async def _url_of(call: Call) -> str:
-    cred = await credentials.get_credential(call.principal.agency_id, call.path_uuid("credential_id"))
+    cred = await lifecycle.get_credential(call.principal.agency_id, call.path_uuid("credential_id"))
     if not cred.token_seed:
         raise NotFound("该证件没有可重新生成的二维码", code="qr_unavailable")
     return verify_url(call.request.app[SETTINGS].public_base_url, _verifier(call).keys.token_for(cred.token_seed))
@@ -231,12 +234,12 @@ async def qr_svg(call: Call[None, None]) -> web.Response:
               summary="批量打印证卡（A4，每页 10 张；PDF 或单页 PNG）", tag="credentials", body=PrintSheetBody,
               produces="application/pdf", errors=(404, 409, 422))
 async def print_sheet(call: Call[PrintSheetBody, None]) -> web.Response:
-    rows = await credentials.printable_credentials(call.principal.agency_id, call.body.credential_ids,
+    rows = await printing.printable_credentials(call.principal.agency_id, call.body.credential_ids,
                                                    call.request.app[CLOCK].today())
     if not rows:
         raise NotFound("没有可打印的证件", code="nothing_to_print")
     base, keys = call.request.app[SETTINGS].public_base_url, _verifier(call).keys
-    cards = [credentials.card_for(r, base, keys) for r in rows]
+    cards = [printing.card_for(r, base, keys) for r in rows]
     fmt, page = call.body.format, call.body.page
     if fmt == "png":
         first = (page - 1) * sheet.PER_PAGE
@@ -262,7 +265,7 @@ async def print_sheet(call: Call[PrintSheetBody, None]) -> web.Response:
 async def list_scans(call: Call[None, PageQuery]) -> Page[ScanOut]:
     await _verifier(call).recorder.flush()  # this process's buffered scans first
     q = call.query
-    rows, total = await credentials.list_scans(_scope(call), call.path_uuid("officer_id"), page=q.page,
+    rows, total = await scans.list_scans(_scope(call), call.path_uuid("officer_id"), page=q.page,
                                                page_size=q.page_size)
     return Page[ScanOut](items=[ScanOut(**r) for r in rows], page=q.page, page_size=q.page_size, total=total)
 
@@ -272,5 +275,5 @@ async def list_scans(call: Call[None, PageQuery]) -> Page[ScanOut]:
               response=Page[RatingOut], errors=(404,))
 async def list_ratings(call: Call[None, PageQuery]) -> Page[RatingOut]:
     q = call.query
-    rows, total = await credentials.list_ratings(call.path_uuid("officer_id"), page=q.page, page_size=q.page_size)
+    rows, total = await scans.list_ratings(call.path_uuid("officer_id"), page=q.page, page_size=q.page_size)
     return Page[RatingOut](items=[RatingOut(**r) for r in rows], page=q.page, page_size=q.page_size, total=total)

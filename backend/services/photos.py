@@ -20,7 +20,7 @@ from backend.errors import ValidationFailed
 from backend.files import write_private
 from backend.models import Officer
 from backend.services import audit
-from backend.services.credentials import VerifyCache
+from backend.services.disclosure.verification import VerifyCache
 from backend.services.officers import officer_not_found
 from backend.services.scope import visible_one
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
-from backend.services.disclosure import public_decision
+from backend.services.disclosure.decisions import public_decision
 from backend.services.ratelimit import DECISIONS
 from miniprogram_api import pages
 from notifications import templates

@@ -17,7 +17,7 @@ from backend.errors import NotFound
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
-from backend.services import credentials
+from backend.services.disclosure import registers, scans
 from backend.services.ratelimit import RATINGS, SCANS
 from miniprogram_api import pages
 from miniprogram_api.schemas import (
@@ -95,7 +95,7 @@ async def rate_form(call: Call[RatingForm, None]) -> web.Response:
     found = await request.app[VERIFIER].verify(token)
     if found is None:
         raise NotFound("无效二维码", code="invalid_qr")
-    await credentials.rate(found.credential_id, call.body.score, call.body.text)
+    await scans.rate(found.credential_id, call.body.score, call.body.text)
     return _html(pages.message_page("感谢您的评价", "评价已匿名提交，执法监督机构会看到它。", back=f"/v/{token}"))
 
 
@@ -127,7 +127,7 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
     found = await request.app[VERIFIER].verify(call.body.token)
     if found is None:
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
-    rating = await credentials.rate(found.credential_id, call.body.score, call.body.text)
+    rating = await scans.rate(found.credential_id, call.body.score, call.body.text)
     return RatingCreated(id=rating.id, message="评价已匿名提交")
 
 
@@ -135,7 +135,7 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
               query=RegisterQuery, response=Page[RegisterEntry], errors=(422,), limit=SCANS)
 async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
     q = call.query
-    rows, total = await credentials.public_register(q.agency, q.q, today=call.request.app[CLOCK].today(),
+    rows, total = await registers.public_register(q.agency, q.q, today=call.request.app[CLOCK].today(),
                                                     page=q.page, page_size=q.page_size)
     return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,
                                total=total)

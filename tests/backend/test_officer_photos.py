@@ -9,8 +9,8 @@ import stat
 from PIL import Image
 
 from backend.models import Officer
-from backend.services import credentials as printing
-from backend.services.credentials import KeyStore
+from backend.services.disclosure import printing
+from backend.services.disclosure.verification import KeyStore
 from tests.credentials.support import a_credential, an_officer
 from tests.factories import an_agency
 

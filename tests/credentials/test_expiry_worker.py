@@ -8,8 +8,8 @@ from datetime import timedelta
 from backend.clock import Clock
 from backend.db import orm
 from backend.models import Credential
-from backend.services import credentials
-from backend.services.credentials import KeyStore
+from backend.services.disclosure import credentials
+from backend.services.disclosure.verification import KeyStore
 from backend.services.officers import create_officer
 from tests.conftest import make_settings
 from tests.factories import an_agency, officer_body

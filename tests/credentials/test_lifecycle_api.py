@@ -103,7 +103,7 @@ async def test_reissuing_a_suspended_card_keeps_the_suspension(client):
 
 
 async def test_expiry_is_computed_on_read_and_persisted_by_the_cron(client, clock):
-    from backend.services.credentials import expire_due
+    from backend.services.disclosure.credentials import expire_due
 
     agency = await an_agency()
     cred = await a_credential(client, agency, valid_until=clock.today().isoformat())

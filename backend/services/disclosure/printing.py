@@ -1,0 +1,91 @@
+"""One print-sheet pipeline (API, CLI and demo): the cards valid today, rendered by ``qr.sheet``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from backend.errors import Conflict
+from backend.files import write_private
+from backend.models import Credential
+from backend.services.disclosure.status import CURRENT, C, credential_not_found, effective_status, verify_url
+from backend.services.disclosure.verification import KeyStore
+from qr import sheet
+from qr.sheet import CardData
+
+log = logging.getLogger("yangguang.credentials")
+
+
+# Why a card cannot be printed, in the words of the verify page.
+_NOT_PRINTABLE = {C.SUSPENDED: "暂扣", C.REVOKED: "注销", C.EXPIRED: "已过期", C.VOID: "已作废",
+                  C.NOT_YET_VALID: "未生效"}
+
+
+async def printable_credentials(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None,
+                                today: date) -> list[dict[str, Any]]:
+    """Cards to print: the given ones (of this agency), or every card of the agency valid today.
+    Only a card that verifies 有效 today is printed; asking for any other is a 409 naming each."""
+    query = Credential.filter(officer__agency_id=agency_id)
+    if credential_ids:
+        query = query.filter(id__in=credential_ids)
+    else:
+        query = query.filter(status__in=list(CURRENT))
+    rows = await query.order_by("officer__name", "id").values(
+        "id", "token_seed", "status", "valid_from", "valid_until", name="officer__name",
+        certificate_no="officer__certificate_no", categories="officer__categories", region="officer__region",
+        photo_path="officer__photo_path", agency_name="officer__agency__name")
+    if credential_ids and len(rows) != len(set(credential_ids)):
+        raise credential_not_found()
+    for row in rows:
+        row["shown"] = effective_status(row["status"], row["valid_from"], row["valid_until"], today)
+    refused = [r for r in rows if r["shown"] is not C.VALID]
+    if refused and credential_ids:
+        names = "、".join(f"{r['name']}（{_NOT_PRINTABLE[r['shown']]}）" for r in refused)
+        raise Conflict(f"以下证件当前不是有效状态，不能打印：{names}", code="credentials_not_printable",
+                       details=[{"credential_id": str(r["id"]), "status": r["shown"].value} for r in refused])
+    return [r for r in rows if r["shown"] is C.VALID]
+
+
+def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
+    """What a printed card shows, from a ``current_credentials`` row; the token is re-derived with the key."""
+    return CardData(
+        name=row["name"], certificate_no=row["certificate_no"] or "", agency=row["agency_name"],
+        url=verify_url(base_url, keys.token_for(row["token_seed"])), categories=tuple(row["categories"] or ()),
+        region=row["region"] or "", valid_until=row["valid_until"].isoformat(),
+        photo=_stored_photo(keys.data_dir, row["photo_path"]))
+
+
+def _stored_photo(data_dir: Path, relative: str | None) -> bytes | None:
+    """The officer's stored photo (services/photos.py), if any; never a file outside the data folder."""
+    if not relative:
+        return None
+    root = data_dir.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path.read_bytes()
+
+
+async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore, today: date,
+                            progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Print sheets for every card of the agency valid today: one PNG per A4 page and one PDF of them all."""
+    rows = await printable_credentials(agency_id, None, today)
+    if not rows:
+        return []
+    cards = [card_for(r, base_url, keys) for r in rows]
+    total = len(cards)
+    def render_and_write() -> list[Path]:  # CPU and disk: off the event loop
+        pages = sheet.pages(cards, (lambda done: progress(done, total)) if progress else None)
+        written = []  # names and photos of officers: private files (backend.files)
+        for i, page in enumerate(pages, 1):
+            written.append(write_private(out_dir / f"print-sheet-{i:02d}.png", sheet.page_png(page)))
+        pdf_path = write_private(out_dir / "print-sheet.pdf", sheet.pdf(pages))
+        written.append(pdf_path)
+        return written
+
+    return await asyncio.to_thread(render_and_write)
