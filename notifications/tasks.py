@@ -92,16 +92,29 @@ async def _ensure_grant(deps: Deps, n: Notification) -> None:
 
 
 async def _over_cap(deps: Deps, n: Notification) -> bool:
-    """Whether this number already had the day's cap of this template.
+    """Whether this number already had the day's cap of this template; when it had, the row is
+    deferred to tomorrow before the answer is given.
 
-    Rows being sent right now count too, but only those claimed before this one (claim time, then
-    id): of two racing sends to one number, exactly the later one waits, whatever the timing."""
+    Checks for one number and template run one at a time (an advisory lock on PostgreSQL; SQLite
+    runs one transaction at a time) and count what is sent today plus every other row being sent
+    right now. A row over the cap goes back to pending inside the same transaction, so the next
+    check no longer counts it: of racing sends, exactly as many as the cap allows go out."""
     day_start = deps.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    sent_today = Q(status__in=[N.SENT, N.DELIVERED], sent_at__gte=day_start)
-    claimed_earlier = Q(status=N.SENDING) & (Q(updated_at__lt=n.updated_at) | Q(updated_at=n.updated_at, id__lt=n.id))
-    sent = await (Notification.filter(recipient=n.recipient, template=n.template)
-                  .filter(sent_today | claimed_earlier).exclude(id=n.id).count())
-    return sent >= deps.policy.daily_cap
+    async with in_transaction() as conn:
+        if deps.is_postgres:
+            await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                     [f"yg:cap:{n.recipient}:{n.template}"])
+        busy = Q(status__in=[N.SENT, N.DELIVERED], sent_at__gte=day_start) | Q(status=N.SENDING)
+        sent = await (Notification.filter(recipient=n.recipient, template=n.template).filter(busy)
+                      .exclude(id=n.id).using_db(conn).count())
+        if sent < deps.policy.daily_cap:
+            return False
+        due = start_of_next_day(deps.clock.now())
+        # Not an attempt: the claim's count is given back.
+        await Notification.filter(id=n.id, status=N.SENDING).using_db(conn).update(
+            status=NOTIFICATION.next(N.SENDING, "defer"), attempts=F("attempts") - 1, next_attempt_at=due,
+            relayed_at=due, last_error="daily cap per recipient reached", updated_at=deps.clock.now())
+    return True
 
 
 async def deliver(deps: Deps, nid: uuid.UUID) -> str:
@@ -227,7 +240,7 @@ async def attempt(deps: Deps, n: Notification) -> str:
         if n.channel is NotificationChannel.WECHAT:  # the sandbox honours consent like WeChat does
             await _ensure_grant(deps, n)
         if n.channel is NotificationChannel.SMS and await _over_cap(deps, n):
-            return await _defer_to_tomorrow(deps, n)
+            return "capped"  # deferred to tomorrow
         accepted: Accepted | None = None
         if was_ambiguous:
             accepted = await channel.lookup(n)  # the earlier attempt may have gone through
@@ -262,14 +275,6 @@ async def _retry_later(deps: Deps, n: Notification, exc: RetryableError, *, ambi
                  extra=_log_extra(n))
         await _dispatch_quietly(deps, [(n.id, n.attempts)], delay)
     return "retry"
-
-
-async def _defer_to_tomorrow(deps: Deps, n: Notification) -> str:
-    due = start_of_next_day(deps.clock.now())
-    # Not an attempt: the claim's count is given back.
-    await _finish(deps, n, "defer", attempts=F("attempts") - 1, next_attempt_at=due, relayed_at=due,
-                  last_error="daily cap per recipient reached")
-    return "capped"
 
 
 async def _fail_or_fall_back(deps: Deps, n: Notification, exc: DeliveryError) -> str:
