@@ -116,19 +116,21 @@ def _verifier(call: Call) -> Verifier:
     return call.request.app[VERIFIER]
 
 
+def _shown(cred: Credential, call: Call) -> CredentialStatus:
+    """What the card shows today (expired, not yet valid), as every scan does."""
+    return status.effective_status(cred.status, cred.valid_from, cred.valid_until, call.request.app[CLOCK].today())
+
+
 def _out(cred: Credential, call: Call) -> CredentialOut:
     out = CredentialOut.model_validate(cred)
-    out.status = status.effective_status(cred.status, cred.valid_from, cred.valid_until,
-                                              call.request.app[CLOCK].today())
+    out.status = _shown(cred, call)
     return out
 
 
 def _issued(cred: Credential, token: str, call: Call) -> CredentialIssued:
     return CredentialIssued(id=cred.id, officer_id=cred.officer_id, token=token,
                             verify_url=verify_url(call.request.app[SETTINGS].public_base_url, token),
-                            status=status.effective_status(cred.status, cred.valid_from, cred.valid_until,
-                                                                call.request.app[CLOCK].today()),
-                            valid_from=cred.valid_from, valid_until=cred.valid_until)
+                            status=_shown(cred, call), valid_from=cred.valid_from, valid_until=cred.valid_until)
 
 
 def _scope(call: Call) -> uuid.UUID | None:

@@ -83,7 +83,7 @@ class Call(Generic[B, Q]):
     path: dict[str, str]
 
     def path_uuid(self, name: str) -> uuid.UUID:
-        """Path ids are random UUIDs (checked by the route wrapper); anything else is simply not found."""
+        """Path ids are random UUIDs (the router matches nothing else: ``router_path``)."""
         value = self.path.get(name, "")
         if not _UUID_TEXT.fullmatch(value):
             raise NotFound()
@@ -192,7 +192,6 @@ def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], 
             subject = str(principal.agency_id) if ep.limit.per == "agency" and principal is not None \
                 else client_subject(request.remote)
             await spend(request.app[RATE_LIMITER], ep.limit, request.app[SETTINGS], subject)
-        _check_path(request)
         query = _parse_query(ep.query, request) if ep.query else None
         body: BaseModel | None = None
         if ep.body:
@@ -214,12 +213,6 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
     )
-
-
-def _check_path(request: web.Request) -> None:
-    for name, value in request.match_info.items():
-        if is_uuid_param(name) and not _UUID_TEXT.fullmatch(value):
-            raise NotFound()
 
 
 def _parse_query(model: type[BaseModel], request: web.Request) -> BaseModel:

@@ -75,3 +75,17 @@ async def set_photo(agency_id: uuid.UUID, officer_id: uuid.UUID, data: bytes, *,
     if cache is not None:  # the H5 page shows the new photo on the next scan
         await cache.invalidate()
     return officer
+
+
+def stored_photo(data_dir: Path, relative: str | None) -> Path | None:
+    """The file of a stored photo (``officer.photo_path``), or None; never a file outside the data folder."""
+    if not relative:
+        return None
+    root = Path(data_dir).resolve()
+    path = (root / relative).resolve()
+    return path if root in path.parents and path.is_file() else None
+
+
+async def officer_photo(data_dir: Path, officer_id: uuid.UUID) -> Path | None:
+    rows = await Officer.filter(id=officer_id).values_list("photo_path", flat=True)
+    return stored_photo(data_dir, rows[0] if rows else None)  # type: ignore[arg-type]  # flat: one str

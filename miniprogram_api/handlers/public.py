@@ -7,7 +7,6 @@ Everything here is public and unauthenticated (R-C6), so every route declares a 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import orjson
 from aiohttp import web
@@ -17,6 +16,7 @@ from backend.errors import NotFound
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
+from backend.services import photos
 from backend.services.disclosure import registers, scans
 from backend.services.ratelimit import RATINGS, SCANS
 from miniprogram_api import pages
@@ -76,15 +76,10 @@ async def photo(call: Call[None, None]) -> web.StreamResponse:
     found = await request.app[VERIFIER].verify(call.path["token"])
     if found is None or not found.view["officer"]["has_photo"]:
         raise NotFound("没有照片", code="photo_not_found")
-    from backend.models import Officer
-
-    rows = await Officer.filter(id=found.view["officer"]["id"]).values_list("photo_path", flat=True)
-    root = request.app[SETTINGS].data_dir.resolve()
-    stored: str | None = rows[0] if rows else None  # type: ignore[assignment]  # flat values_list: one str
-    path = (root / stored).resolve() if stored else root
-    if root not in path.parents or not path.is_file():  # never serve anything outside the data folder
+    path = await photos.officer_photo(request.app[SETTINGS].data_dir, found.view["officer"]["id"])
+    if path is None:
         raise NotFound("没有照片", code="photo_not_found")
-    return web.FileResponse(Path(path), headers={"Cache-Control": "no-store"})
+    return web.FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
 @routes.route("POST", "/v/{token}/rating", access=PUBLIC, summary="H5 评价表单（无需 JavaScript）", tag="public",

@@ -4,24 +4,16 @@ no server error and no response that contradicts /api/openapi.json. The long run
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("fuzz", ROOT / "scripts" / "fuzz.py")
-assert _spec is not None and _spec.loader is not None
-fuzz_script = sys.modules["fuzz"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fuzz_script)
+from tests.support.fuzzing import fuzz
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_schemathesis_finds_no_server_error_and_no_contradiction(database, tmp_path, request):
     db_url = (f"sqlite://{tmp_path / 'data' / 'yangguang.sqlite3'}" if database == "sqlite"
               else request.getfixturevalue("pg_url"))
-    result = fuzz_script.fuzz(db_url, tmp_path / "data", max_examples=10, seed=20261128, database=database)
+    result = fuzz(db_url, tmp_path / "data", max_examples=10, seed=20261128, database=database)
     assert result.test_cases >= 1500  # every operation, every phase: the run really happened
     assert result.server_errors == 0
     assert result.failures == []

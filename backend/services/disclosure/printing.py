@@ -15,6 +15,7 @@ from backend.files import write_private
 from backend.models import Credential
 from backend.services.disclosure.status import CURRENT, C, credential_not_found, effective_status, verify_url
 from backend.services.disclosure.verification import KeyStore
+from backend.services.photos import stored_photo
 from qr import sheet
 from qr.sheet import CardData
 
@@ -57,18 +58,7 @@ def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
         name=row["name"], certificate_no=row["certificate_no"] or "", agency=row["agency_name"],
         url=verify_url(base_url, keys.token_for(row["token_seed"])), categories=tuple(row["categories"] or ()),
         region=row["region"] or "", valid_until=row["valid_until"].isoformat(),
-        photo=_stored_photo(keys.data_dir, row["photo_path"]))
-
-
-def _stored_photo(data_dir: Path, relative: str | None) -> bytes | None:
-    """The officer's stored photo (services/photos.py), if any; never a file outside the data folder."""
-    if not relative:
-        return None
-    root = data_dir.resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path.read_bytes()
+        photo=photo.read_bytes() if (photo := stored_photo(keys.data_dir, row["photo_path"])) else None)
 
 
 async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore, today: date,
