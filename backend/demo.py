@@ -98,7 +98,7 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
     no real message goes to an invented person."""
     from backend.clock import Clock
     from backend.models import Case, Decision
-    from backend.services import cases, publication
+    from backend.services import cases, decisions
 
     clock = Clock()
     case = await Case.filter(agency_id=agency.id, title=DEMO_CASE_TITLE).first()
@@ -110,12 +110,12 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
                                                       "parties": [person, company]}, "demo", clock)
     decision = await Decision.filter(case_id=case.id).first()
     if decision is None:
-        decision = await cases.create_decision(agency.id, case.id, {
+        decision = await decisions.create(agency.id, case.id, {
             "document_no": DEMO_DOCUMENT_NO, "decided_at": clock.today(),
             "summary": "当事人杭州某某餐饮有限公司未在经营场所显著位置公示食品经营许可证，"
                        "依据《中华人民共和国食品安全法》责令改正，给予警告。"}, "demo")
     if decision.status.value == "draft":
-        result = await publication.change_decision(settings, clock, agency.id, decision.id, "publish", "demo")
+        result = await decisions.change(settings, clock, agency.id, decision.id, "publish", "demo")
         if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:
             await _hand_to_sandbox(settings, result.notification_ids)
     return str(case.id), str(decision.id)

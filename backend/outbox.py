@@ -1,7 +1,7 @@
 """The transactional outbox, seen from the server: hand committed notification rows to a worker.
 
-Notification rows are written in the transaction of their event (``services.publication``). After
-the commit, the handler calls ``Outbox.dispatch`` with the new ids:
+Notification rows are written in the transaction of their event (``services.decisions``,
+``services.cases.send_notice``). After the commit, the handler calls ``Outbox.dispatch`` with the new ids:
 
 - with ``YANGGUANG_REDIS_URL``: each id becomes an arq job (``_job_id`` carries the id and attempt
   number, so arq drops copies). If Redis is down the publication still succeeds; the rows stay

@@ -1,4 +1,4 @@
-"""Cases, decisions and notices; the notification log (R-P4, R-N3, R-N4). Thin handlers."""
+"""Cases, their parties and notices; the notification log (R-N3, R-N4). Thin handlers."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from backend.api.case_schemas import (
     CaseOut,
     CasePage,
     CaseQuery,
-    DecisionCorrect,
-    DecisionCreate,
-    DecisionOut,
-    DecisionWithdraw,
     NoticeCreate,
     NoticeOut,
     NotificationPage,
@@ -27,7 +23,8 @@ from backend.http.routing import Call, RouteTable
 from backend.models import Case, Party
 from backend.models.enums import Role
 from backend.outbox import get_outbox
-from backend.services import cases, notifications_log, publication, ratelimit
+from backend.services import cases, notifications_log, ratelimit
+from notifications import outgoing
 
 routes = RouteTable("/api/v1")
 WRITERS = {Role.ADMIN, Role.OFFICER}
@@ -35,18 +32,19 @@ READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 
 
 def _party_out(party: Party, code: str | None = None) -> PartyOut:
-    reason = cases.unreachable_reason(party)
+    reason = outgoing.unreachable_reason(party)
     return PartyOut(id=party.id, name=party.name, kind=party.kind, has_phone=bool(party.phone),
                     has_wechat=bool(party.wechat_openid), reachable=reason is None,
                     unreachable_reason=reason, binding_code=code)
 
 
-def _unreachable_out(pairs: list[tuple[Party, str]]) -> list[UnreachablePartyOut]:
+def unreachable_out(pairs: list[tuple[Party, str]]) -> list[UnreachablePartyOut]:
     return [UnreachablePartyOut(party_id=p.id, name=p.name, reason=reason,
-                                reason_text=cases.UNREACHABLE_WORDS[reason]) for p, reason in pairs]
+                                reason_text=outgoing.UNREACHABLE_WORDS[reason]) for p, reason in pairs]
 
 
-def _scope(call: Call) -> uuid.UUID | None:
+def read_scope(call: Call) -> uuid.UUID | None:
+    """The agency whose rows the caller may read; None for the supervisor (every agency)."""
     return None if call.principal.is_supervisor else call.principal.agency_id
 
 
@@ -81,53 +79,9 @@ async def list_cases(call: Call[None, CaseQuery]) -> CasePage:
 @routes.route("GET", "/cases/{case_id}", access=READERS, summary="查看案件", tag="cases",
               response=CaseOut, errors=(404,))
 async def get_case(call: Call[None, None]) -> CaseOut:
-    scope = None if call.principal.is_supervisor else call.principal.agency_id
+    scope = read_scope(call)
     case = await cases.get_case(scope, call.path_uuid("case_id"))
     return _case_out(case, [_party_out(p) for p in await cases.case_parties(case.id)])
-
-
-@routes.route("POST", "/cases/{case_id}/decisions", access=WRITERS, summary="登记执法决定",
-              tag="decisions", body=DecisionCreate, response=DecisionOut, status=201, errors=(404, 409, 422))
-async def create_decision(call: Call[DecisionCreate, None]) -> DecisionOut:
-    decision = await cases.create_decision(call.principal.agency_id, call.path_uuid("case_id"),
-                                           call.body.model_dump(), call.principal.actor)
-    return DecisionOut.model_validate(decision)
-
-
-@routes.route("GET", "/decisions/{decision_id}", access=READERS, summary="查看执法决定（含内部全文与公示状态）",
-              tag="decisions", response=DecisionOut, errors=(404,))
-async def get_decision(call: Call[None, None]) -> DecisionOut:
-    return DecisionOut.model_validate(await cases.get_decision(_scope(call), call.path_uuid("decision_id")))
-
-
-async def _change(call: Call, action: str, summary: str | None = None, reason: str = "") -> DecisionOut:
-    app = call.request.app
-    result = await publication.change_decision(app[SETTINGS], app[CLOCK], call.principal.agency_id,
-                                               call.path_uuid("decision_id"), action, call.principal.actor,
-                                               summary=summary, reason=reason)
-    await get_outbox(app).dispatch(result.notification_ids)  # after commit; the relay covers failures
-    out = DecisionOut.model_validate(result.decision)
-    out.notifications = len(result.notification_ids)
-    out.unreachable_parties = _unreachable_out(result.unreachable)
-    return out
-
-
-@routes.route("POST", "/decisions/{decision_id}/publish", access=WRITERS, summary="公示执法决定并通知当事人",
-              tag="decisions", response=DecisionOut, errors=(404, 409))
-async def publish_decision(call: Call[None, None]) -> DecisionOut:
-    return await _change(call, "publish")
-
-
-@routes.route("POST", "/decisions/{decision_id}/correct", access=WRITERS, summary="更正公示内容并通知当事人",
-              tag="decisions", body=DecisionCorrect, response=DecisionOut, errors=(404, 409, 422))
-async def correct_decision(call: Call[DecisionCorrect, None]) -> DecisionOut:
-    return await _change(call, "correct", summary=call.body.summary, reason=call.body.reason)
-
-
-@routes.route("POST", "/decisions/{decision_id}/withdraw", access=WRITERS, summary="撤回公示并通知当事人",
-              tag="decisions", body=DecisionWithdraw, response=DecisionOut, errors=(404, 409, 422))
-async def withdraw_decision(call: Call[DecisionWithdraw, None]) -> DecisionOut:
-    return await _change(call, "withdraw", reason=call.body.reason)
 
 
 @routes.route("POST", "/cases/{case_id}/notices", access=WRITERS, summary="向案件当事人发送机构通知",
@@ -137,21 +91,21 @@ async def send_notice(call: Call[NoticeCreate, None]) -> NoticeOut:
     case_id = call.path_uuid("case_id")
     await cases.get_case(call.principal.agency_id, case_id)  # 404 before spending the budget
     await ratelimit.spend(app[RATE_LIMITER], ratelimit.AGENCY_NOTICES, app[SETTINGS], str(call.principal.agency_id))
-    result = await publication.agency_notice(app[SETTINGS], app[CLOCK], call.principal.agency_id, case_id,
-                                             call.body.text, call.principal.actor)
+    result = await cases.send_notice(app[SETTINGS], app[CLOCK], call.principal.agency_id, case_id,
+                                      call.body.text, call.principal.actor)
     await get_outbox(app).dispatch(result.notification_ids)
     return NoticeOut(case_id=case_id, notifications=len(result.notification_ids),
-                     unreachable_parties=_unreachable_out(result.unreachable))
+                     unreachable_parties=unreachable_out(result.unreachable))
 
 
 @routes.route("GET", "/notifications", access=READERS, summary="案件的通知投递记录（状态、次数、回执）",
               tag="notifications", query=NotificationQuery, response=NotificationPage, errors=(404,))
 async def list_notifications(call: Call[None, NotificationQuery]) -> NotificationPage:
     q = call.query
-    scope = None if call.principal.is_supervisor else call.principal.agency_id
+    scope = read_scope(call)
     await cases.get_case(scope, q.case_id)
     rows, receipts, total = await notifications_log.for_case(q.case_id, page=q.page, page_size=q.page_size)
-    unreachable = publication.unreachable_parties(await cases.case_parties(q.case_id))
+    unreachable = outgoing.unreachable_parties(await cases.case_parties(q.case_id))
     return NotificationPage(items=[notification_out(n, receipts.get(n.id, [])) for n in rows],
                             page=q.page, page_size=q.page_size, total=total,
-                            unreachable_parties=_unreachable_out(unreachable))
+                            unreachable_parties=unreachable_out(unreachable))

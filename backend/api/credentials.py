@@ -25,7 +25,7 @@ from backend.services.disclosure import printing, scans, status
 from backend.services.disclosure.scans import ScanRecorder
 from backend.services.disclosure.status import verify_url
 from backend.services.disclosure.verification import KeyStore, Verifier, VerifyCache
-from qr import render, sheet
+from qr import render
 
 routes = RouteTable("/api/v1")
 log = logging.getLogger("yangguang.credentials")
@@ -236,26 +236,13 @@ async def qr_svg(call: Call[None, None]) -> web.Response:
               summary="批量打印证卡（A4，每页 10 张；PDF 或单页 PNG）", tag="credentials", body=PrintSheetBody,
               produces="application/pdf", errors=(404, 409, 422))
 async def print_sheet(call: Call[PrintSheetBody, None]) -> web.Response:
-    rows = await printing.printable_credentials(call.principal.agency_id, call.body.credential_ids,
-                                                   call.request.app[CLOCK].today())
-    if not rows:
-        raise NotFound("没有可打印的证件", code="nothing_to_print")
-    base, keys = call.request.app[SETTINGS].public_base_url, _verifier(call).keys
-    cards = [printing.card_for(r, base, keys) for r in rows]
-    fmt, page = call.body.format, call.body.page
-    if fmt == "png":
-        first = (page - 1) * sheet.PER_PAGE
-        if first >= len(cards):
-            raise NotFound("没有这一页", code="page_out_of_range")
-        pages = await asyncio.to_thread(sheet.pages, cards[first:first + sheet.PER_PAGE])
-        body = await asyncio.to_thread(sheet.page_png, pages[0])
-        return web.Response(body=body, content_type="image/png",
-                            headers={"X-Page-Count": str(-(-len(cards) // sheet.PER_PAGE))})
-    pages = await asyncio.to_thread(sheet.pages, cards)
-    body = await asyncio.to_thread(sheet.pdf, pages)
-    return web.Response(body=body, content_type="application/pdf",
-                        headers={"Content-Disposition": 'attachment; filename="credentials.pdf"',
-                                 "X-Page-Count": str(len(pages))})
+    app = call.request.app
+    out = await printing.render(call.principal.agency_id, call.body.credential_ids, app[SETTINGS].public_base_url,
+                                _verifier(call).keys, app[CLOCK].today(), fmt=call.body.format, page=call.body.page)
+    headers = {"X-Page-Count": str(out.page_count)}
+    if out.content_type == "application/pdf":
+        headers["Content-Disposition"] = 'attachment; filename="credentials.pdf"'
+    return web.Response(body=out.body, content_type=out.content_type, headers=headers)
 
 
 # --- scans and ratings -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Cases, their parties and decisions: just enough for publication and notices (R-P, R-N).
+"""Cases and their parties; the agency's notices to them (R-N4). Decisions: ``services/decisions.py``.
 
 A case's status follows its events through the CASE transition table (``services/states.py``):
 立案 → ``open``; registering a decision → ``decided`` (action ``decide``); publishing it →
@@ -21,27 +21,14 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import SHANGHAI, Clock
 from backend.errors import Conflict, NotFound
-from backend.models import Case, CaseParty, Decision, Party
-from backend.models.enums import CaseStatus, CaseType, ChannelPreference, PartyKind, RecordStep
-from backend.services import audit, masking, records
+from backend.models import Agency, Case, CaseParty, Party
+from backend.models.enums import CaseStatus, CaseType, NotificationEvent, PartyKind, RecordStep
+from backend.services import audit, records
 from backend.services.scope import scoped, visible_one
 from backend.services.states import CASE
-
-# Why a party cannot be notified: shown on the case and in the notification view (R-N3).
-NO_CONTACT = "no_contact"  # neither a phone number nor a bound WeChat account
-OPTED_OUT = "opted_out"  # the party chose to receive no messages
-UNREACHABLE_WORDS = {NO_CONTACT: "没有手机号，也未绑定微信，无法通知", OPTED_OUT: "当事人选择不接收通知"}
-
-
-def unreachable_reason(party: Party) -> str | None:
-    """None when some channel can reach the party; otherwise why not."""
-    if party.channel_preference is ChannelPreference.NONE:
-        return OPTED_OUT
-    # The same rule as publication._channels_for: WeChat if bound and wanted, else SMS if a phone is known.
-    by_wechat = bool(party.wechat_openid) and party.channel_preference is not ChannelPreference.SMS
-    if not by_wechat and not party.phone:
-        return NO_CONTACT
-    return None
+from backend.settings import Settings
+from notifications import outgoing, templates
+from notifications.outgoing import EventResult
 
 
 @dataclass(frozen=True)
@@ -127,25 +114,22 @@ async def case_parties(case_id: uuid.UUID) -> list[Party]:
     return await Party.filter(case_links__case_id=case_id).order_by("created_at")
 
 
-async def create_decision(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any],
-                          actor: str) -> Decision:
+async def send_notice(settings: Settings, clock: Clock, agency_id: uuid.UUID, case_id: uuid.UUID,
+                      text: str, actor: str) -> EventResult:
+    """An agency's own notice to every party of a case: a record entry and one message per party."""
     case = await get_case(agency_id, case_id)
-    parties = await case_parties(case.id)
-    try:
-        async with in_transaction():
-            case = await Case.filter(id=case.id).select_for_update().get()
-            await move_case(case, "decide")
-            decision = await Decision.create(
-                case=case, agency_id=agency_id, type=case.type, document_no=data["document_no"],
-                summary=data["summary"], decided_at=data["decided_at"],
-                public_party_name=masking.joined_public_names(parties))
-            await audit.record(actor, "decision.create", "decision", decision.id, agency_id=agency_id,
-                               data={"document_no": decision.document_no})
-    except IntegrityError as exc:
-        raise Conflict("该文书编号已存在", code="document_no_taken") from exc
-    return decision
-
-
-async def get_decision(agency_id: uuid.UUID | None, decision_id: uuid.UUID) -> Decision:
-    return await visible_one(Decision.filter(id=decision_id), agency_id,
-                             NotFound("未找到该执法决定", code="decision_not_found"))
+    agency = await Agency.get(id=agency_id)
+    ctx = {"agency": agency.name[:20], "case": case.number, "case_id": str(case.id), "text": text,
+           "date": clock.now().strftime("%Y-%m-%d %H:%M")}
+    templates.check_notice_text(text, ctx)  # refuse before writing anything
+    async with in_transaction():
+        case = await Case.filter(id=case_id).select_for_update().get()
+        parties = await case_parties(case.id)
+        unreachable = outgoing.unreachable_parties(parties)
+        entry = await records.append(case, RecordStep.NOTICE,
+                                     f"机构通知：{text}" + outgoing.unreachable_note(unreachable), actor, clock.now())
+        ids = await outgoing.write(outgoing.plan(settings, NotificationEvent.AGENCY_NOTICE, f"record:{entry.id}",
+                                                 agency_id, case, parties, ctx, clock.now()))
+        await audit.record(actor, "case.notice", "case", case.id, agency_id=agency_id,
+                           data={"notifications": len(ids), "unreachable": len(unreachable)})
+    return EventResult(None, ids, unreachable)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
-from backend.services.disclosure.decisions import public_decision
+from backend.services import decisions
 from backend.services.ratelimit import DECISIONS
 from miniprogram_api import pages
 from notifications import templates
@@ -53,13 +53,13 @@ class PublicDecisionOut(BaseModel):
 @routes.route("GET", "/mp/v1/decisions/{decision_id}", access=PUBLIC, summary="公示的执法决定（含更正、撤回记录）",
               tag="public", response=PublicDecisionOut, errors=(404,), limit=DECISIONS)
 async def decision_json(call: Call[None, None]) -> PublicDecisionOut:
-    return PublicDecisionOut.model_validate(await public_decision(call.path_uuid("decision_id")))
+    return PublicDecisionOut.model_validate(await decisions.public_view(call.path_uuid("decision_id")))
 
 
 @routes.route("GET", "/d/{decision_id}", access=PUBLIC, summary="H5 执法决定公示页（通知短信中的链接）",
               tag="public", produces="text/html", errors=(404,), limit=DECISIONS)
 async def decision_page(call: Call[None, None]) -> web.Response:
-    d = await public_decision(call.path_uuid("decision_id"))
+    d = await decisions.public_view(call.path_uuid("decision_id"))
     history = "".join(
         f"<li>{v.at:%Y-%m-%d %H:%M} {KIND_WORD[v.kind]}" + (f"：{escape(v.reason)}" if v.reason else "") + "</li>"
         for v in d.history)

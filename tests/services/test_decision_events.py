@@ -8,7 +8,7 @@ import pytest
 
 from backend.errors import IllegalTransition
 from backend.models import CaseRecord, DecisionVersion, Notification
-from backend.services import cases, publication
+from backend.services import cases, decisions
 from tests.factories import an_agency
 
 PERSON_A = {"kind": "person", "name": "李四", "phone": "13800138001", "id_number": "330102199001011234"}
@@ -19,7 +19,7 @@ async def a_decision(clock, parties=(PERSON_A, PERSON_B)):  # type: ignore[no-un
     agency = await an_agency()
     case, _ = await cases.create_case(agency.agency.id, {"title": "无照经营", "type": "penalty",
                                                          "parties": list(parties)}, "test", clock)
-    decision = await cases.create_decision(agency.agency.id, case.id, {
+    decision = await decisions.create(agency.agency.id, case.id, {
         "document_no": f"杭西市监罚〔2026〕{case.number}号", "summary": "罚款五千元", "decided_at": date(2026, 11, 2)},
         "test")
     return agency.agency.id, decision
@@ -29,7 +29,7 @@ async def test_an_illegal_move_writes_nothing(db, clock):
     agency_id, decision = await a_decision(clock)
     records_before = await CaseRecord.all().count()
     with pytest.raises(IllegalTransition) as exc:
-        await publication.change_decision(db, clock, agency_id, decision.id, "withdraw", "test", reason="错误")
+        await decisions.change(db, clock, agency_id, decision.id, "withdraw", "test", reason="错误")
     assert exc.value.code == "decision_withdraw_not_allowed"
     assert await DecisionVersion.all().count() == 0
     assert await Notification.all().count() == 0
@@ -38,7 +38,7 @@ async def test_an_illegal_move_writes_nothing(db, clock):
 
 async def test_publishing_writes_the_version_the_record_and_one_message_per_party_together(db, clock):
     agency_id, decision = await a_decision(clock)
-    result = await publication.change_decision(db, clock, agency_id, decision.id, "publish", "key:test")
+    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test")
     assert len(result.notification_ids) == 2
     version = await DecisionVersion.get(decision_id=decision.id)
     assert (version.version, version.actor) == (1, "key:test")
@@ -49,9 +49,9 @@ async def test_publishing_writes_the_version_the_record_and_one_message_per_part
 
 async def test_a_correction_never_carries_one_partys_data_to_another(db, clock):
     agency_id, decision = await a_decision(clock)
-    await publication.change_decision(db, clock, agency_id, decision.id, "publish", "test")
+    await decisions.change(db, clock, agency_id, decision.id, "publish", "test")
     text = f"当事人王小明（身份证号{PERSON_B['id_number']}，电话{PERSON_B['phone']}）罚款三千元"
-    result = await publication.change_decision(db, clock, agency_id, decision.id, "correct", "test",
+    result = await decisions.change(db, clock, agency_id, decision.id, "correct", "test",
                                                summary=text, reason=f"王小明身份证号{PERSON_B['id_number']}有误")
     to_a = await Notification.get(id__in=result.notification_ids, recipient=PERSON_A["phone"])
     message = to_a.content + str(to_a.params)

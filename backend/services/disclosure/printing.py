@@ -1,4 +1,4 @@
-"""One print-sheet pipeline (API, CLI and demo): the cards valid today, rendered by ``qr.sheet``."""
+"""One print-sheet pipeline for the API, the CLI and the demo: the cards valid today, rendered by ``qr.sheet``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from backend.errors import Conflict
+from backend.errors import Conflict, NotFound
 from backend.files import write_private
 from backend.models import Credential
 from backend.services.disclosure.status import CURRENT, C, credential_not_found, effective_status, verify_url
@@ -61,14 +62,48 @@ def card_for(row: dict[str, Any], base_url: str, keys: KeyStore) -> CardData:
         photo=photo.read_bytes() if (photo := stored_photo(keys.data_dir, row["photo_path"])) else None)
 
 
+@dataclass(frozen=True)
+class RenderedSheet:
+    body: bytes
+    content_type: str
+    page_count: int
+
+
+async def _cards(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None, base_url: str, keys: KeyStore,
+                 today: date) -> list[CardData]:
+    rows = await printable_credentials(agency_id, credential_ids, today)
+    return [card_for(r, base_url, keys) for r in rows]
+
+
+async def render(agency_id: uuid.UUID, credential_ids: list[uuid.UUID] | None, base_url: str, keys: KeyStore,
+                 today: date, *, fmt: str = "pdf", page: int = 1) -> RenderedSheet:
+    """The print sheet as one PDF of every page, or one page as PNG (``fmt="png"``, pages from 1)."""
+    cards = await _cards(agency_id, credential_ids, base_url, keys, today)
+    if not cards:
+        raise NotFound("没有可打印的证件", code="nothing_to_print")
+    page_count = -(-len(cards) // sheet.PER_PAGE)
+    if fmt == "png":
+        if not 1 <= page <= page_count:
+            raise NotFound("没有这一页", code="page_out_of_range")
+        first = (page - 1) * sheet.PER_PAGE
+
+        def one_page() -> bytes:  # CPU: off the event loop
+            return sheet.page_png(sheet.pages(cards[first:first + sheet.PER_PAGE])[0])
+        return RenderedSheet(await asyncio.to_thread(one_page), "image/png", page_count)
+
+    def whole() -> bytes:
+        return sheet.pdf(sheet.pages(cards))
+    return RenderedSheet(await asyncio.to_thread(whole), "application/pdf", page_count)
+
+
 async def write_print_sheet(agency_id: uuid.UUID, out_dir: Path, base_url: str, keys: KeyStore, today: date,
                             progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Print sheets for every card of the agency valid today: one PNG per A4 page and one PDF of them all."""
-    rows = await printable_credentials(agency_id, None, today)
-    if not rows:
+    cards = await _cards(agency_id, None, base_url, keys, today)
+    if not cards:
         return []
-    cards = [card_for(r, base_url, keys) for r in rows]
     total = len(cards)
+
     def render_and_write() -> list[Path]:  # CPU and disk: off the event loop
         pages = sheet.pages(cards, (lambda done: progress(done, total)) if progress else None)
         written = []  # names and photos of officers: private files (backend.files)

@@ -1,0 +1,57 @@
+"""Decisions: register, read, publish, correct, withdraw (R-P3, R-P4). Thin handlers over
+``services/decisions.py``; the outbox gets the event's messages after commit."""
+
+from __future__ import annotations
+
+from backend.api.case_schemas import DecisionCorrect, DecisionCreate, DecisionOut, DecisionWithdraw
+from backend.api.cases import READERS, WRITERS, read_scope, unreachable_out
+from backend.app_keys import CLOCK, SETTINGS
+from backend.http.routing import Call, RouteTable
+from backend.outbox import get_outbox
+from backend.services import decisions
+
+routes = RouteTable("/api/v1")
+
+
+@routes.route("POST", "/cases/{case_id}/decisions", access=WRITERS, summary="登记执法决定",
+              tag="decisions", body=DecisionCreate, response=DecisionOut, status=201, errors=(404, 409, 422))
+async def create_decision(call: Call[DecisionCreate, None]) -> DecisionOut:
+    decision = await decisions.create(call.principal.agency_id, call.path_uuid("case_id"),
+                                      call.body.model_dump(), call.principal.actor)
+    return DecisionOut.model_validate(decision)
+
+
+@routes.route("GET", "/decisions/{decision_id}", access=READERS, summary="查看执法决定（含内部全文与公示状态）",
+              tag="decisions", response=DecisionOut, errors=(404,))
+async def get_decision(call: Call[None, None]) -> DecisionOut:
+    return DecisionOut.model_validate(await decisions.get(read_scope(call), call.path_uuid("decision_id")))
+
+
+async def _change(call: Call, action: str, summary: str | None = None, reason: str = "") -> DecisionOut:
+    app = call.request.app
+    result = await decisions.change(app[SETTINGS], app[CLOCK], call.principal.agency_id,
+                                    call.path_uuid("decision_id"), action, call.principal.actor,
+                                    summary=summary, reason=reason)
+    await get_outbox(app).dispatch(result.notification_ids)  # after commit; the relay covers failures
+    out = DecisionOut.model_validate(result.decision)
+    out.notifications = len(result.notification_ids)
+    out.unreachable_parties = unreachable_out(result.unreachable)
+    return out
+
+
+@routes.route("POST", "/decisions/{decision_id}/publish", access=WRITERS, summary="公示执法决定并通知当事人",
+              tag="decisions", response=DecisionOut, errors=(404, 409))
+async def publish_decision(call: Call[None, None]) -> DecisionOut:
+    return await _change(call, "publish")
+
+
+@routes.route("POST", "/decisions/{decision_id}/correct", access=WRITERS, summary="更正公示内容并通知当事人",
+              tag="decisions", body=DecisionCorrect, response=DecisionOut, errors=(404, 409, 422))
+async def correct_decision(call: Call[DecisionCorrect, None]) -> DecisionOut:
+    return await _change(call, "correct", summary=call.body.summary, reason=call.body.reason)
+
+
+@routes.route("POST", "/decisions/{decision_id}/withdraw", access=WRITERS, summary="撤回公示并通知当事人",
+              tag="decisions", body=DecisionWithdraw, response=DecisionOut, errors=(404, 409, 422))
+async def withdraw_decision(call: Call[DecisionWithdraw, None]) -> DecisionOut:
+    return await _change(call, "withdraw", reason=call.body.reason)

@@ -1,0 +1,161 @@
+"""The life of an enforcement decision, in one place (R-P3, R-P4, R-N2).
+
+Registered on a case (``create``), then published, corrected and withdrawn through the DECISION
+transition table (``services/states.py``). Every event moves the machine, writes a DecisionVersion
+holding only masked text, appends the case record entry and writes one notification row per
+reachable party -- all in one transaction, so a committed event always has its messages waiting in
+the outbox and a rolled-back one has none. The words of the messages are rendered in
+``notifications/``; what the public may see of a decision is ``public_view``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from backend.clock import Clock
+from backend.errors import Conflict, NotFound
+from backend.models import Agency, Case, Decision, DecisionVersion
+from backend.models.enums import (
+    CaseType,
+    DecisionStatus,
+    DecisionVersionKind,
+    NotificationEvent,
+    RecordStep,
+)
+from backend.services import audit, masking, records
+from backend.services.cases import case_parties, get_case, move_case
+from backend.services.scope import visible_one
+from backend.services.states import DECISION
+from backend.settings import Settings
+from notifications import outgoing
+from notifications.outgoing import EventResult
+
+E = NotificationEvent
+# action -> (the parties' message, the version written, the words of the case record entry)
+EVENTS = {
+    "publish": (E.DECISION_PUBLISHED, DecisionVersionKind.PUBLISH, "公示执法决定"),
+    "correct": (E.DECISION_CORRECTED, DecisionVersionKind.CORRECT, "更正执法决定公示"),
+    "withdraw": (E.DECISION_WITHDRAWN, DecisionVersionKind.WITHDRAW, "撤回执法决定公示"),
+}
+assert set(EVENTS) == set(DECISION.table), "every DECISION action has its event"
+
+
+def url(settings: Settings, decision_id: uuid.UUID) -> str:
+    """The public page of a decision, as printed in messages."""
+    return f"{settings.public_base_url}/d/{decision_id}"
+
+
+async def create(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any], actor: str) -> Decision:
+    """Register the decision of a case (a draft, not public); the case moves to ``decided``."""
+    case = await get_case(agency_id, case_id)
+    parties = await case_parties(case.id)
+    try:
+        async with in_transaction():
+            case = await Case.filter(id=case.id).select_for_update().get()
+            await move_case(case, "decide")
+            decision = await Decision.create(
+                case=case, agency_id=agency_id, type=case.type, document_no=data["document_no"],
+                summary=data["summary"], decided_at=data["decided_at"],
+                public_party_name=masking.joined_public_names(parties))
+            await audit.record(actor, "decision.create", "decision", decision.id, agency_id=agency_id,
+                               data={"document_no": decision.document_no})
+    except IntegrityError as exc:
+        raise Conflict("该文书编号已存在", code="document_no_taken") from exc
+    return decision
+
+
+async def get(agency_id: uuid.UUID | None, decision_id: uuid.UUID) -> Decision:
+    """The agency's own decision, whole (the supervisor's scope is every agency: ``agency_id=None``)."""
+    return await visible_one(Decision.filter(id=decision_id), agency_id,
+                             NotFound("未找到该执法决定", code="decision_not_found"))
+
+
+async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decision_id: uuid.UUID,
+                 action: str, actor: str, *, summary: str | None = None, reason: str = "") -> EventResult:
+    """Publish, correct or withdraw: one DECISION transition with its version, record and messages."""
+    event, kind, label = EVENTS[action]
+    async with in_transaction():
+        decision = await Decision.filter(id=decision_id, agency_id=agency_id).select_for_update().first()
+        if decision is None:
+            raise NotFound("未找到该执法决定", code="decision_not_found")
+        decision.status = DECISION.next(decision.status, action)
+        now = clock.now()
+        if action == "correct" and summary is not None:
+            decision.summary = summary
+        if action == "publish":
+            decision.published_at = now
+        decision.current_version += 1
+        case = await Case.filter(id=decision.case_id).select_for_update().get()
+        if action == "publish":
+            await move_case(case, "execute")  # the case status follows its events (services/cases.py)
+        parties = await case_parties(case.id)
+        # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
+        decision.public_party_name = masking.joined_public_names(parties)
+        public_reason = masking.mask_text(reason, parties)
+        version = await DecisionVersion.create(
+            decision=decision, version=decision.current_version, kind=kind,
+            public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor)
+        # Every party gets the same message: only the masked text, never another party's data.
+        change_text = ""
+        if action == "correct" and summary is not None:
+            change_text = f"{public_reason}（更正后：{version.public_text}）" if reason else version.public_text
+        await decision.save()
+        unreachable = outgoing.unreachable_parties(parties)
+        text = f"{label}：{decision.document_no}" + (f"，理由：{reason}" if reason else "")
+        await records.append(case, RecordStep.PUBLICATION, text + outgoing.unreachable_note(unreachable),
+                             actor, now)
+        ctx = {"doc": decision.document_no, "url": url(settings, decision.id), "change": change_text,
+               "reason": public_reason, "decision_id": str(decision.id), "date": now.strftime("%Y-%m-%d %H:%M")}
+        ids = await outgoing.write(outgoing.plan(settings, event, str(version.id), agency_id, case, parties,
+                                                 ctx, now))
+        await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
+                           data={"version": version.version, "notifications": len(ids),
+                                 "unreachable": len(unreachable)})
+    return EventResult(decision, ids, unreachable)
+
+
+@dataclass(frozen=True)
+class PublicVersion:
+    version: int
+    kind: DecisionVersionKind
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublicDecision:
+    id: uuid.UUID
+    agency_name: str
+    type: CaseType
+    document_no: str
+    decided_at: date
+    status: DecisionStatus
+    party: str
+    text: str | None  # None once withdrawn: it leaves public view
+    published_at: datetime | None
+    history: list[PublicVersion]
+
+
+async def public_view(decision_id: uuid.UUID) -> PublicDecision:
+    """What the public may see (R-P3): the masked text of the latest version, the history of
+    corrections, and for a withdrawn decision only that and why it was withdrawn. Drafts are 404."""
+    decision = await Decision.filter(id=decision_id).exclude(status=DecisionStatus.DRAFT).first()
+    if decision is None:
+        raise NotFound("未找到该公示决定", code="decision_not_found")
+    versions = await DecisionVersion.filter(decision_id=decision.id).order_by("version")
+    agency = await Agency.get(id=decision.agency_id).values("name")
+    latest_text = next((v.public_text for v in reversed(versions) if v.kind is not DecisionVersionKind.WITHDRAW),
+                       None)
+    withdrawn = decision.status is DecisionStatus.WITHDRAWN
+    return PublicDecision(
+        id=decision.id, agency_name=agency["name"], type=decision.type, document_no=decision.document_no,
+        decided_at=decision.decided_at, status=decision.status, party=decision.public_party_name,
+        text=None if withdrawn else latest_text, published_at=decision.published_at,
+        history=[PublicVersion(v.version, v.kind, v.created_at, v.reason) for v in versions],
+    )

@@ -1,0 +1,100 @@
+"""Who gets a message about an event, on which channel, with which words: the outbox rows.
+
+One rule decides both the channel of a party's message and why a party cannot be reached, so the
+case view (R-N3) and the rows written for an event can never disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from backend.models import Case, Decision, Notification, Party
+from backend.models.enums import ChannelPreference, NotificationChannel, NotificationEvent
+from backend.settings import Settings
+from notifications import templates
+
+# Why a party cannot be notified: shown on the case and in the notification view (R-N3).
+NO_CONTACT = "no_contact"  # neither a phone number nor a bound WeChat account
+OPTED_OUT = "opted_out"  # the party chose to receive no messages
+UNREACHABLE_WORDS = {NO_CONTACT: "没有手机号，也未绑定微信，无法通知", OPTED_OUT: "当事人选择不接收通知"}
+
+
+@dataclass
+class EventResult:
+    """What an event left behind: the decision it changed (if any), the outbox rows to hand over
+    after commit, and the parties no message could go to, with the reason."""
+
+    decision: Decision | None
+    notification_ids: list[uuid.UUID]
+    unreachable: list[tuple[Party, str]] = field(default_factory=list)
+
+
+def channel_for(party: Party) -> NotificationChannel | None:
+    """One message per party and event, on the party's preferred channel; WeChat needs a bound
+    account (and, at send time, a subscription grant, else it falls back to SMS)."""
+    pref = party.channel_preference
+    if pref is ChannelPreference.NONE:
+        return None
+    if party.wechat_openid and pref in (ChannelPreference.WECHAT, ChannelPreference.BOTH):
+        return NotificationChannel.WECHAT
+    if party.phone:
+        return NotificationChannel.SMS
+    return None
+
+
+def unreachable_reason(party: Party) -> str | None:
+    """None when a channel can reach the party; otherwise why not (reported, never skipped silently)."""
+    if party.channel_preference is ChannelPreference.NONE:
+        return OPTED_OUT
+    return NO_CONTACT if channel_for(party) is None else None
+
+
+def unreachable_parties(parties: list[Party]) -> list[tuple[Party, str]]:
+    return [(p, reason) for p in parties if (reason := unreachable_reason(p)) is not None]
+
+
+def unreachable_note(unreachable: list[tuple[Party, str]]) -> str:
+    """The sentence a case record entry carries when some parties could not be told."""
+    return f"；{len(unreachable)} 名当事人无法通知（无联系方式或不接收通知）" if unreachable else ""
+
+
+def plan(settings: Settings, event: NotificationEvent, event_ref: str, agency_id: uuid.UUID, case: Case,
+         parties: list[Party], ctx: Mapping[str, str], now: datetime | None = None) -> list[Notification]:
+    """The outbox rows for one event, unsaved. ``relayed_at=now``: the caller hands them over right
+    after commit; should it die first, the relay picks them up ``notify_requeue_after`` seconds later."""
+    remedies = templates.remedies_apply(case.type)  # no appeal text on a permit
+    key = templates.sms_key(event, case.type)
+    sms_code = settings.aliyun_sms_templates.get(key, key)
+    wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
+    sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "", remedies=remedies)
+    rows: list[Notification] = []
+    for party in parties:
+        channel = channel_for(party)
+        if channel is None:
+            continue
+        base = dict(event=event, event_ref=event_ref, agency_id=agency_id, case_id=case.id, party_id=party.id,
+                    idempotency_key=f"{event.value}:{event_ref}:{party.id}:{channel.value}", channel=channel,
+                    relayed_at=now)
+        if channel is NotificationChannel.SMS:
+            rows.append(Notification(**base, recipient=party.phone, template=sms.template,
+                                     template_version=sms.version, params={"vars": sms.params},
+                                     content=sms.content))
+        else:
+            wx = templates.render_wechat(event, wx_id, ctx, remedies=remedies)
+            # The SMS twin travels with the row, ready for a fallback without re-reading the event.
+            fallback = {"template": sms.template, "version": sms.version, "vars": sms.params,
+                        "content": sms.content} if party.phone else None
+            rows.append(Notification(**base, recipient=party.wechat_openid, template=wx.template,
+                                     template_version=wx.version, params={**wx.params, "fallback": fallback},
+                                     content=wx.content))
+    return rows
+
+
+async def write(rows: list[Notification]) -> list[uuid.UUID]:
+    """Insert the rows in the caller's transaction; their ids go to the outbox after commit."""
+    if rows:
+        await Notification.bulk_create(rows)
+    return [row.id for row in rows]
