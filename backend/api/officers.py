@@ -6,7 +6,7 @@ import uuid
 
 from backend.api.auth import Principal
 from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery
-from backend.app_keys import SETTINGS, VERIFIER
+from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import Forbidden, ValidationFailed
 from backend.http.routing import Call, RouteTable
 from backend.http.schemas import Page
@@ -61,8 +61,8 @@ async def get_officer(call: Call[None, None]) -> OfficerOut:
 async def patch_officer(call: Call[OfficerPatch, None]) -> OfficerOut:
     changes = call.body.model_dump(exclude_unset=True)
     officer, voided = await officers.update_officer(
-        call.principal.agency_id, call.path_uuid("officer_id"), changes, call.principal.actor
-    )
+        call.principal.agency_id, call.path_uuid("officer_id"), changes, call.principal.actor,
+        call.request.app[CLOCK])
     if voided:  # the very next scan, in every process, shows 已作废
         await call.request.app[VERIFIER].cache.invalidate()
     return officer_out(officer, call.principal)

@@ -15,7 +15,7 @@ from backend.models.case import (
 from backend.models.complaint import Complaint, ComplaintEvent, Rectification
 from backend.models.decision import Decision, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
-from backend.models.officer import Credential, Officer, Rating, Scan
+from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.review import LegalReview, MajorCatalogueEntry
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Complaint",
     "ComplaintEvent",
     "Credential",
+    "CredentialEvent",
     "Decision",
     "DecisionVersion",
     "DeliveryReceipt",

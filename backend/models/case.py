@@ -17,7 +17,9 @@ from backend.models.enums import (
     ChannelPreference,
     EvidenceKind,
     PartyKind,
+    RecordAccessKind,
     RecordStep,
+    ServiceMethod,
     SignatureState,
 )
 from backend.models.officer import Officer
@@ -101,7 +103,8 @@ class CaseParty(Model):
 
 
 class CaseRecord(Model):
-    """Append-only, hash-chained record entry (R-R4): hash = H(prev_hash ‖ canonical entry)."""
+    """One step of a case (R-R1), append-only: never updated or deleted. A mistake is corrected by a
+    new record naming the one it corrects. Each record is a leaf of the transparency log (R-R4)."""
 
     id = fields.BigIntField(primary_key=True)
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
@@ -112,14 +115,21 @@ class CaseRecord(Model):
     step = fields.CharEnumField(RecordStep, max_length=24)
     occurred_at = fields.DatetimeField()
     place = fields.CharField(max_length=200, default="")
-    # [{officer_id, certificate_no, credential_shown}] at the time of the step (R-R1).
+    # [{officer_id, name, certificate_no, credential_id, credential_shown}] at the time of the step (R-R1).
     officers = fields.JSONField[list[Any]](default=list)
     text = fields.TextField(default="")
     signature = fields.CharEnumField(SignatureState, max_length=16, default=SignatureState.NOT_REQUIRED)
-    signature_note = fields.TextField(default="")
-    actor = fields.CharField(max_length=64, default="")  # api key id or "system"
-    prev_hash = fields.CharField(max_length=64)
-    hash = fields.CharField(max_length=64, unique=True)
+    signature_note = fields.TextField(default="")  # the officer's note when the party refused to sign
+    service_method = fields.CharEnumField(ServiceMethod, max_length=16, null=True)
+    evidence_ids = fields.JSONField[list[Any]](default=list)  # evidence this step produced or relies on
+    corrects: fields.ForeignKeyNullableRelation[CaseRecord] = fields.ForeignKeyField(
+        "models.CaseRecord", related_name="corrections", null=True, on_delete=fields.RESTRICT
+    )
+    corrects_id: int | None
+    actor = fields.CharField(max_length=64, default="")  # "key:<id>" or "system:<name>"
+    actor_name = fields.CharField(max_length=100, default="")  # the person (or named system) behind it
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)  # its leaf in the transparency log
     recorded_at = created_at()
 
     class Meta:
@@ -128,26 +138,31 @@ class CaseRecord(Model):
 
 
 class Evidence(Model):
-    """An evidence file (AV, photo, document), numbered like the case documents (R-R2)."""
+    """An evidence file (AV, photo, document), numbered like the case documents (R-R2), stored by its
+    SHA-256 in the data folder; the hash is a leaf of the transparency log."""
 
     id = uuid_pk()
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="evidence", on_delete=fields.RESTRICT
     )
     case_id: uuid.UUID
-    record: fields.ForeignKeyNullableRelation[CaseRecord] = fields.ForeignKeyField(
-        "models.CaseRecord", related_name="evidence", null=True, on_delete=fields.RESTRICT
-    )
-    record_id: int | None
-    number = fields.CharField(max_length=64)
+    number = fields.CharField(max_length=64)  # case number + kind + sequence
     kind = fields.CharEnumField(EvidenceKind, max_length=16)
+    seq = fields.IntField(default=0)  # sequence within the case and kind
     captured_at = fields.DatetimeField()
     place = fields.CharField(max_length=200, default="")
-    collector = fields.CharField(max_length=64, default="")  # certificate number
+    collector_officer: fields.ForeignKeyNullableRelation[Officer] = fields.ForeignKeyField(
+        "models.Officer", related_name="evidence_collected", null=True, on_delete=fields.RESTRICT
+    )
+    collector_officer_id: uuid.UUID | None
     proves = fields.TextField(default="")
-    storage_path = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=100, default="application/octet-stream")  # from the content
     sha256 = fields.CharField(max_length=64)
     size_bytes = fields.BigIntField()
+    actor = fields.CharField(max_length=64, default="")
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
     created_at = created_at()
 
     class Meta:
@@ -156,14 +171,22 @@ class Evidence(Model):
 
 
 class RecordAccess(Model):
-    """Every supervisor retrieval of a case record is logged (R-R5)."""
+    """Every retrieval of a case's full record and every read of an evidence file, with who (R-R5)."""
 
     id = fields.BigIntField(primary_key=True)
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="accesses", on_delete=fields.RESTRICT
     )
     case_id: uuid.UUID
+    kind = fields.CharEnumField(RecordAccessKind, max_length=16, default=RecordAccessKind.FULL_RECORD)
+    evidence: fields.ForeignKeyNullableRelation[Evidence] = fields.ForeignKeyField(
+        "models.Evidence", related_name="reads", null=True, on_delete=fields.RESTRICT
+    )
+    evidence_id: uuid.UUID | None
     actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    accessor_agency_id = fields.UUIDField(null=True)  # the reader's agency; None for a supervisor
     accessed_at = created_at()
 
     class Meta:

@@ -55,6 +55,9 @@ class DecisionVersion(Model):
     public_text = fields.TextField()  # masked text as the public sees it
     reason = fields.TextField(default="")
     actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")  # the person (or named system) behind it
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)  # the event's leaf in the transparency log
     created_at = created_at()
 
     class Meta:

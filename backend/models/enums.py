@@ -95,18 +95,38 @@ class RecordStep(StrEnum):
     """Steps of a case (R-R1)."""
 
     START = "start"  # 受理/立案
-    INVESTIGATION = "investigation"
-    EVIDENCE = "evidence"
+    INVESTIGATION = "investigation"  # 调查
+    EVIDENCE = "evidence"  # 取证
+    ON_SITE = "on_site"  # 现场检查（勘验）
+    INTERVIEW = "interview"  # 询问
     NOTICE_OF_RIGHTS = "notice_of_rights"  # 告知
     STATEMENT = "statement"  # 陈述申辩
     HEARING = "hearing"  # 听证
-    LEGAL_REVIEW = "legal_review"
-    DECISION = "decision"
+    SEIZURE = "seizure"  # 查封扣押
+    LIBERTY_RESTRICTION = "liberty_restriction"  # 限制人身自由的措施
+    LEGAL_REVIEW = "legal_review"  # 法制审核
+    DECISION = "decision"  # 决定
     SERVICE = "service"  # 送达
-    EXECUTION = "execution"
-    CLOSURE = "closure"
-    PUBLICATION = "publication"
+    EXECUTION = "execution"  # 执行
+    FORCED_EXECUTION = "forced_execution"  # 强制执行
+    CLOSURE = "closure"  # 结案
+    PUBLICATION = "publication"  # written by the service when a decision is published, corrected, withdrawn
     NOTICE = "notice"  # an agency's own update to the parties
+
+
+class ServiceMethod(StrEnum):
+    """How a document was served (送达方式)."""
+
+    DIRECT = "direct"  # 直接送达
+    LIEN = "lien"  # 留置送达
+    MAIL = "mail"  # 邮寄送达
+    ELECTRONIC = "electronic"  # 电子送达
+    PUBLIC_NOTICE = "public_notice"  # 公告送达
+
+
+class RecordAccessKind(StrEnum):
+    FULL_RECORD = "full_record"  # GET /api/v1/cases/{id}/full-record
+    EVIDENCE = "evidence"  # GET /api/v1/evidence/{id}/content
 
 
 class SignatureState(StrEnum):

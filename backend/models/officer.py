@@ -67,6 +67,29 @@ class Credential(Model):
         table = "credential"
 
 
+class CredentialEvent(Model):
+    """Every change of a credential, with when and who: the card's history, so a record can be checked
+    against the status the card had at the moment of the step (R-R1). Each is a transparency-log leaf."""
+
+    id = fields.BigIntField(primary_key=True)
+    credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
+        "models.Credential", related_name="events", on_delete=fields.RESTRICT
+    )
+    credential_id: uuid.UUID
+    action = fields.CharField(max_length=24)  # issue, or an action of the CREDENTIAL table
+    status_after = fields.CharEnumField(CredentialStatus, max_length=16)
+    at = fields.DatetimeField()  # from the injected clock
+    reason = fields.TextField(default="")
+    actor = fields.CharField(max_length=64, default="")
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
+
+    class Meta:
+        table = "credential_event"
+        indexes = (("credential_id", "at"),)
+
+
 class Scan(Model):
     """One scan of a credential QR. No raw IP is stored, and a location only if the citizen sent one."""
 

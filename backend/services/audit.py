@@ -15,6 +15,17 @@ from backend.services.scope import scoped
 acting_as: ContextVar[tuple[str, str] | None] = ContextVar("acting_as", default=None)
 
 
+def who(actor: str) -> tuple[str, str]:
+    """(name, role) behind an actor: the key's holder and role for a request's key, the system's
+    own name for a job (``system:expiry``). Records, evidence and reviews say who through this."""
+    current = acting_as.get()
+    if current is not None and actor.startswith("key:"):
+        return current[1][:100], current[0]
+    if actor.startswith("system:"):
+        return actor[:100], "system"
+    return actor[:100], ""
+
+
 async def record(
     actor: str,
     action: str,
@@ -25,14 +36,10 @@ async def record(
     role: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    current = acting_as.get()
-    if current is not None and actor.startswith("key:"):
-        role, name = role or current[0], current[1]
-    else:
-        name = ""
+    name, acting_role = who(actor)
     await AuditEvent.create(
         actor=actor,
-        actor_role=role,
+        actor_role=role or acting_role,
         actor_name=name[:100],
         agency_id=agency_id,
         action=action,

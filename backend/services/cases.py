@@ -23,7 +23,8 @@ from backend.clock import SHANGHAI, Clock
 from backend.errors import Conflict, NotFound
 from backend.models import Agency, Case, CaseParty, Party
 from backend.models.enums import CaseStatus, CaseType, NotificationEvent, PartyKind, RecordStep
-from backend.services import audit, records
+from backend.services import audit
+from backend.services.records import entries as records
 from backend.services.scope import scoped, visible_one
 from backend.services.states import CASE
 from backend.settings import Settings

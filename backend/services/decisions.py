@@ -28,8 +28,9 @@ from backend.models.enums import (
     NotificationEvent,
     RecordStep,
 )
-from backend.services import audit, masking, records
+from backend.services import audit, masking
 from backend.services.cases import case_parties, get_case, move_case
+from backend.services.records import entries as records
 from backend.services.scope import visible_one
 from backend.services.states import DECISION
 from backend.settings import Settings
@@ -98,9 +99,11 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
         decision.public_party_name = masking.joined_public_names(parties)
         public_reason = masking.mask_text(reason, parties)
+        who = audit.who(actor)
         version = await DecisionVersion.create(
             decision=decision, version=decision.current_version, kind=kind,
-            public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor)
+            public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor,
+            actor_name=who[0], actor_role=who[1])
         # Every party gets the same message: only the masked text, never another party's data.
         change_text = ""
         if action == "correct" and summary is not None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from backend.clock import Clock
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Credential, Officer
 from backend.models.enums import OfficerKind, OfficerStatus
 from backend.services import audit
+from backend.services.disclosure import history
 from backend.services.scope import scoped, visible_one
 from backend.services.states import CREDENTIAL
 
@@ -71,7 +74,7 @@ async def list_officers(
 
 
 async def update_officer(
-    agency_id: uuid.UUID, officer_id: uuid.UUID, changes: dict[str, Any], actor: str
+    agency_id: uuid.UUID, officer_id: uuid.UUID, changes: dict[str, Any], actor: str, clock: Clock
 ) -> tuple[Officer, int]:
     """Apply the changes; an officer who departs loses every card at once (same transaction).
     Returns the officer and how many credentials that voided (the caller refreshes the scan cache)."""
@@ -88,13 +91,13 @@ async def update_officer(
             await audit.record(actor, "officer.update", "officer", officer.id, agency_id=agency_id,
                                data=_audit_view(changes))
             if departing:
-                voided = await _void_cards_of_departed(officer, actor)
+                voided = await _void_cards_of_departed(officer, actor, clock.now())
     except IntegrityError as exc:
         raise Conflict("该执法证号已被登记", code="certificate_no_taken") from exc
     return officer, voided
 
 
-async def _void_cards_of_departed(officer: Officer, actor: str) -> int:
+async def _void_cards_of_departed(officer: Officer, actor: str, at: datetime) -> int:
     moves = CREDENTIAL.table["officer_departed"]
     cards = await Credential.filter(officer_id=officer.id, status__in=list(moves)).select_for_update()
     for card in cards:
@@ -102,6 +105,7 @@ async def _void_cards_of_departed(officer: Officer, actor: str) -> int:
         card.status = CREDENTIAL.next(before, "officer_departed")
         card.status_reason = "持证人已离岗"
         await card.save(update_fields=["status", "status_reason", "updated_at"])
+        await history.record(card, "officer_departed", at, actor, card.status_reason)
         await audit.record(actor, "credential.officer_departed", "credential", card.id,
                            agency_id=officer.agency_id, data={"from": before.value, "to": card.status.value})
     return len(cards)

@@ -15,6 +15,7 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Credential, Officer
 from backend.models.enums import CredentialStatus, OfficerKind, OfficerStatus
 from backend.services import audit
+from backend.services.disclosure import history
 from backend.services.disclosure.scans import _officer_visible
 from backend.services.disclosure.status import CURRENT, MAX_VALIDITY, C, credential_not_found, effective_status
 from backend.services.disclosure.verification import KeyStore, VerifyCache, invalidate
@@ -65,6 +66,7 @@ async def issue(
         seed, token = keys.mint()
         cred = await Credential.create(officer_id=officer.id, token_hash=tokens.token_hash(token), token_seed=seed,
                                        valid_from=valid_from, valid_until=valid_until, using_db=tx)
+        await history.record(cred, history.ISSUE, clock.now(), actor, using_db=tx)
         await audit.record(actor, "credential.issue", "credential", cred.id, agency_id=agency_id,
                            data={"officer_id": str(officer.id), "valid_from": valid_from.isoformat(),
                                  "valid_until": valid_until.isoformat()})
@@ -117,6 +119,7 @@ async def change(
         cred.status = after
         cred.status_reason = reason.strip()
         await cred.save(using_db=tx, update_fields=["status", "status_reason", "updated_at"])
+        await history.record(cred, action, clock.now(), actor, cred.status_reason, using_db=tx)
         await audit.record(actor, f"credential.{action}", "credential", cred.id, agency_id=owner,
                            data={"from": before.value, "to": after.value, "reason": cred.status_reason})
     await invalidate(cache)
@@ -147,6 +150,8 @@ async def reissue(
         old.status_reason = reason.strip() or "补发新证"
         old.replaced_by_id = new.id
         await old.save(using_db=tx, update_fields=["status", "status_reason", "replaced_by_id", "updated_at"])
+        await history.record(old, "reissue", clock.now(), actor, old.status_reason, using_db=tx)
+        await history.record(new, history.ISSUE, clock.now(), actor, f"补发，替换 {old.id}", using_db=tx)
         await audit.record(actor, "credential.reissue", "credential", old.id, agency_id=agency_id,
                            data={"from": before.value, "to": C.VOID.value, "replaced_by": str(new.id),
                                  "reason": old.status_reason})
@@ -170,6 +175,7 @@ async def expire_due(clock: Clock, cache: VerifyCache | None = None, actor: str 
             before = C(cred.status)
             cred.status = CREDENTIAL.next(before, "expire")
             await cred.save(using_db=tx, update_fields=["status", "updated_at"])
+            await history.record(cred, "expire", clock.now(), actor, using_db=tx)
             officer = await Officer.filter(id=cred.officer_id).using_db(tx).values("agency_id")
             await audit.record(actor, "credential.expire", "credential", cred.id,
                                agency_id=officer[0]["agency_id"] if officer else None,
