@@ -64,7 +64,7 @@ def evidence_out(e: Evidence) -> EvidenceOut:
 
 @routes.route("POST", "/cases/{case_id}/officers", access=WRITERS, summary="指派办案人员（主办人、协办人员）",
               tag="records", body=CaseOfficersAssign, response=CaseTeamOut, errors=(404, 409, 422))
-async def assign_officers(call: Call[CaseOfficersAssign, None]) -> CaseTeamOut:
+async def assign_case_officers(call: Call[CaseOfficersAssign, None]) -> CaseTeamOut:
     case = await cases.get_case(call.principal.agency_id, call.path_uuid("case_id"))
     await case_officers.assign(case, call.body.lead_officer_id, call.body.assistant_officer_ids,
                                call.principal.actor)
@@ -73,7 +73,7 @@ async def assign_officers(call: Call[CaseOfficersAssign, None]) -> CaseTeamOut:
 
 @routes.route("GET", "/cases/{case_id}/officers", access=READERS, summary="本案办案人员", tag="records",
               response=CaseTeamOut, errors=(404,))
-async def list_officers(call: Call[None, None]) -> CaseTeamOut:
+async def list_case_officers(call: Call[None, None]) -> CaseTeamOut:
     case = await cases.get_case(read_scope(call), call.path_uuid("case_id"))
     return _team_out(case.id, await case_officers.team(case.id))
 
