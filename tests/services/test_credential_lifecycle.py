@@ -29,9 +29,9 @@ def frozen() -> FrozenClock:
 async def a_card(db, frozen, **issue):  # type: ignore[no-untyped-def]
     agency = (await an_agency()).agency
     officer = await officers.create_officer(agency.id, officer_body(), "key:test")
-    cred, token = await credentials.issue(agency.id, officer.id, valid_from=issue.get("valid_from"),
-                                          valid_until=issue.get("valid_until", date(2027, 12, 31)), actor="key:test",
-                                          keys=KeyStore(db.data_dir), clock=frozen)
+    cred, _ = await credentials.issue(agency.id, officer.id, valid_from=issue.get("valid_from"),
+                                      valid_until=issue.get("valid_until", date(2027, 12, 31)), actor="key:test",
+                                      keys=KeyStore(db.data_dir), clock=frozen)
     return agency, officer, cred
 
 
