@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -45,6 +45,16 @@ EVENTS = {
     "withdraw": (E.DECISION_WITHDRAWN, DecisionVersionKind.WITHDRAW, "撤回执法决定公示"),
 }
 assert set(EVENTS) == set(DECISION.table), "every DECISION action has its event"
+
+
+def leaf_content(version: DecisionVersion, decision: Decision) -> dict[str, Any]:
+    """What the transparency log commits to for a decision event (publish, correct, withdraw)."""
+    return {"type": "decision_event", "id": str(version.id), "agency_id": str(decision.agency_id),
+            "case_id": str(decision.case_id), "decision_id": str(decision.id), "document_no": decision.document_no,
+            "version": version.version, "kind": version.kind.value, "public_text": version.public_text,
+            "reason": version.reason, "actor": version.actor, "actor_name": version.actor_name,
+            "actor_role": version.actor_role,
+            "at": version.created_at.astimezone(UTC).isoformat(timespec="microseconds")}
 
 
 def url(settings: Settings, decision_id: uuid.UUID) -> str:

@@ -8,7 +8,7 @@ services/officers.py); ``valid_at`` answers "could this card be used at that mom
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from backend.clock import SHANGHAI
@@ -17,6 +17,15 @@ from backend.models.enums import CredentialStatus
 from backend.services import audit
 
 ISSUE = "issue"
+
+
+def leaf_content(event: CredentialEvent, agency_id: uuid.UUID) -> dict[str, Any]:
+    """What the transparency log commits to for a credential change."""
+    return {"type": "credential_change", "id": event.id, "agency_id": str(agency_id),
+            "credential_id": str(event.credential_id), "action": event.action,
+            "status_after": event.status_after.value, "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "reason": event.reason, "actor": event.actor, "actor_name": event.actor_name,
+            "actor_role": event.actor_role}
 
 
 async def record(cred: Credential, action: str, at: datetime, actor: str, reason: str = "",
