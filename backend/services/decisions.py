@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -48,13 +48,13 @@ assert set(EVENTS) == set(DECISION.table), "every DECISION action has its event"
 
 
 def leaf_content(version: DecisionVersion, decision: Decision) -> dict[str, Any]:
-    """What the transparency log commits to for a decision event (publish, correct, withdraw)."""
+    """What the transparency log commits to for a decision event (publish, correct, withdraw): the
+    version's own fields, known before it is written (the log's leaf carries the time)."""
     return {"type": "decision_event", "id": str(version.id), "agency_id": str(decision.agency_id),
             "case_id": str(decision.case_id), "decision_id": str(decision.id), "document_no": decision.document_no,
             "version": version.version, "kind": version.kind.value, "public_text": version.public_text,
             "reason": version.reason, "actor": version.actor, "actor_name": version.actor_name,
-            "actor_role": version.actor_role,
-            "at": version.created_at.astimezone(UTC).isoformat(timespec="microseconds")}
+            "actor_role": version.actor_role}
 
 
 def url(settings: Settings, decision_id: uuid.UUID) -> str:

@@ -21,7 +21,7 @@ ISSUE = "issue"
 
 def leaf_content(event: CredentialEvent, agency_id: uuid.UUID) -> dict[str, Any]:
     """What the transparency log commits to for a credential change."""
-    return {"type": "credential_change", "id": event.id, "agency_id": str(agency_id),
+    return {"type": "credential_change", "agency_id": str(agency_id),
             "credential_id": str(event.credential_id), "action": event.action,
             "status_after": event.status_after.value, "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
             "reason": event.reason, "actor": event.actor, "actor_name": event.actor_name,

@@ -43,8 +43,9 @@ def _utc(at: datetime) -> str:
 
 
 def leaf_content(row: CaseRecord, agency_id: uuid.UUID) -> dict[str, Any]:
-    """What the transparency log commits to for a record: every field, as stored."""
-    return {"type": "case_record", "id": row.id, "agency_id": str(agency_id), "case_id": str(row.case_id),
+    """What the transparency log commits to for a record: every field the record is written with
+    (its row id and ``recorded_at`` are assigned by the database; the leaf carries the time)."""
+    return {"type": "case_record", "agency_id": str(agency_id), "case_id": str(row.case_id),
             "seq": row.seq, "step": row.step.value, "occurred_at": _utc(row.occurred_at), "place": row.place,
             "officers": row.officers, "text": row.text, "signature": row.signature.value,
             "signature_note": row.signature_note,
