@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.api.schemas import Phone
+from backend.api.schemas import Money, Phone
 from backend.http.schemas import Body, Out, QueryDate, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
@@ -28,7 +28,6 @@ PartyName = Annotated[str, StringConstraints(min_length=1, max_length=100), Afte
 DocumentNo = Annotated[str, StringConstraints(min_length=1, max_length=35), AfterValidator(stripped_nonempty)]
 Summary = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(stripped_nonempty)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(stripped_nonempty)]
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)]
 NoticeText = Annotated[str, StringConstraints(min_length=1, max_length=150), AfterValidator(stripped_nonempty)]
 
 
@@ -115,7 +114,7 @@ class DecisionCreate(Body):
     document_no: DocumentNo
     summary: Summary
     decided_at: date
-    amount: Amount | None = Field(None, description="罚没金额；省略则取案件的金额。重大案件须与审核通过的一致")
+    amount: Money | None = Field(None, description="罚没金额；省略则取案件的金额。重大案件须与审核通过的一致")
     measures: Annotated[list[Measure], Field(max_length=len(Measure))] | None = Field(
         None, description="处理措施；省略则取案件的措施。重大案件须与审核通过的一致")
     in_government_name: bool = Field(False, description="以区政府名义作出（还须区政府法制机构审核）")

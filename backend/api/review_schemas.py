@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from backend.api.schemas import Money
 from backend.http.schemas import Body, PageQuery, stripped, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
@@ -21,8 +22,6 @@ from backend.models.enums import (
     ReviewStatus,
 )
 
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2,
-                                  description="金额（元），最多两位小数")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=5000), AfterValidator(stripped_nonempty)]
 OptionalText = Annotated[str, StringConstraints(max_length=5000), AfterValidator(stripped)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(stripped_nonempty)]
@@ -33,15 +32,13 @@ EvidenceItem = Annotated[str, StringConstraints(min_length=1, max_length=500), A
 PointName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Measures = Annotated[list[Measure], Field(max_length=len(Measure), description="处理措施")]
 Colour = Literal["green", "yellow", "red"]
-
-
 # -- catalogue ---------------------------------------------------------------------------------------
 
 class AmountThreshold(Body):
     case_type: CaseType
     measure: Measure | None = Field(None, description="只计该措施的金额（如 fine 罚款、confiscation 没收）；省略则不限")
     party_kind: PartyKind | None = Field(None, description="只适用于该类当事人（person 自然人、organization 组织）")
-    min_amount: Amount
+    min_amount: Money
 
 
 class Criteria(Body):
@@ -119,7 +116,7 @@ class CaseFactsPatch(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_facts_schema)
 
     type: CaseType | SkipJsonSchema[None] = None
-    amount: Amount | None = Field(None, description="罚没金额；null 表示无金额")
+    amount: Money | None = Field(None, description="罚没金额；null 表示无金额")
     measures: Measures | SkipJsonSchema[None] = None
     hearing_held: bool | SkipJsonSchema[None] = None
     public_interest: bool | SkipJsonSchema[None] = None
@@ -180,7 +177,7 @@ class MajorFlag(Body):
 
 class ProposedDecision(Body):
     type: CaseType
-    amount: Amount | None = None
+    amount: Money | None = None
     measures: Measures = Field(default_factory=list)
     summary: Text = Field(description="拟作出的决定内容")
 
@@ -258,7 +255,7 @@ class ChecklistOut(BaseModel):
     note: str
 
 
-class ReviewOut(BaseModel):
+class LegalReviewOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "case_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10",
         "round": 1, "level": "agency", "status": "submitted", "in_government_name": False,
@@ -305,7 +302,7 @@ class ProposedDecisionOut(BaseModel):
     summary: str
 
 
-ReviewOut.model_rebuild()
+LegalReviewOut.model_rebuild()
 
 
 class ReviewQuery(PageQuery):
@@ -315,7 +312,7 @@ class ReviewQuery(PageQuery):
 
 
 class ReviewPage(BaseModel):
-    items: list[ReviewOut]
+    items: list[LegalReviewOut]
     page: int
     page_size: int
     total: int

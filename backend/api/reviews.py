@@ -20,6 +20,7 @@ from backend.api.review_schemas import (
     DecisionMakerOut,
     DisputeIn,
     HeadDecisionIn,
+    LegalReviewOut,
     MajorFlag,
     MajorReasonOut,
     OpinionIn,
@@ -32,7 +33,6 @@ from backend.api.review_schemas import (
     ReferralIn,
     ResponsibilityOut,
     ReviewerOut,
-    ReviewOut,
     ReviewPage,
     ReviewQuery,
     ReviewSubmit,
@@ -119,9 +119,9 @@ async def flag_major(call: Call[MajorFlag, None]) -> CaseFactsOut:
     return facts_out(case)
 
 
-def review_out(r: LegalReview, clock: Clock) -> ReviewOut:
+def review_out(r: LegalReview, clock: Clock) -> LegalReviewOut:
     p = r.proposal
-    return ReviewOut(
+    return LegalReviewOut(
         id=r.id, case_id=r.case_id, round=r.round, level=r.level, status=r.status,
         in_government_name=r.in_government_name,
         proposed_decision=ProposedDecisionOut(
@@ -139,8 +139,8 @@ def review_out(r: LegalReview, clock: Clock) -> ReviewOut:
 
 @routes.route("POST", "/cases/{case_id}/reviews", access=WRITERS,
               summary="承办机构提交法制审核（拟作决定、事实、证据、依据、裁量理由、听证与陈述申辩情况）",
-              tag="review", body=ReviewSubmit, response=ReviewOut, status=201, errors=(404, 409, 422))
-async def submit_review(call: Call[ReviewSubmit, None]) -> ReviewOut:
+              tag="review", body=ReviewSubmit, response=LegalReviewOut, status=201, errors=(404, 409, 422))
+async def submit_review(call: Call[ReviewSubmit, None]) -> LegalReviewOut:
     b, clock = call.body, call.request.app[CLOCK]
     d = b.proposed_decision
     review = await reviews.submit(call.principal.agency_id, call.path_uuid("case_id"), reviews.Proposal(
@@ -163,8 +163,8 @@ async def list_reviews(call: Call[None, ReviewQuery]) -> ReviewPage:
 
 
 @routes.route("GET", "/reviews/{review_id}", access=READERS, summary="查看法制审核（含审核意见、异议、负责人决定）",
-              tag="review", response=ReviewOut, errors=(404,))
-async def get_review(call: Call[None, None]) -> ReviewOut:
+              tag="review", response=LegalReviewOut, errors=(404,))
+async def get_review(call: Call[None, None]) -> LegalReviewOut:
     return review_out(await reviews.get(read_scope(call), call.path_uuid("review_id")), call.request.app[CLOCK])
 
 
@@ -174,8 +174,8 @@ def _referral(r: ReferralIn | None) -> reviews.Referral | None:
 
 @routes.route("POST", "/reviews/{review_id}/opinion", access={Role.REVIEWER, Role.SUPERVISOR},
               summary="法制审核意见（逐项回答审核要点；同意、退回补正或移送）；审核人即密钥持有人",
-              tag="review", body=OpinionIn, response=ReviewOut, errors=(404, 409, 422))
-async def give_opinion(call: Call[OpinionIn, None]) -> ReviewOut:
+              tag="review", body=OpinionIn, response=LegalReviewOut, errors=(404, 409, 422))
+async def give_opinion(call: Call[OpinionIn, None]) -> LegalReviewOut:
     b, clock = call.body, call.request.app[CLOCK]
     review = await reviews.give_opinion(
         read_scope(call), call.principal.key_id, call.path_uuid("review_id"), ReviewOutcome(b.outcome), b.reasons,
@@ -185,8 +185,8 @@ async def give_opinion(call: Call[OpinionIn, None]) -> ReviewOut:
 
 @routes.route("POST", "/reviews/{review_id}/dispute", access=WRITERS,
               summary="承办机构对补正意见提出异议并说明理由（提交负责人集体讨论）", tag="review",
-              body=DisputeIn, response=ReviewOut, errors=(404, 409, 422))
-async def dispute_review(call: Call[DisputeIn, None]) -> ReviewOut:
+              body=DisputeIn, response=LegalReviewOut, errors=(404, 409, 422))
+async def dispute_review(call: Call[DisputeIn, None]) -> LegalReviewOut:
     clock = call.request.app[CLOCK]
     review = await reviews.dispute(call.principal.agency_id, call.path_uuid("review_id"), call.body.reasons,
                                    call.principal.actor, clock)
@@ -195,8 +195,8 @@ async def dispute_review(call: Call[DisputeIn, None]) -> ReviewOut:
 
 @routes.route("POST", "/reviews/{review_id}/head-decision", access={Role.HEAD},
               summary="机关负责人集体讨论决定（决定、纪要、是否背离审核意见）", tag="review",
-              body=HeadDecisionIn, response=ReviewOut, errors=(404, 409, 422))
-async def head_decision(call: Call[HeadDecisionIn, None]) -> ReviewOut:
+              body=HeadDecisionIn, response=LegalReviewOut, errors=(404, 409, 422))
+async def head_decision(call: Call[HeadDecisionIn, None]) -> LegalReviewOut:
     b, clock = call.body, call.request.app[CLOCK]
     review = await reviews.head_decide(call.principal.agency_id, call.path_uuid("review_id"),
                                        ReviewOutcome(b.decision), b.minutes, b.departs_from_opinion,
