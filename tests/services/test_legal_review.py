@@ -23,6 +23,7 @@ from backend.models.enums import (
     ReviewOutcome,
     ReviewStatus,
     Role,
+    SignatureState,
 )
 from backend.services import audit, cases, decisions, officers
 from backend.services.apikeys import KeyHolder, create_key
@@ -474,3 +475,16 @@ async def test_the_audit_names_the_reviewer_as_the_keys_holder(db, frozen):
         audit.acting_as.reset(token)
     event = (await reviews.events(review.id))[-1]
     assert (event.actor_name, event.actor_role) == ("王法制", "reviewer")
+
+
+async def test_recording_a_hearing_evaluates_the_flag_again(db):
+    from tests.services.test_case_records import NOW as RECORD_NOW
+    from tests.services.test_case_records import a_world as a_recorded_world
+
+    clock = FrozenClock(RECORD_NOW - timedelta(days=30))
+    world = await a_recorded_world(db, clock)
+    await catalogue.publish(world.case.agency_id, clock.today(), {"hearing_held": True}, "", "test", clock)
+    assert not (await Case.get(id=world.case.id)).is_major
+    await world.add(world.step(RecordStep.HEARING, party_signature=SignatureState.SIGNED))
+    case = await Case.get(id=world.case.id)
+    assert case.hearing_held and case.is_major and [r["code"] for r in case.major_reasons] == ["hearing_held"]

@@ -3,8 +3,8 @@
 A version is never changed: a change is a new version with the date it takes effect; the version in
 effect on a day is the one with the latest ``effective_from`` on or before it. A case is major when the
 catalogue in effect matches its facts (``match``, a pure function giving the reasons) or when it was
-flagged by hand. The catalogue's part is evaluated again whenever the facts change (``update_facts``)
-and by the gate before any decision; only a legal reviewer lifts a flag set by hand.
+flagged by hand. The catalogue's part is evaluated again whenever the facts change (``update_facts``, and a
+hearing record: ``hearing_recorded``) and by the gate before any decision; only a legal reviewer lifts a flag set by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.models import Agency, Case, CaseParty, MajorCatalogue
 from backend.models.enums import AgencyKind, CaseStatus, CaseType, Measure, PartyKind, Role
 from backend.services import audit
-from backend.services.cases import get_case
+from backend.services.scope import visible_one
 
 TYPE_WORDS = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", CaseType.COERCION: "行政强制",
               CaseType.INSPECTION: "行政检查", CaseType.COLLECTION: "行政征收", CaseType.OTHER: "其他"}
@@ -165,6 +165,11 @@ async def evaluate(case: Case, day: date) -> None:
                                    "updated_at"])
 
 
+async def _case(agency_id: uuid.UUID, case_id: uuid.UUID) -> Case:
+    # The agency's own case (services.cases.get_case, without importing it: records import this module).
+    return await visible_one(Case.filter(id=case_id), agency_id, NotFound("未找到该案件", code="case_not_found"))
+
+
 FACT_FIELDS = ("type", "amount", "measures", "hearing_held", "public_interest", "complex_case", "major_rights",
                "handling_unit")
 
@@ -176,7 +181,7 @@ async def update_facts(agency_id: uuid.UUID, case_id: uuid.UUID, changes: dict[s
     unknown = set(changes) - set(FACT_FIELDS)
     if unknown:
         raise ValueError(f"not case facts: {sorted(unknown)}")
-    await get_case(agency_id, case_id)
+    await _case(agency_id, case_id)
     async with in_transaction():
         case = await Case.filter(id=case_id).select_for_update().get()
         if case.status not in FACTS_OPEN:
@@ -194,11 +199,20 @@ async def update_facts(agency_id: uuid.UUID, case_id: uuid.UUID, changes: dict[s
     return case
 
 
+async def hearing_recorded(case: Case, day: date) -> None:
+    """A hearing step was recorded (听证): the case has had a hearing; evaluate the flag again. The
+    caller holds the case row in its transaction."""
+    if not case.hearing_held:
+        case.hearing_held = True
+        await case.save(update_fields=["hearing_held", "updated_at"])
+        await evaluate(case, day)
+
+
 async def flag_by_hand(agency_id: uuid.UUID, case_id: uuid.UUID, major: bool, reason: str, role: Role,
                        actor: str, clock: Clock) -> Case:
     """An officer flags a case major by hand; only a legal reviewer lifts that flag. A flag the
     catalogue set cannot be lifted by anyone: change the facts or the catalogue instead."""
-    await get_case(agency_id, case_id)
+    await _case(agency_id, case_id)
     async with in_transaction():
         case = await Case.filter(id=case_id).select_for_update().get()
         if major:
