@@ -4,7 +4,8 @@ A version is never changed: a change is a new version with the date it takes eff
 effect on a day is the one with the latest ``effective_from`` on or before it. A case is major when the
 catalogue in effect matches its facts (``match``, a pure function giving the reasons) or when it was
 flagged by hand. The catalogue's part is evaluated again whenever the facts change (``update_facts``, and a
-hearing record: ``hearing_recorded``) and by the gate before any decision; only a legal reviewer lifts a flag set by hand.
+hearing record: ``hearing_recorded``) and by the gate before any decision; only a legal reviewer
+lifts a flag set by hand.
 """
 
 from __future__ import annotations
