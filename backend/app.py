@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from backend.api import audit, cases, credentials, decisions, keys, officers, records, system
+from backend.api import audit, cases, credentials, decisions, keys, officers, records, reviews, system
 from backend.api.auth import authenticate
 from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
@@ -19,6 +19,7 @@ from backend.periodic import PERIODIC_JOBS, EmbeddedScheduler, JobContext
 from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
+from miniprogram_api.handlers import catalogue as public_catalogue
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers.public import routes as public_routes
 from notifications.deps import build_deps
@@ -26,8 +27,8 @@ from notifications.deps import build_deps
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
 # both read it. Later packages add theirs here.
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
-                                   public_routes, cases.routes, decisions.routes, records.routes,
-                                   mp_subscriptions.routes, public_decisions.routes]
+                                   public_routes, cases.routes, decisions.routes, records.routes, reviews.routes,
+                                   mp_subscriptions.routes, public_decisions.routes, public_catalogue.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

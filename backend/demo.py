@@ -113,7 +113,7 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
         decision = await decisions.create(agency.id, case.id, {
             "document_no": DEMO_DOCUMENT_NO, "decided_at": clock.today(),
             "summary": "当事人杭州某某餐饮有限公司未在经营场所显著位置公示食品经营许可证，"
-                       "依据《中华人民共和国食品安全法》责令改正，给予警告。"}, "demo")
+                       "依据《中华人民共和国食品安全法》责令改正，给予警告。"}, "demo", clock)
     if decision.status.value == "draft":
         result = await decisions.change(settings, clock, agency.id, decision.id, "publish", "demo")
         if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:

@@ -33,6 +33,7 @@ STATE_WORDS: dict[StrEnum, str] = {
     CredentialStatus.EXPIRED: "已过期", CredentialStatus.VOID: "已作废", CredentialStatus.NOT_YET_VALID: "未生效",
     CaseStatus.OPEN: "已立案", CaseStatus.INVESTIGATING: "调查中", CaseStatus.IN_REVIEW: "法制审核中",
     CaseStatus.DECIDED: "已决定", CaseStatus.EXECUTING: "执行中", CaseStatus.CLOSED: "已结案",
+    CaseStatus.REFERRED: "已移送",
     ReviewStatus.SUBMITTED: "已提交审核", ReviewStatus.APPROVED: "审核通过",
     ReviewStatus.CORRECTION_REQUESTED: "要求补正", ReviewStatus.REFERRED: "已移送",
     ReviewStatus.DISPUTED: "有异议", ReviewStatus.HEAD_DECIDED: "负责人已决定",

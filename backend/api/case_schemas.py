@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.api.schemas import Phone
+from backend.api.schemas import Money, Phone
 from backend.http.schemas import Body, Out, QueryDate, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
     CaseType,
     DecisionStatus,
+    Measure,
     NotificationChannel,
     NotificationEvent,
     NotificationStatus,
@@ -106,11 +108,16 @@ class CasePage(BaseModel):
 
 class DecisionCreate(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "document_no": "杭西市监罚〔2026〕12号", "summary": "责令改正，给予警告。", "decided_at": "2026-11-20"}]})
+        "document_no": "杭西市监罚〔2026〕12号", "summary": "责令改正，给予警告。", "decided_at": "2026-11-20",
+        "measures": ["warning"]}]})
 
     document_no: DocumentNo
     summary: Summary
     decided_at: date
+    amount: Money | None = Field(None, description="罚没金额；省略则取案件的金额。重大案件须与审核通过的一致")
+    measures: Annotated[list[Measure], Field(max_length=len(Measure))] | None = Field(
+        None, description="处理措施；省略则取案件的措施。重大案件须与审核通过的一致")
+    in_government_name: bool = Field(False, description="以区政府名义作出（还须区政府法制机构审核）")
 
 
 class DecisionCorrect(Body):
@@ -128,6 +135,8 @@ class DecisionOut(Out):
     document_no: str
     summary: str
     decided_at: date
+    amount: Decimal | None = None
+    measures: list[Measure] = Field(default_factory=list)
     status: DecisionStatus
     current_version: int
     published_at: datetime | None

@@ -17,7 +17,7 @@ routes = RouteTable("/api/v1")
               tag="decisions", body=DecisionCreate, response=DecisionOut, status=201, errors=(404, 409, 422))
 async def create_decision(call: Call[DecisionCreate, None]) -> DecisionOut:
     decision = await decisions.create(call.principal.agency_id, call.path_uuid("case_id"),
-                                      call.body.model_dump(), call.principal.actor)
+                                      call.body.model_dump(), call.principal.actor, call.request.app[CLOCK])
     return DecisionOut.model_validate(decision)
 
 

@@ -18,11 +18,18 @@ _ERROR_TEXT = {400: "请求格式错误", 401: "未认证", 403: "无权限", 40
 def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
+    def add(name: str, schema: dict[str, Any]) -> None:
+        # Two different models of one name would silently describe one response with the other's schema.
+        if name in schemas and schemas[name] != schema:
+            raise ValueError(f"two different schemas are both named {name}: rename one")
+        schemas[name] = schema
+
     def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
-        schemas.update(schema.pop("$defs", {}))
+        for def_name, definition in schema.pop("$defs", {}).items():
+            add(def_name, definition)
         name = model.__name__.replace("[", "_").replace("]", "").replace(",", "_")
-        schemas[name] = schema
+        add(name, schema)
         return {"$ref": _REF.format(model=name)}
 
     error_ref = ref(ErrorBody, "serialization")

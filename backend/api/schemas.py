@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from backend.http.schemas import Body, Out, PageQuery, stripped, stripped_nonempty
@@ -18,6 +30,21 @@ CertificateNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z\-]{4,32}$
 Category = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(stripped_nonempty)]
 Phone = Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")]
 IdNumber = Annotated[str, StringConstraints(pattern=r"^\d{17}[\dX]$")]
+_MONEY = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?")
+
+
+def _money(value: Any) -> Decimal:
+    # Money travels as a decimal string ("10000.00"): no binary fractions, one JSON type.
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not _MONEY.fullmatch(value):
+        raise ValueError("金额须为字符串，如 \"10000.00\"（最多两位小数）")
+    return Decimal(value)
+
+
+Money = Annotated[Decimal, PlainValidator(_money), PlainSerializer(str, return_type=str, when_used="json"),
+                  WithJsonSchema({"type": "string", "pattern": "^" + _MONEY.pattern + "$",
+                                  "examples": ["10000.00"], "description": "金额（元），字符串，最多两位小数"})]
 
 
 class OfficerCreate(Body):

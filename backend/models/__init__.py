@@ -16,7 +16,7 @@ from backend.models.complaint import Complaint, ComplaintEvent, Rectification
 from backend.models.decision import Decision, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
-from backend.models.review import LegalReview, MajorCatalogueEntry
+from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue
 
 __all__ = [
     "Agency",
@@ -36,7 +36,8 @@ __all__ = [
     "DeliveryReceipt",
     "Evidence",
     "LegalReview",
-    "MajorCatalogueEntry",
+    "LegalReviewEvent",
+    "MajorCatalogue",
     "Notification",
     "Officer",
     "Party",

@@ -55,10 +55,24 @@ class Case(Model):
     type = fields.CharEnumField(CaseType, max_length=16)
     status = fields.CharEnumField(CaseStatus, max_length=16, default=CaseStatus.OPEN)
     handling_unit = fields.CharField(max_length=100, default="")
-    is_major = fields.BooleanField(default=False)  # 重大执法决定 (R-L1)
+    # 重大执法决定 (R-L1): major when the catalogue in effect matches, or flagged by hand; the reasons are
+    # [{"code", "text"}] (services/review/catalogue.py).
+    is_major = fields.BooleanField(default=False)
     major_reasons = fields.JSONField[list[Any]](default=list)
+    major_by_catalogue = fields.BooleanField(default=False)
+    major_catalogue_version = fields.IntField(null=True)
+    major_by_hand = fields.BooleanField(default=False)
+    major_hand_reason = fields.TextField(default="")
+    # The facts the catalogue and the review gate look at.
     amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    measures = fields.JSONField[list[Any]](default=list)  # Measure values, sorted
     hearing_held = fields.BooleanField(default=False)
+    public_interest = fields.BooleanField(default=False)  # 重大公共利益、社会影响
+    complex_case = fields.BooleanField(default=False)  # 疑难复杂、涉及多个法律关系
+    major_rights = fields.BooleanField(default=False)  # 直接关系当事人或第三人重大权益
+    # 移送: after a review's refer outcome the case goes to another authority (R-L4).
+    referred_to = fields.CharField(max_length=200, default="")
+    referred_on = fields.DateField(null=True)
     created_at = created_at()
     updated_at = updated_at()
 

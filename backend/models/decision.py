@@ -4,6 +4,7 @@ withdrawal is a new version (R-P3)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -28,6 +29,10 @@ class Decision(Model):
     type = fields.CharEnumField(CaseType, max_length=16)
     document_no = fields.CharField(max_length=100)
     summary = fields.TextField()
+    # What the decision imposes, compared with what the legal review approved (R-L2).
+    amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    measures = fields.JSONField[list[Any]](default=list)
+    review_id = fields.UUIDField(null=True)  # the approved review the gate accepted, for a major case
     decided_at = fields.DateField()
     status = fields.CharEnumField(DecisionStatus, max_length=16, default=DecisionStatus.DRAFT)
     publish_due_on = fields.DateField(null=True)  # 7 or 20 working days (R-P1)

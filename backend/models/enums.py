@@ -84,6 +84,7 @@ class CaseStatus(StrEnum):
     DECIDED = "decided"
     EXECUTING = "executing"
     CLOSED = "closed"
+    REFERRED = "referred"  # transferred to the competent authority after legal review: not decided here
 
 
 class CaseOfficerRole(StrEnum):
@@ -139,6 +140,30 @@ class EvidenceKind(StrEnum):
     AUDIO_VIDEO = "audio_video"
     PHOTO = "photo"
     DOCUMENT = "document"
+
+
+class Measure(StrEnum):
+    """What a decision imposes or grants; the catalogue and the review gate compare them (R-L1, R-L2)."""
+
+    WARNING = "warning"  # 警告、通报批评
+    FINE = "fine"  # 罚款
+    CONFISCATION = "confiscation"  # 没收违法所得、没收非法财物
+    LICENCE_REVOCATION = "licence_revocation"  # 吊销许可证件、降低资质等级
+    BUSINESS_SUSPENSION = "business_suspension"  # 责令停产停业、责令关闭、限制从业
+    DETENTION = "detention"  # 行政拘留
+    SEIZURE = "seizure"  # 查封、扣押
+    OTHER = "other"
+
+
+class ReviewLevel(StrEnum):
+    AGENCY = "agency"  # the agency's own legal-review unit
+    GOVERNMENT = "government"  # the district government's legal unit, for decisions in the government's name
+
+
+class ReviewOutcome(StrEnum):
+    APPROVE = "approve"  # 同意
+    CORRECT = "correct"  # 补正后重新提交
+    REFER = "refer"  # 移送有权机关（含涉嫌犯罪移送司法机关）
 
 
 class ReviewStatus(StrEnum):

@@ -1,4 +1,4 @@
-"""Legal review of major decisions (R-L1..R-L6)."""
+"""Legal review of major decisions (R-L1..R-L6): the catalogue of what is major, reviews, their events."""
 
 from __future__ import annotations
 
@@ -11,48 +11,100 @@ from tortoise.models import Model
 from backend.models.agency import Agency
 from backend.models.base import created_at, updated_at, uuid_pk
 from backend.models.case import Case
-from backend.models.enums import CaseType, PublishState, ReviewStatus
+from backend.models.enums import ReviewLevel, ReviewOutcome, ReviewStatus
 
 
-class MajorCatalogueEntry(Model):
-    """重大执法决定目录清单: one rule that makes a case major."""
+class MajorCatalogue(Model):
+    """重大执法决定目录清单: one version of an agency's catalogue, in force from ``effective_from``
+    until a later version takes effect. Versions are never changed; a change is a new version."""
 
     id = uuid_pk()
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
-        "models.Agency", related_name="major_catalogue", on_delete=fields.RESTRICT
+        "models.Agency", related_name="major_catalogues", on_delete=fields.RESTRICT
     )
     agency_id: uuid.UUID
-    case_type = fields.CharEnumField(CaseType, max_length=16, null=True)
-    min_amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
-    requires_hearing = fields.BooleanField(default=False)
-    description = fields.TextField(default="")
-    state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
+    version = fields.IntField()
+    effective_from = fields.DateField()
+    # {"case_types": [...], "amount_thresholds": [{case_type, measure, party_kind, min_amount}],
+    #  "licence_revocation", "business_suspension", "hearing_held", "public_interest",
+    #  "complex_case", "multi_party", "major_rights": bool} (services/review/catalogue.py)
+    criteria = fields.JSONField[dict[str, Any]]()
+    note = fields.TextField(default="")
+    actor = fields.CharField(max_length=64, default="")
+    actor_name = fields.CharField(max_length=100, default="")
     created_at = created_at()
 
     class Meta:
-        table = "major_catalogue_entry"
+        table = "major_catalogue"
+        unique_together = (("agency", "version"),)
 
 
 class LegalReview(Model):
+    """One round of review of one proposed decision. A correction is answered by a new round; every
+    round is kept. A decision in the district government's name has a second, government-level row."""
+
     id = uuid_pk()
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="reviews", on_delete=fields.RESTRICT
     )
     case_id: uuid.UUID
+    agency_id = fields.UUIDField(db_index=True)  # the case's agency, for scoping
     round = fields.IntField(default=1)
+    level = fields.CharEnumField(ReviewLevel, max_length=16, default=ReviewLevel.AGENCY)
     status = fields.CharEnumField(ReviewStatus, max_length=24, default=ReviewStatus.SUBMITTED)
+    in_government_name = fields.BooleanField(default=False)
+    # The submission: {decision_type, amount, measures, summary, facts, evidence, legal_basis,
+    # discretion_reasons, hearing_record, statement_record}.
+    proposal = fields.JSONField[dict[str, Any]](default=dict)
     submitted_by = fields.CharField(max_length=64)
-    submitted_at = created_at()
+    submitted_by_name = fields.CharField(max_length=100, default="")
+    submitted_by_role = fields.CharField(max_length=16, default="")
+    submitted_at = fields.DatetimeField()
     due_on = fields.DateField()  # 5 working days (R-L4)
+    due_on_provisional = fields.BooleanField(default=True)  # a weekday count until the calendar lands
+    # The opinion (法制审核意见书).
     reviewer_officer_id = fields.UUIDField(null=True)
+    reviewer_name = fields.CharField(max_length=100, default="")
+    outcome = fields.CharEnumField(ReviewOutcome, max_length=16, null=True)
     # One answer per review point of R-L3: {point: {"ok": bool, "note": str}}.
     opinion = fields.JSONField[dict[str, Any]](default=dict)
     reasons = fields.TextField(default="")
     reviewed_at = fields.DatetimeField(null=True)
+    referred_to = fields.CharField(max_length=200, default="")
+    referred_on = fields.DateField(null=True)
+    # The handling unit's disagreement, then the head's collective discussion (R-L4, R-L5).
     handling_unit_objection = fields.TextField(default="")
+    disputed_by_name = fields.CharField(max_length=100, default="")
+    disputed_at = fields.DatetimeField(null=True)
+    head_outcome = fields.CharEnumField(ReviewOutcome, max_length=16, null=True)
     head_decision = fields.TextField(default="")
-    head_departed_from_opinion = fields.BooleanField(null=True)  # R-L5
+    head_minutes = fields.TextField(default="")
+    head_departed_from_opinion = fields.BooleanField(null=True)
+    head_name = fields.CharField(max_length=100, default="")
+    head_decided_at = fields.DatetimeField(null=True)
     updated_at = updated_at()
 
     class Meta:
         table = "legal_review"
+        unique_together = (("case", "level", "round"),)
+
+
+class LegalReviewEvent(Model):
+    """Every submission, opinion, dispute and head decision, as it happened: a leaf of the log."""
+
+    id = fields.BigIntField(primary_key=True)
+    review: fields.ForeignKeyRelation[LegalReview] = fields.ForeignKeyField(
+        "models.LegalReview", related_name="events", on_delete=fields.RESTRICT
+    )
+    review_id: uuid.UUID
+    case_id = fields.UUIDField()
+    kind = fields.CharField(max_length=24)  # submit | opinion | dispute | head_decision
+    at = fields.DatetimeField()  # from the injected clock
+    data = fields.JSONField[dict[str, Any]](default=dict)
+    actor = fields.CharField(max_length=64, default="")
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
+
+    class Meta:
+        table = "legal_review_event"

@@ -31,6 +31,7 @@ from backend.models.enums import (
 from backend.services import audit, masking
 from backend.services.cases import case_parties, get_case, move_case
 from backend.services.records import entries as records
+from backend.services.review import gate
 from backend.services.scope import visible_one
 from backend.services.states import DECISION
 from backend.settings import Settings
@@ -45,6 +46,8 @@ EVENTS = {
     "withdraw": (E.DECISION_WITHDRAWN, DecisionVersionKind.WITHDRAW, "撤回执法决定公示"),
 }
 assert set(EVENTS) == set(DECISION.table), "every DECISION action has its event"
+# The actions that put a decision's text before the public: each passes the review gate first.
+GATED = frozenset({"publish", "correct"})
 
 
 def leaf_content(version: DecisionVersion, decision: Decision) -> dict[str, Any]:
@@ -62,17 +65,29 @@ def url(settings: Settings, decision_id: uuid.UUID) -> str:
     return f"{settings.public_base_url}/d/{decision_id}"
 
 
-async def create(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any], actor: str) -> Decision:
-    """Register the decision of a case (a draft, not public); the case moves to ``decided``."""
+def _proposed(decision: Decision, in_government_name: bool = False) -> gate.Proposed:
+    return gate.Proposed(decision.type, decision.amount, frozenset(decision.measures), in_government_name)
+
+
+async def create(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any], actor: str,
+                 clock: Clock) -> Decision:
+    """Register the decision of a case (a draft, not public); the case moves to ``decided``. A major
+    case needs a passing legal review of exactly this decision first (``review/gate.py``). The amount
+    and measures default to the case's."""
     case = await get_case(agency_id, case_id)
     parties = await case_parties(case.id)
     try:
         async with in_transaction():
             case = await Case.filter(id=case.id).select_for_update().get()
+            amount = data["amount"] if data.get("amount") is not None else case.amount
+            measures = sorted(set(data["measures"])) if data.get("measures") is not None else list(case.measures)
+            review = await gate.check(case, gate.Proposed(case.type, amount, frozenset(measures),
+                                                          bool(data.get("in_government_name"))), clock.today())
             await move_case(case, "decide")
             decision = await Decision.create(
                 case=case, agency_id=agency_id, type=case.type, document_no=data["document_no"],
-                summary=data["summary"], decided_at=data["decided_at"],
+                summary=data["summary"], decided_at=data["decided_at"], amount=amount, measures=measures,
+                review_id=review.id if review is not None else None,
                 public_party_name=masking.joined_public_names(parties))
             await audit.record(actor, "decision.create", "decision", decision.id, agency_id=agency_id,
                                data={"document_no": decision.document_no})
@@ -97,12 +112,14 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
             raise NotFound("未找到该执法决定", code="decision_not_found")
         decision.status = DECISION.next(decision.status, action)
         now = clock.now()
+        case = await Case.filter(id=decision.case_id).select_for_update().get()
+        if action in GATED:  # what reaches the public passed the legal review it needed (R-L2)
+            await gate.check(case, _proposed(decision), clock.today())
         if action == "correct" and summary is not None:
             decision.summary = summary
         if action == "publish":
             decision.published_at = now
         decision.current_version += 1
-        case = await Case.filter(id=decision.case_id).select_for_update().get()
         if action == "publish":
             await move_case(case, "execute")  # the case status follows its events (services/cases.py)
         parties = await case_parties(case.id)

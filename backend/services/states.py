@@ -32,11 +32,15 @@ CREDENTIAL = Machine[CredentialStatus]("credential", {
 K = CaseStatus
 CASE = Machine[CaseStatus]("case", {
     "investigate": {K.OPEN: K.INVESTIGATING},
-    "submit_review": {K.OPEN: K.IN_REVIEW, K.INVESTIGATING: K.IN_REVIEW},
+    # A new round (a correction, or a proposal changed after approval) is submitted from review too.
+    "submit_review": {K.OPEN: K.IN_REVIEW, K.INVESTIGATING: K.IN_REVIEW, K.IN_REVIEW: K.IN_REVIEW},
     "return_from_review": {K.IN_REVIEW: K.INVESTIGATING},
+    # 移送 after a review (or the head's decision): this agency decides nothing more on the case.
+    "refer": {K.IN_REVIEW: K.REFERRED, K.INVESTIGATING: K.REFERRED},
     "decide": {K.OPEN: K.DECIDED, K.INVESTIGATING: K.DECIDED, K.IN_REVIEW: K.DECIDED},
     "execute": {K.DECIDED: K.EXECUTING},
-    "close": {K.OPEN: K.CLOSED, K.INVESTIGATING: K.CLOSED, K.DECIDED: K.CLOSED, K.EXECUTING: K.CLOSED},
+    "close": {K.OPEN: K.CLOSED, K.INVESTIGATING: K.CLOSED, K.DECIDED: K.CLOSED, K.EXECUTING: K.CLOSED,
+              K.REFERRED: K.CLOSED},
 })
 
 R = ReviewStatus
@@ -44,7 +48,8 @@ REVIEW = Machine[ReviewStatus]("review", {
     "approve": {R.SUBMITTED: R.APPROVED},
     "request_correction": {R.SUBMITTED: R.CORRECTION_REQUESTED},
     "refer": {R.SUBMITTED: R.REFERRED},
-    "object": {R.CORRECTION_REQUESTED: R.DISPUTED, R.REFERRED: R.DISPUTED},
+    # The handling unit disagrees with a request for correction; a referral is final for this agency.
+    "object": {R.CORRECTION_REQUESTED: R.DISPUTED},
     "head_decide": {R.DISPUTED: R.HEAD_DECIDED},
 })
 

@@ -21,7 +21,7 @@ async def a_decision(clock, parties=(PERSON_A, PERSON_B)):  # type: ignore[no-un
                                                          "parties": list(parties)}, "test", clock)
     decision = await decisions.create(agency.agency.id, case.id, {
         "document_no": f"杭西市监罚〔2026〕{case.number}号", "summary": "罚款五千元", "decided_at": date(2026, 11, 2)},
-        "test")
+        "test", clock)
     return agency.agency.id, decision
 
 

@@ -30,6 +30,7 @@ from backend.models.enums import (
 from backend.services import audit
 from backend.services.disclosure import history
 from backend.services.records import steps
+from backend.services.review import catalogue
 from backend.services.states import CASE
 
 # A phone's clock may run a little ahead of ours; beyond this, a step "in the future" is a mistake.
@@ -138,6 +139,8 @@ async def add_step(case: Case, data: StepInput, actor: str, clock: Clock) -> Cas
         elif data.step in _INVESTIGATING and "investigate" in CASE.allowed(locked.status):
             locked.status = CASE.next(locked.status, "investigate")
             await locked.save(update_fields=["status", "updated_at"])
+        if data.step is RecordStep.HEARING and data.corrects is None:
+            await catalogue.hearing_recorded(locked, clock.today())  # a hearing may make the case major
         row = await append(locked, data.step, data.text, actor, data.occurred_at, place=data.place,
                            officers=officers, signature=data.party_signature, signature_note=data.refusal_note,
                            service_method=data.service_method, evidence_ids=[str(i) for i in data.evidence_ids],
