@@ -73,7 +73,7 @@ async def assign_officers(call: Call[CaseOfficersAssign, None]) -> CaseTeamOut:
 
 @routes.route("GET", "/cases/{case_id}/officers", access=READERS, summary="本案办案人员", tag="records",
               response=CaseTeamOut, errors=(404,))
-async def list_officers(call: Call[None, None]) -> CaseTeamOut:
+async def list_case_officers(call: Call[None, None]) -> CaseTeamOut:
     case = await cases.get_case(read_scope(call), call.path_uuid("case_id"))
     return _team_out(case.id, await case_officers.team(case.id))
 

@@ -120,9 +120,12 @@ async def test_evidence_is_numbered_per_kind_hashed_and_described_for_the_log(db
     assert leaf["type"] == "evidence" and leaf["sha256"] == first.sha256 and leaf["size"] == len(body)
     assert leaf["number"] == first.number and leaf["kind"] == "audio_video" and leaf["seq"] == 1
     assert leaf["captured_at"] == (NOW - timedelta(hours=1)).astimezone(UTC).isoformat(timespec="microseconds")
-    assert leaf["captured_at"].endswith("+00:00") and leaf["created_at"].endswith("+00:00")
+    assert leaf["captured_at"].endswith("+00:00") and "created_at" not in leaf and leaf["id"] == str(first.id)
     assert leaf["agency_id"] == str(case.agency_id) and leaf["case_id"] == str(case.id)
     assert {"place", "proves", "content_type", "collector_officer_id", "actor", "actor_name", "actor_role"} <= set(leaf)
+    unsaved = Evidence(case_id=case.id, number="x", kind=EvidenceKind.PHOTO, captured_at=NOW, sha256="0" * 64,
+                       size_bytes=1)
+    assert evidence.leaf_content(unsaved, case.agency_id)["id"] == str(unsaved.id)  # known before the row is written
 
 
 async def test_the_collector_must_be_an_officer_of_the_case_agency(db, frozen):

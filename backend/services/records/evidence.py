@@ -241,11 +241,14 @@ async def register(case: Case, data: EvidenceInput, received: Received, actor: s
         locked = await Case.filter(id=case.id).select_for_update().get()  # one number at a time per case
         last = await Evidence.filter(case_id=case.id, kind=data.kind).order_by("-seq").first().values("seq")
         seq = (last["seq"] + 1) if last else 1
-        row = await Evidence.create(
+        row = Evidence(
             case_id=case.id, number=f"{locked.number}-{NUMBER_WORD[data.kind]}-{seq:03d}", kind=data.kind, seq=seq,
             captured_at=data.captured_at, place=data.place, collector_officer_id=data.collector_officer_id,
             proves=data.proves, content_type=received.content_type, sha256=received.sha256,
             size_bytes=received.size, actor=actor, actor_name=name, actor_role=role)
+        # Everything of its leaf is known here (``leaf_content``): the transparency log's leaf can be
+        # appended now and its index stored with the row, which is then never updated.
+        await row.save()
         await audit.record(actor, "case.evidence", "case", case.id, agency_id=case.agency_id,
                            data={"evidence_id": str(row.id), "number": row.number, "sha256": row.sha256,
                                  "size": row.size_bytes})
@@ -323,12 +326,13 @@ def _utc(at: datetime) -> str:
 
 
 def leaf_content(evidence: Evidence, agency_id: uuid.UUID) -> dict[str, Any]:
-    """What the transparency log commits to for an evidence file: every stored field (but the leaf
-    index the log itself assigns), the file's SHA-256 and size included; datetimes in UTC."""
+    """What the transparency log commits to for an evidence file: every field it is written with,
+    the file's SHA-256 and size included, datetimes in UTC. Known before the row is written (the id
+    is a random UUID made in Python; ``created_at`` is the database's and the leaf carries the time),
+    so the leaf can be appended first and the row store its ``leaf_index``."""
     e = evidence
     return {"type": "evidence", "id": str(e.id), "agency_id": str(agency_id), "case_id": str(e.case_id),
             "number": e.number, "kind": e.kind.value, "seq": e.seq, "captured_at": _utc(e.captured_at),
             "place": e.place, "collector_officer_id": str(e.collector_officer_id) if e.collector_officer_id else None,
             "proves": e.proves, "content_type": e.content_type, "sha256": e.sha256, "size": e.size_bytes,
-            "actor": e.actor, "actor_name": e.actor_name, "actor_role": e.actor_role,
-            "created_at": _utc(e.created_at)}
+            "actor": e.actor, "actor_name": e.actor_name, "actor_role": e.actor_role}
