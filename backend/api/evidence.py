@@ -4,6 +4,7 @@ case's list; the file itself, with Range requests, each read logged. Rules in
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
@@ -11,7 +12,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aiohttp import BodyPartReader, web
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from backend.api.cases import READERS, WRITERS, read_scope
 from backend.api.record_schemas import EvidenceOut, Place
@@ -39,20 +49,24 @@ class MalformedMultipart(DomainError):
     message = "请求体不是有效的 multipart/form-data"
 
 
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _iso_datetime(value: Any) -> Any:
     # A form value is text: ISO 8601 only (pydantic alone would read "0" as a Unix timestamp).
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError("时间格式应为 ISO 8601，例如 2026-11-20T10:15:00+08:00") from exc
-        if parsed.tzinfo is None:
-            raise ValueError("时间须带时区")
-        return parsed
+    if isinstance(value, str) and not _ISO_DATETIME.match(value):
+        raise ValueError("时间格式应为 ISO 8601，例如 2026-11-20T10:15:00+08:00")
     return value
 
 
-FormTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+def _plausible(value: datetime) -> datetime:
+    # Years far outside any case cannot be stored and read back on both databases (nor be true).
+    if not 1990 <= value.year <= 2100:
+        raise ValueError("采集时间不在合理范围内")
+    return value
+
+
+FormTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_plausible)]
 Proves = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(stripped_nonempty)]
 
 

@@ -222,6 +222,8 @@ async def test_bad_forms_get_stable_4xx_codes_and_leave_no_temporary_file(client
     assert await code(form(data, kind="sound")) == (422, "validation_error")
     assert await code(form(data, captured_at="0")) == (422, "validation_error")
     assert await code(form(data, captured_at="2026-11-20T10:15:00")) == (422, "validation_error")  # no zone
+    for odd in ("2026-11-20T10:15:00+08:05:43", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-14:00"):
+        assert await code(form(data, captured_at=odd)) == (422, "validation_error"), odd
     assert await code(form(data, colour="red")) == (422, "evidence_field_unknown")
     repeated = file_part + (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n'
                             f"--{BOUNDARY}--\r\n").encode()
