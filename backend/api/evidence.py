@@ -224,7 +224,7 @@ def _disposition(number: str, content_type: str) -> str:
 
 
 @routes.route("GET", "/evidence/{evidence_id}/content", access=READERS, tag="records",
-              produces="application/octet-stream", errors=(404, 409),
+              produces=evidence.SERVED_TYPES, errors=(404, 409),
               summary="下载证据文件（支持 Range 断点续传：206/416；每次查看均留痕；文件缺失或哈希不符时 409 "
                       "evidence_file_damaged）")
 async def get_evidence_content(call: Call[None, None]) -> web.StreamResponse:

@@ -58,7 +58,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         if ep.response is not None:
             success["content"] = {"application/json": {"schema": ref(ep.response, "serialization")}}
         elif ep.produces:
-            success["content"] = {ep.produces: {"schema": {"type": "string"}}}
+            types = (ep.produces,) if isinstance(ep.produces, str) else ep.produces
+            success["content"] = {t: {"schema": {"type": "string"}} for t in types}
         op["responses"][str(ep.status)] = success
         codes = set(ep.errors) | {400, 413, 415, 422} if ep.body or ep.upload else set(ep.errors)
         if ep.query is not None:

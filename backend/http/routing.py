@@ -105,8 +105,9 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     tag: str = ""
-    # Non-JSON responses (PNG, SVG, HTML) for the OpenAPI description.
-    produces: str | None = None
+    # Non-JSON responses (PNG, SVG, HTML) for the OpenAPI description; several media types when the
+    # response's type depends on the resource (an evidence file).
+    produces: str | tuple[str, ...] | None = None
     errors: tuple[int, ...] = ()
     limit: Rule | None = None  # backend.services.ratelimit: the budget each call spends
     # An HTML form body (application/x-www-form-urlencoded), parsed into this model like ``body``.
@@ -133,7 +134,7 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         tag: str = "",
-        produces: str | None = None,
+        produces: str | tuple[str, ...] | None = None,
         errors: tuple[int, ...] = (),
         limit: Rule | None = None,
         form: type[BaseModel] | None = None,

@@ -61,6 +61,8 @@ EXTENSIONS = {"video/mp4": "mp4", "video/quicktime": "mov", "video/3gpp": "3gp",
               "audio/x-flac": "flac", "audio/x-aiff": "aiff", "audio/webm": "weba", "image/jpeg": "jpg",
               "image/png": "png", "image/heic": "heic", "image/heif": "heif", "image/webp": "webp",
               "application/pdf": "pdf"}
+# Every type a stored file can have, so served (for the OpenAPI description).
+SERVED_TYPES = tuple(sorted(set().union(*ACCEPTED.values())))
 SNIFF_BYTES = 8192  # filetype looks at most this far
 WRITE_BATCH = 1024 * 1024  # bytes gathered before one write in a worker thread
 _3GP_BRANDS = (b"3gp", b"3g2")
