@@ -8,14 +8,17 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import socket
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from backend.app import create_app
 from backend.models.enums import Role
+from backend.server import AppRunner
 from backend.services import cases
 from backend.services.records import evidence
 from tests.conftest import make_settings
@@ -294,3 +297,43 @@ async def test_a_damaged_or_missing_file_is_refused_and_logged_never_served(clie
     await case.stored(form(data))  # the same content uploaded again repairs the stored copy
     assert (await client.get(url, headers=case.agency.auth())).status == 200
     assert path.stat().st_size == len(data)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_on_the_real_server_a_stalled_or_abandoned_upload_leaves_no_temporary_file(db_url, tmp_path, clock):
+    settings = make_settings(db_url, tmp_path / "data")
+    runner = AppRunner(create_app(settings, clock=clock), access_log=None, body_timeout=2.0, body_min_rate=1000.0)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    await web.SockSite(runner, sock).start()
+    try:
+        case = await a_case(None, clock)
+        body = form(video(200_000))
+        head = (f"POST /api/v1/cases/{case.id}/evidence HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {case.agency.admin_key}\r\nContent-Type: {CT['Content-Type']}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        for hang_up in (False, True):
+            reader, writer = await asyncio.open_connection(*sock.getsockname())
+            writer.write(head + body[:50_000])  # the file has begun: a temporary file exists
+            await writer.drain()
+            for _ in range(100):
+                if temp_files(settings.data_dir):
+                    break
+                await asyncio.sleep(0.01)
+            assert len(temp_files(settings.data_dir)) == 1
+            if hang_up:
+                writer.close()
+            else:  # stalls: the body deadline answers 408
+                answer = await asyncio.wait_for(reader.read(65536), 5)
+                assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+                writer.close()
+            for _ in range(100):  # the handler notices and cleans up (bounded wait, no timing assertion)
+                if not temp_files(settings.data_dir):
+                    break
+                await asyncio.sleep(0.05)
+            assert temp_files(settings.data_dir) == [], f"hang_up={hang_up}"
+        assert stored_files(settings.data_dir) == []
+    finally:
+        await runner.cleanup()
