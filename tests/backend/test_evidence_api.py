@@ -316,7 +316,7 @@ async def test_on_the_real_server_a_stalled_or_abandoned_upload_leaves_no_tempor
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         for hang_up in (False, True):
             reader, writer = await asyncio.open_connection(*sock.getsockname())
-            writer.write(head + body[:50_000])  # the file has begun: a temporary file exists
+            writer.write(head + body[:150_000])  # the file has begun: a temporary file exists
             await writer.drain()
             for _ in range(100):
                 if temp_files(settings.data_dir):
