@@ -46,7 +46,7 @@ TEXT_FIELDS = ("kind", "captured_at", "place", "collector_officer_id", "proves")
 class MalformedMultipart(DomainError):
     status = 400
     code = "malformed_multipart"
-    message = "请求体不是有效的 multipart/form-data"
+    message = "请求体不是有效的 multipart 表单"
 
 
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -192,7 +192,7 @@ async def upload_evidence(call: Call[None, None]) -> EvidenceCreated:
     settings = request.app[SETTINGS]
     case = await cases.get_case(call.principal.agency_id, call.path_uuid("case_id"))
     if request.content_type != "multipart/form-data":
-        raise UnsupportedMediaType("请求体必须是 multipart/form-data")
+        raise UnsupportedMediaType("请求体必须是 multipart 表单")
     max_bytes = settings.evidence_max_bytes
     if request.content_length is not None and request.content_length > max_bytes + FORM_OVERHEAD:
         raise evidence.EvidenceTooLarge(details=[{"max_bytes": str(max_bytes)}])

@@ -77,7 +77,7 @@ class EvidenceTooLarge(DomainError):
 class EvidenceTypeUnknown(DomainError):
     status = 415
     code = "evidence_type_unknown"
-    message = "无法识别证据文件的类型（支持常见音视频、JPEG/PNG/HEIC/WebP 照片和 PDF 文件）"
+    message = "无法识别证据文件的类型（支持常见音视频、JPEG、PNG、HEIC、WebP 照片和 PDF 文件）"
 
 
 class EvidenceTypeMismatch(ValidationFailed):
