@@ -297,6 +297,11 @@ async def test_a_damaged_or_missing_file_is_refused_and_logged_never_served(clie
     await case.stored(form(data))  # the same content uploaded again repairs the stored copy
     assert (await client.get(url, headers=case.agency.auth())).status == 200
     assert path.stat().st_size == len(data)
+    path.write_bytes(bytes(flipped))  # and so it does when the damaged copy has the right size
+    assert (await client.get(url, headers=case.agency.auth())).status == 409
+    await case.stored(form(data))
+    resp = await client.get(url, headers=case.agency.auth())
+    assert resp.status == 200 and await resp.read() == data
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -203,16 +203,13 @@ class EvidenceInput:
 
 
 def _move_into_place(received: Received, data_dir: Path) -> None:
-    """Content-addressed: identical content is stored once. A stored copy of the wrong size (damaged)
-    is replaced by the fresh one; a good one is kept and the temporary file dropped."""
+    """Content-addressed: identical content is stored once. A stored copy that no longer matches its
+    hash (damaged) is replaced by the fresh one; a good one is kept and the temporary file dropped."""
     target = stored_path(data_dir, received.sha256)
     private_dir(target.parent)
-    try:
-        if target.stat().st_size == received.size:
-            received.temp.unlink(missing_ok=True)
-            return
-    except FileNotFoundError:
-        pass
+    if _check_file(target, received.sha256, received.size) is None:
+        received.temp.unlink(missing_ok=True)
+        return
     os.replace(received.temp, target)
     os.chmod(target, FILE_MODE)
     fd = os.open(target.parent, os.O_RDONLY)
