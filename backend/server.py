@@ -11,9 +11,12 @@ It also puts deadlines on slow clients (slowloris):
 * headers: a request's head must be complete within ``header_timeout`` seconds of the connection's
   opening (first request) or of its first byte (later requests); an idle kept-alive connection is
   left to ``keepalive_timeout``;
-* body: a request's body must be complete within ``body_timeout`` seconds of its head; a read
-  still waiting then fails with ``BodyTimeout`` (a 408 from the error middleware) and the
-  connection is closed after the answer.
+* body: a request's body must be complete within ``body_timeout`` seconds of its head, plus
+  ``len(chunk) / body_min_rate`` seconds for every chunk that arrives (Apache mod_reqtimeout's
+  MinRate), the deadline never more than ``body_timeout`` ahead of now. A long upload that keeps
+  coming at ``body_min_rate`` or faster is never cut off; one that trickles slower, or stalls, is
+  cut off within ``body_timeout`` of falling behind. A read still waiting at the deadline fails with
+  ``BodyTimeout`` (a 408 from the error middleware) and the connection is closed after the answer.
 
 ``AppRunner`` runs an application with this protocol; ``yangguang serve`` uses it.
 """
@@ -47,15 +50,21 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
 
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    body_min_rate: float = 16 * 1024.0  # bytes per second
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._yg_head_timer: asyncio.TimerHandle | None = None
         self._yg_body_timer: asyncio.TimerHandle | None = None
         self._yg_body_payload: Any = None
+        self._yg_body_deadline = 0.0  # loop time; moved on as the body arrives
         self._yg_arm_head()  # a new connection's silence counts too
 
     def data_received(self, data: bytes) -> None:
+        if self._yg_body_payload is not None:  # a body is arriving: it earns time (MinRate)
+            now = self._loop.time()
+            self._yg_body_deadline = min(self._yg_body_deadline + len(data) / self.body_min_rate,
+                                         now + self.body_timeout)
         before = self._request_count
         super().data_received(data)
         if self._request_count == before:
@@ -103,7 +112,8 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
     def _yg_arm_body(self, payload: Any) -> None:
         self._yg_cancel_body()
         self._yg_body_payload = payload
-        self._yg_body_timer = self._loop.call_later(self.body_timeout, self._yg_body_expired, payload)
+        self._yg_body_deadline = self._loop.time() + self.body_timeout
+        self._yg_body_timer = self._loop.call_at(self._yg_body_deadline, self._yg_body_expired, payload)
 
     def _yg_cancel_body(self) -> None:
         self._yg_body_payload = None
@@ -113,10 +123,16 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
 
     def _yg_body_expired(self, payload: Any) -> None:
         self._yg_body_timer = None
-        self._yg_body_payload = None
         if payload.is_eof() or payload.exception() is not None:
+            self._yg_body_payload = None
             return
-        log.info("slow client: request body not complete within %gs", self.body_timeout)
+        if self._yg_body_payload is payload and self._yg_body_deadline > self._loop.time():
+            # The body kept arriving: wait until the deadline it has earned (one timer, moved lazily).
+            self._yg_body_timer = self._loop.call_at(self._yg_body_deadline, self._yg_body_expired, payload)
+            return
+        self._yg_body_payload = None
+        log.info("slow client: request body below %g bytes/s (or stalled) past the %gs deadline",
+                 self.body_min_rate, self.body_timeout)
         self.close()  # no further requests on this connection
         payload.set_exception(BodyTimeout())
         if self._current_request is None and not self._messages:
@@ -151,10 +167,11 @@ class AppRunner(web.AppRunner):
     """``web.AppRunner`` whose connections are served by ``YangguangRequestHandler``."""
 
     def __init__(self, app: web.Application, *, header_timeout: float = 10.0, body_timeout: float = 30.0,
-                 **kwargs: Any) -> None:
+                 body_min_rate: float = 16 * 1024.0, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self._yg_handler = type("Handler", (YangguangRequestHandler,),
-                                {"header_timeout": header_timeout, "body_timeout": body_timeout})
+                                {"header_timeout": header_timeout, "body_timeout": body_timeout,
+                                 "body_min_rate": body_min_rate})
 
     async def _make_server(self) -> web_server.Server:
         base = await super()._make_server()
@@ -165,13 +182,13 @@ class AppRunner(web.AppRunner):
 
 
 def run(app: web.Application, sock: socket.socket, *, header_timeout: float, body_timeout: float,
-        keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0) -> None:
+        body_min_rate: float = 16 * 1024.0, keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0) -> None:
     """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM."""
 
     async def main() -> None:
         runner = AppRunner(app, handle_signals=True, access_log=None, keepalive_timeout=keepalive_timeout,
                            header_timeout=header_timeout, body_timeout=body_timeout,
-                           shutdown_timeout=shutdown_timeout)
+                           body_min_rate=body_min_rate, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
             await web.SockSite(runner, sock).start()

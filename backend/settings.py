@@ -61,6 +61,12 @@ class Settings:
     # Slow clients: a request's head, and its body, must arrive within these seconds.
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # A body that keeps arriving keeps its connection: every chunk moves the body deadline on by
+    # len(chunk) / body_min_rate seconds (never more than body_timeout ahead). 16 KiB/s = 128 kbit/s,
+    # below a weak phone uplink: a 2 GiB video at that rate takes 36 hours but is not cut off.
+    body_min_rate: float = 16 * 1024
+    # Evidence files (audio/video, photos, documents): larger uploads get 413 evidence_too_large.
+    evidence_max_bytes: int = 2 * 1024**3
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); none by default.
     trusted_proxies: tuple[Network, ...] = ()
     # Working days of a legal review, share of legal reviewers (R-L4, R-L6).
@@ -129,6 +135,8 @@ class Settings:
             log_json=(get("LOG_FORMAT") or "json") == "json",
             header_timeout=_positive(env, "HEADER_TIMEOUT", 10.0),
             body_timeout=_positive(env, "BODY_TIMEOUT", 30.0),
+            body_min_rate=_positive(env, "BODY_MIN_RATE", 16 * 1024.0, "bytes per second"),
+            evidence_max_bytes=_positive_int(env, "EVIDENCE_MAX_BYTES", 2 * 1024**3),
             trusted_proxies=_proxies(env, "TRUSTED_PROXIES"),
             reviewer_ratio_percent=_int(env, "REVIEWER_RATIO_PERCENT", 5),
             wechat_appid=get("WECHAT_APPID"),
@@ -152,10 +160,17 @@ class Settings:
         )
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, unit: str = "seconds") -> float:
     value = _float(env, name, default)
     if not value > 0:
-        raise SettingsError(f"{PREFIX}{name} must be a positive number of seconds, got {value!r}")
+        raise SettingsError(f"{PREFIX}{name} must be a positive number of {unit}, got {value!r}")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name} must be a positive integer, got {value!r}")
     return value
 
 

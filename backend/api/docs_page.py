@@ -64,10 +64,10 @@ def _operation(anchor: str, method: str, path: str, op: dict[str, Any], schemas:
             f"<td>{escape(str(p.get('schema', {}).get('description', '')))}</td></tr>" for p in params)
         parts.append("<h3>参数</h3><table><tr><th>名称</th><th>位置</th><th>必填</th><th>类型</th><th>说明</th></tr>"
                      f"{rows}</table>")
-    request = op.get("requestBody", {}).get("content", {}).get("application/json")
-    if request:
-        parts.append("<h3>请求体 <small class='muted'>application/json</small></h3>"
-                     + _schema_block(request["schema"], schemas))
+    for media_type, request in op.get("requestBody", {}).get("content", {}).items():
+        if media_type in ("application/json", "multipart/form-data"):
+            parts.append(f"<h3>请求体 <small class='muted'>{escape(media_type)}</small></h3>"
+                         + _schema_block(request["schema"], schemas))
     parts.append("<h3>响应</h3>")
     for status, response in op.get("responses", {}).items():
         content = response.get("content", {})

@@ -58,13 +58,17 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             body_required = any(f.is_required() for f in ep.body.model_fields.values())
             op["requestBody"] = {"required": body_required,
                                  "content": {"application/json": {"schema": ref(ep.body, "validation")}}}
+        if ep.upload is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"multipart/form-data": {"schema": ref(ep.upload, "validation")}}}
         success: dict[str, Any] = {"description": "成功"}
         if ep.response is not None:
             success["content"] = {"application/json": {"schema": ref(ep.response, "serialization")}}
         elif ep.produces:
-            success["content"] = {ep.produces: {"schema": {"type": "string"}}}
+            types = (ep.produces,) if isinstance(ep.produces, str) else ep.produces
+            success["content"] = {t: {"schema": {"type": "string"}} for t in types}
         op["responses"][str(ep.status)] = success
-        codes = set(ep.errors) | {400, 413, 415, 422} if ep.body else set(ep.errors)
+        codes = set(ep.errors) | {400, 413, 415, 422} if ep.body or ep.upload else set(ep.errors)
         if ep.query is not None:
             codes.add(422)
         if not isinstance(ep.access, str):  # roles, not PUBLIC

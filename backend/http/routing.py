@@ -105,12 +105,16 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     tag: str = ""
-    # Non-JSON responses (PNG, SVG, HTML) for the OpenAPI description.
-    produces: str | None = None
+    # Non-JSON responses (PNG, SVG, HTML) for the OpenAPI description; several media types when the
+    # response's type depends on the resource (an evidence file).
+    produces: str | tuple[str, ...] | None = None
     errors: tuple[int, ...] = ()
     limit: Rule | None = None  # backend.services.ratelimit: the budget each call spends
     # An HTML form body (application/x-www-form-urlencoded), parsed into this model like ``body``.
     form: type[BaseModel] | None = None
+    # A multipart/form-data upload the handler streams itself (past the JSON body limit); this model
+    # describes its parts for the OpenAPI description only.
+    upload: type[BaseModel] | None = None
 
 
 @dataclass
@@ -130,13 +134,14 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         tag: str = "",
-        produces: str | None = None,
+        produces: str | tuple[str, ...] | None = None,
         errors: tuple[int, ...] = (),
         limit: Rule | None = None,
         form: type[BaseModel] | None = None,
+        upload: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
-        if body is not None and form is not None:
-            raise ValueError(f"{method} {path}: a route takes a JSON body or a form, not both")
+        if sum(x is not None for x in (body, form, upload)) > 1:
+            raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
         if access != PUBLIC:
             if isinstance(access, str):
                 raise ValueError(f"access must be roles or PUBLIC, got {access!r}")
@@ -148,7 +153,8 @@ class RouteTable:
             self.endpoints.append(
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
-                         (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form)
+                         (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
+                         upload)
             )
             return handler
 

@@ -19,9 +19,11 @@ PACKAGES = ("backend", "miniprogram_api", "notifications", "qr")
 ERROR_CLASSES = {"DomainError", "ValidationFailed", "Unauthenticated", "Forbidden", "NotFound", "Conflict",
                  "IllegalTransition", "RateLimited", "MalformedJson", "UnsupportedMediaType", "WechatUnavailable"}
 TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID", "URL", "JPEG", "PNG", "ID",
-             "UTF", "MiB", "Content", "Type", "image/jpeg", "image/png",
+             "UTF", "MiB", "Content", "Type", "image/jpeg", "image/png", "multipart",
+             "HEIC", "WebP", "PDF",
              # API field names and command names are the fixed interface, in English by design.
-             "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create"}
+             "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
+             "file"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 

@@ -75,3 +75,14 @@ def test_slow_client_deadlines_are_configurable_and_checked() -> None:
     for name, value in (("HEADER_TIMEOUT", "0"), ("BODY_TIMEOUT", "-1"), ("BODY_TIMEOUT", "soon")):
         with pytest.raises(SettingsError, match=f"YANGGUANG_{name}"):
             Settings.from_env({f"YANGGUANG_{name}": value})
+
+
+def test_the_body_minimum_rate_and_the_evidence_size_limit_are_configurable_and_checked() -> None:
+    default = Settings.from_env({})
+    assert (default.body_min_rate, default.evidence_max_bytes) == (16384.0, 2147483648)
+    tuned = Settings.from_env({"YANGGUANG_BODY_MIN_RATE": "4096", "YANGGUANG_EVIDENCE_MAX_BYTES": "1048576"})
+    assert (tuned.body_min_rate, tuned.evidence_max_bytes) == (4096.0, 1048576)
+    for name, value in (("BODY_MIN_RATE", "0"), ("BODY_MIN_RATE", "fast"), ("EVIDENCE_MAX_BYTES", "-1"),
+                        ("EVIDENCE_MAX_BYTES", "2G")):
+        with pytest.raises(SettingsError, match=f"YANGGUANG_{name}"):
+            Settings.from_env({f"YANGGUANG_{name}": value})

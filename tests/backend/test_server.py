@@ -66,12 +66,14 @@ def parse(raw: bytes) -> tuple[int, dict[str, str], bytes]:
 async def serve(db_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Future[Live]]]:
     runners: list[AppRunner] = []
 
-    async def start(header_timeout: float = 0.5, body_timeout: float = 0.5, **overrides: object) -> Live:
+    async def start(header_timeout: float = 0.5, body_timeout: float = 0.5, body_min_rate: float = 16384.0,
+                    **overrides: object) -> Live:
         app = create_app(make_settings(db_url, tmp_path / "data", **overrides))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
-        runner = AppRunner(app, access_log=None, header_timeout=header_timeout, body_timeout=body_timeout)
+        runner = AppRunner(app, access_log=None, header_timeout=header_timeout, body_timeout=body_timeout,
+                           body_min_rate=body_min_rate)
         await runner.setup()
         runners.append(runner)
         from aiohttp import web
@@ -140,6 +142,52 @@ async def test_a_stalled_body_gets_408_in_json_at_the_body_timeout(serve) -> Non
     assert status == 408 and time.monotonic() - started < 2.5
     assert json.loads(body)["error"]["code"] == "body_timeout"
     assert headers.get("connection", "").lower() == "close" or raw  # and the server closed it
+
+
+async def _trickle(live: Live, total: int, piece: int, pause: float, max_seconds: float) -> tuple[int, bytes]:
+    """POST a JSON body of ``total`` bytes in pieces of ``piece`` bytes every ``pause`` seconds; return how
+    many bytes were sent before the server answered, and its answer (bounded by ``max_seconds``)."""
+    reader, writer = await live.open()
+    writer.write(b"POST /mp/v1/ratings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % total)
+    body = b'{"token": "x", "score": 5}'.rjust(total)  # white space first: valid JSON when complete
+    sent, started, answer = 0, time.monotonic(), b""
+    try:
+        while sent < total and time.monotonic() - started < max_seconds:
+            writer.write(body[sent:sent + piece])
+            await writer.drain()
+            sent += len(body[sent:sent + piece])
+            try:
+                answer = await asyncio.wait_for(reader.read(65536), pause)
+                break  # the server answered before the body was complete
+            except TimeoutError:
+                continue
+        if not answer:
+            answer = await read_until_closed(reader, 3.0)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        writer.close()
+    return sent, answer
+
+
+async def test_a_body_that_keeps_arriving_above_the_minimum_rate_outlives_the_body_timeout(serve) -> None:
+    # 100 bytes every 0.05 s is ~2,000 bytes/s, ten times the minimum: each piece earns 0.5 s.
+    live = await serve(body_timeout=0.5, body_min_rate=200.0)
+    started = time.monotonic()
+    sent, answer = await _trickle(live, 4000, 100, 0.05, max_seconds=20)
+    assert sent == 4000 and time.monotonic() - started > 1.0  # twice the body timeout, not cut off
+    status, _, body = parse(answer)
+    assert status != 408 and json.loads(body)["error"]["code"] != "body_timeout"
+
+
+async def test_a_body_trickling_below_the_minimum_rate_is_cut_off(serve) -> None:
+    # 2 bytes every 0.05 s is ~40 bytes/s, a fifth of the minimum: it falls behind and gets 408.
+    live = await serve(body_timeout=0.5, body_min_rate=200.0)
+    sent, answer = await _trickle(live, 4000, 2, 0.05, max_seconds=20)
+    assert sent < 4000
+    status, _, body = parse(answer)
+    assert status == 408 and json.loads(body)["error"]["code"] == "body_timeout"
 
 
 async def test_the_rate_limit_is_checked_before_the_body_is_read(serve) -> None:

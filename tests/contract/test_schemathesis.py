@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fuzzing import fuzz
+from tests.support.fuzzing import a_case, fuzz
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
@@ -17,3 +17,18 @@ def test_schemathesis_finds_no_server_error_and_no_contradiction(database, tmp_p
     assert result.test_cases >= 1500  # every operation, every phase: the run really happened
     assert result.server_errors == 0
     assert result.failures == []
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_schemathesis_uploads_and_reads_evidence_of_a_real_case(database, tmp_path, request):
+    # With random case ids every upload stops at 404; here the case exists, so the multipart reader,
+    # the type sniffing, the storage and the stateful read-back (list -> content) are all reached.
+    db_url = (f"sqlite://{tmp_path / 'data' / 'yangguang.sqlite3'}" if database == "sqlite"
+              else request.getfixturevalue("pg_url"))
+    result = fuzz(db_url, tmp_path / "data", max_examples=20, seed=20261129, database=database, paths="evidence",
+                  path_values=a_case, YANGGUANG_EVIDENCE_MAX_BYTES="100000")
+    assert result.test_cases >= 100
+    assert result.server_errors == 0
+    assert result.failures == []
+    assert list((tmp_path / "data" / "evidence").glob("??/*")), "no upload was stored: the fuzzer never got through"
+    assert not list((tmp_path / "data" / "evidence" / "tmp").glob("*")), "a refused upload left its temporary file"
