@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from backend.api import audit, cases, credentials, keys, officers, system
+from backend.api import audit, cases, credentials, keys, officers, system, transparency
 from backend.api.auth import authenticate
 from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
@@ -26,7 +26,8 @@ from notifications.deps import build_deps
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
 # both read it. Later packages add theirs here.
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
-                                   public_routes, cases.routes, mp_subscriptions.routes, public_decisions.routes]
+                                   public_routes, cases.routes, mp_subscriptions.routes, public_decisions.routes,
+                                   transparency.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -1,0 +1,291 @@
+"""The log itself: append a leaf inside the caller's transaction; read entries, roots and proofs.
+
+A leaf's hashed content is an *envelope* (canonical JSON, RFC 8785)::
+
+    {"agency_id": "<uuid>" | null, "data": {<the caller's content>}, "index": 17,
+     "kind": "decision_event", "ref": "<source row id>"}
+
+so the kind, the source row, the agency and the position are covered by the hash as well as the
+content: a row moved, relabelled or given to another agency no longer matches its own hash.
+leaf_hash = SHA-256(0x00 ‖ envelope bytes); the envelope text is stored as it was hashed.
+
+Appends are serialised: on PostgreSQL by ``pg_advisory_xact_lock`` (held until the caller's
+transaction ends, so indexes are dense across concurrent transactions: a rolled-back transaction
+takes its leaf with it and the next one reuses the index); SQLite has one writer. Each append reads
+the tree's size and the few peaks its leaf completes in one statement, and writes one row.
+Everything is raw SQL on the connection of the current transaction; no ORM objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+import orjson
+import rfc8785
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.transactions import in_transaction
+
+from backend.clock import Clock
+from backend.errors import DomainError, NotFound, ValidationFailed
+from backend.models.enums import LeafKind
+from backend.services.transparency import tree
+
+# Advisory lock keys (bigint): "yglog" + 1 for appends, + 2 for checkpoints.
+APPEND_LOCK = 0x79_67_6C_6F_67_00_00_01
+CHECKPOINT_LOCK = 0x79_67_6C_6F_67_00_00_02
+MAX_REF = 128
+HEX = 64  # characters of one hash in hex
+
+
+@dataclass(frozen=True)
+class Leaf:
+    leaf_index: int
+    leaf_hash: str  # hex
+    kind: str
+    ref: str
+    agency_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    leaf_index: int
+    kind: str
+    leaf_hash: str
+    content: dict[str, Any]  # the envelope: hashing its RFC 8785 form gives leaf_hash
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    root_hash: str
+    audit_path: list[str]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str]
+
+
+class LeafIndexOutOfRange(ValidationFailed):
+    code = "leaf_index_out_of_range"
+    message = "叶序号必须小于树的大小"
+
+
+class TreeSizeBeyondLog(ValidationFailed):
+    code = "tree_size_beyond_log"
+    message = "请求的树大小超过日志当前的大小"
+
+
+class SizesOutOfOrder(ValidationFailed):
+    code = "consistency_sizes_out_of_order"
+    message = "一致性证明要求 0 < first ≤ second"
+
+
+class LogDamaged(DomainError):
+    """A stored node the log needs is missing: the database was changed outside the log."""
+
+    status = 500
+    code = "log_damaged"
+    message = "透明日志的存储不完整，请运行 yangguang audit verify 检查"
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical JSON (UTF-8). Datetimes and other non-JSON values are refused: callers
+    put strings in (``leaf_time``)."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise ValueError(f"leaf content is not canonicalisable JSON: {exc}") from exc
+
+
+def leaf_time(at: Any) -> str:
+    """A datetime as leaf content: Asia/Shanghai, ISO 8601 with microseconds (deterministic)."""
+    from backend.clock import SHANGHAI
+
+    return str(at.astimezone(SHANGHAI).isoformat(timespec="microseconds"))
+
+
+def envelope(index: int, kind: str, ref: str, agency_id: uuid.UUID | str | None,
+             data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"agency_id": None if agency_id is None else str(agency_id), "data": dict(data), "index": index,
+            "kind": kind, "ref": ref}
+
+
+def _kind(kind: str) -> str:
+    try:
+        return LeafKind(kind).value
+    except ValueError:
+        raise ValueError(f"unknown leaf kind {kind!r}; declared kinds: {[k.value for k in LeafKind]}") from None
+
+
+def _pg(conn: BaseDBAsyncClient) -> bool:
+    return conn.capabilities.dialect == "postgres"
+
+
+# The tree's size and the leaf rows holding the peaks the next leaf completes, in one statement:
+# with n leaves, leaf n completes one node per trailing 1 bit of n; its sibling at level b is the
+# peak stored on leaf ((n >> b) << b) - 1. Bits b with (n + 1) mod 2^(b+1) == 0 are those bits.
+_TAIL_SQL = """
+WITH RECURSIVE t(n) AS (SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM log_leaf),
+bits(b) AS (SELECT 0 UNION ALL SELECT b + 1 FROM bits WHERE b < 61)
+SELECT t.n, bits.b, l.leaf_hash, l.nodes FROM t
+LEFT JOIN bits ON ((t.n + 1) & ((CAST(1 AS BIGINT) << (bits.b + 1)) - 1)) = 0
+LEFT JOIN log_leaf l ON l.leaf_index = ((t.n >> bits.b) << bits.b) - 1
+"""
+
+_INSERT_SQL = ('INSERT INTO log_leaf (leaf_index, kind, ref, agency_id, content, leaf_hash, nodes, created_at) '
+               'VALUES ({})')
+
+
+async def append(kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | None, ref: str,
+                 clock: Clock | None = None) -> Leaf:
+    """Append one leaf. Call it inside the transaction that makes the change it records (so both
+    commit or neither does); outside one it opens its own. Returns the leaf's index and hash.
+
+    ``content`` must be JSON: strings (dates via ``leaf_time``), integers within ±2^53, floats,
+    booleans, null, lists and objects with string keys.
+    """
+    kind = _kind(kind)
+    if not isinstance(content, dict):
+        raise TypeError("leaf content must be a dict")
+    if not isinstance(ref, str) or not ref or len(ref) > MAX_REF:
+        raise ValueError(f"ref must be a non-empty string of at most {MAX_REF} characters")
+    conn = connections.get("default")
+    if isinstance(conn, TransactionalDBClient):
+        return await _append(conn, kind, content, agency_id, ref, clock or Clock())
+    async with in_transaction("default") as tx:
+        return await _append(tx, kind, content, agency_id, ref, clock or Clock())
+
+
+async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
+                  ref: str, clock: Clock) -> Leaf:
+    pg = _pg(conn)
+    if pg:
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK])
+    _, rows = await conn.execute_query(_TAIL_SQL)
+    index = int(rows[0][0])
+    stored: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        if row[1] is not None:
+            if row[2] is None:
+                raise LogDamaged()
+            stored[((index >> row[1]) << row[1]) - 1] = (row[2], row[3])
+    text = canonical(envelope(index, kind, ref, agency_id, content))
+    digest = tree.leaf_hash(text)
+    completed = tree.completed_nodes(index, digest, _getter(stored))
+    values = [index, kind, ref, (agency_id if pg else str(agency_id)) if agency_id else None,
+              text.decode("utf-8"), digest.hex(), "".join(h.hex() for h in completed),
+              clock.now().astimezone(UTC)]
+    await conn.execute_query(_INSERT_SQL.format(_params(pg, len(values))), values)
+    return Leaf(index, digest.hex(), kind, ref, agency_id)
+
+
+def _params(pg: bool, count: int, start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + count)) if pg else ", ".join("?" * count)
+
+
+def _getter(stored: Mapping[int, tuple[str, str]]) -> tree.NodeGetter:
+    """Node (level, index) from the leaf rows that completed them: {leaf_index: (leaf_hash, nodes)}."""
+    def get(level: int, index: int) -> bytes:
+        row = stored.get(tree.last_leaf_of(level, index))
+        if row is None:
+            raise LogDamaged()
+        text = row[0] if level == 0 else row[1][(level - 1) * HEX: level * HEX]
+        if len(text) != HEX:
+            raise LogDamaged()
+        return bytes.fromhex(text)
+
+    return get
+
+
+async def _fetch(conn: BaseDBAsyncClient, nodes: Iterable[tuple[int, int]]) -> tree.NodeGetter:
+    """One query for the rows holding ``nodes``; a getter over them."""
+    ids = sorted({tree.last_leaf_of(level, index) for level, index in nodes})
+    if not ids:
+        return _getter({})
+    if _pg(conn):
+        _, rows = await conn.execute_query(
+            "SELECT leaf_index, leaf_hash, nodes FROM log_leaf WHERE leaf_index = ANY($1::bigint[])", [ids])
+    else:
+        _, rows = await conn.execute_query(
+            f"SELECT leaf_index, leaf_hash, nodes FROM log_leaf WHERE leaf_index IN ({_params(False, len(ids))})",
+            ids)
+    return _getter({int(r[0]): (r[1], r[2]) for r in rows})
+
+
+def _conn() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+async def tree_size(conn: BaseDBAsyncClient | None = None) -> int:
+    """The number of committed leaves (as this connection sees them)."""
+    _, rows = await (conn or _conn()).execute_query("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM log_leaf")
+    return int(rows[0][0])
+
+
+async def root_at(size: int, conn: BaseDBAsyncClient | None = None) -> bytes:
+    """MTH of the first ``size`` leaves, from O(log size) stored nodes."""
+    conn = conn or _conn()
+    needed = tree.nodes_needed(lambda g: tree.root(size, g))
+    return tree.root(size, await _fetch(conn, needed))
+
+
+async def _check_size(size: int, conn: BaseDBAsyncClient) -> None:
+    if size > await tree_size(conn):
+        raise TreeSizeBeyondLog()
+
+
+async def inclusion_proof(leaf_index: int, size: int) -> InclusionProof:
+    if size < 1 or leaf_index < 0:
+        raise ValidationFailed("树大小至少为 1，叶序号不能为负")
+    if leaf_index >= size:
+        raise LeafIndexOutOfRange()
+    conn = _conn()
+    await _check_size(size, conn)
+
+    def compute(g: tree.NodeGetter) -> tuple[bytes, list[bytes], bytes]:
+        return g(0, leaf_index), tree.inclusion_path(leaf_index, size, g), tree.root(size, g)
+
+    leaf, path, root = compute(await _fetch(conn, tree.nodes_needed(compute)))
+    return InclusionProof(leaf_index, size, leaf.hex(), root.hex(), [h.hex() for h in path])
+
+
+async def consistency_proof(first: int, second: int) -> ConsistencyProof:
+    if first < 1 or second < 1:
+        raise SizesOutOfOrder("一致性证明的树大小必须至少为 1", code="consistency_size_zero")
+    if first > second:
+        raise SizesOutOfOrder()
+    conn = _conn()
+    await _check_size(second, conn)
+
+    def compute(g: tree.NodeGetter) -> tuple[bytes, bytes, list[bytes]]:
+        return tree.root(first, g), tree.root(second, g), tree.consistency_path(first, second, g)
+
+    first_root, second_root, path = compute(await _fetch(conn, tree.nodes_needed(compute)))
+    return ConsistencyProof(first, second, first_root.hex(), second_root.hex(), [h.hex() for h in path])
+
+
+async def entry(leaf_index: int, agency_scope: uuid.UUID | None) -> Entry:
+    """One leaf. ``agency_scope``: None for a supervisor (every leaf), else the caller's agency (its
+    own leaves only; leaves without an agency are the supervisor's)."""
+    conn = _conn()
+    p = "$1" if _pg(conn) else "?"
+    _, rows = await conn.execute_query(
+        f"SELECT leaf_index, kind, agency_id, content, leaf_hash FROM log_leaf WHERE leaf_index = {p}", [leaf_index])
+    if not rows:
+        raise NotFound("未找到该日志条目", code="log_entry_not_found")
+    row = rows[0]
+    if agency_scope is not None and (row[2] is None or str(row[2]) != str(agency_scope)):
+        raise NotFound("未找到该日志条目", code="log_entry_not_found")
+    return Entry(int(row[0]), row[1], row[4], orjson.loads(row[3]))
