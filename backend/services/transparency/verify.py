@@ -296,6 +296,8 @@ def _structure(columns: array[int], claims: array[int], flagged: set[int], cover
             run_start = None
     for position in range(count):
         claim = claims[position]
+        if columns[position] != position or (claim >= 0 and claim != position):
+            at(position)  # from here on rows are not where they were hashed: stored nodes no longer apply
         if claim < 0 or claim == columns[position] or position in duplicated:
             continue
         before = claims[position - 1] if position > 0 else -2
