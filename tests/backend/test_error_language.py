@@ -21,7 +21,8 @@ ERROR_CLASSES = {"DomainError", "ValidationFailed", "Unauthenticated", "Forbidde
 TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID", "URL", "JPEG", "PNG", "ID",
              "UTF", "MiB", "Content", "Type", "image/jpeg", "image/png",
              # API field names and command names are the fixed interface, in English by design.
-             "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create"}
+             "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
+             "first", "second", "audit", "verify"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 
