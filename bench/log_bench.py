@@ -113,7 +113,7 @@ async def time_http(settings: Settings, size: int, samples: int = 300) -> dict[s
     rnd = random.Random(size)
     out: dict[str, list[float]] = {"http inclusion": [], "http consistency": []}
     async with TestClient(TestServer(create_app(settings))) as client:
-        _, _, key = await create_agency("基准测试局", with_check_digit(f"1133010{rnd.randrange(10**10):010d}"),
+        _, _, key = await create_agency("基准测试局", with_check_digit(f"1133010{uuid.uuid4().int % 10**10:010d}"),
                                         actor="bench")
         auth = {"Authorization": f"Bearer {key}"}
         for k in range(samples + 30):

@@ -221,3 +221,14 @@ def test_every_proof_the_service_serves_verifies_independently(filled_log):
         verify_inclusion(hashes[size - 1], size - 1, size,
                          [bytes.fromhex(h) for h in loop.run_until_complete(log.inclusion_proof(size - 1, size))
                           .audit_path], root_of(size))
+
+
+def test_the_nodes_a_proof_reads_are_named_before_reading_them():
+    for size in range(1, 70):
+        assert service_tree.root_nodes(size) == service_tree.nodes_needed(lambda g, n=size: service_tree.root(n, g))
+        for index in range(size):
+            assert service_tree.inclusion_nodes(index, size) == service_tree.nodes_needed(
+                lambda g, i=index, n=size: service_tree.inclusion_path(i, n, g))
+        for first in range(1, size + 1):
+            assert service_tree.consistency_nodes(first, size) == service_tree.nodes_needed(
+                lambda g, m=first, n=size: service_tree.consistency_path(m, n, g))

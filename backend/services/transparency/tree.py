@@ -47,12 +47,13 @@ def subtrees(start: int, end: int) -> list[tuple[int, int]]:
     """The complete subtrees that make up leaves [start, end), largest first."""
     out = []
     pos, size = start, end - start
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            if pos % (1 << level):
-                raise ValueError(f"range [{start}, {end}) is not aligned")
-            out.append((level, pos >> level))
-            pos += 1 << level
+    while size > 0:
+        level = size.bit_length() - 1
+        if pos & ((1 << level) - 1):
+            raise ValueError(f"range [{start}, {end}) is not aligned")
+        out.append((level, pos >> level))
+        pos += 1 << level
+        size -= 1 << level
     return out
 
 
@@ -135,6 +136,52 @@ def nodes_needed(run: Callable[[NodeGetter], object]) -> set[tuple[int, int]]:
 
     run(record)
     return seen
+
+
+def _ranges_nodes(ranges: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    for start, end in ranges:
+        out.update(subtrees(start, end))
+    return out
+
+
+def root_nodes(size: int) -> set[tuple[int, int]]:
+    """The stored nodes ``root(size)`` reads (the peaks), without hashing anything."""
+    return _ranges_nodes([(0, size)]) if size else set()
+
+
+def inclusion_nodes(index: int, size: int) -> set[tuple[int, int]]:
+    """The stored nodes ``inclusion_path(index, size)`` reads: the same walk, without hashing."""
+    ranges = []
+    start, end = 0, size
+    while end - start > 1:
+        k = split_point(end - start)
+        if index < start + k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+    return _ranges_nodes(ranges)
+
+
+def consistency_nodes(first: int, second: int) -> set[tuple[int, int]]:
+    """The stored nodes ``consistency_path(first, second)`` reads: the same walk, without hashing."""
+    ranges = []
+    m, start, end, whole = first, 0, second, True
+    while m != end - start:
+        k = split_point(end - start)
+        if m <= k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+            m -= k
+            whole = False
+    if not whole:
+        ranges.append((start, end))
+    return _ranges_nodes(ranges)
 
 
 def last_leaf_of(level: int, index: int) -> int:
