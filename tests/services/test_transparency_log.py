@@ -160,3 +160,25 @@ def test_the_origin_is_configurable_and_checked(tmp_path):
     for bad in ("a b", "a+b", "x" * 201):
         with pytest.raises(SettingsError, match="LOG_ORIGIN"):
             Settings.from_env({"YANGGUANG_LOG_ORIGIN": bad})
+
+
+async def test_a_rolled_back_transaction_leaves_nothing_behind_in_the_node_cache(db):
+    from tests.support.rfc6962 import leaf_hash as independent_leaf_hash
+    from tests.support.rfc6962 import verify_inclusion
+
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            for i in range(130):
+                await log.append("evidence", {"n": i, "v": "rolled back"}, agency_id=None, ref=str(i))
+            await log.root_at(130)
+            await log.inclusion_proof(3, 130)
+            raise RuntimeError("rolled back")
+    hashes = []
+    for i in range(130):
+        leaf = await log.append("evidence", {"n": i}, agency_id=None, ref=str(i))
+        hashes.append(bytes.fromhex(leaf.leaf_hash))
+    for _ in range(2):  # the second time from the cache
+        p = await log.inclusion_proof(3, 130)
+        assert bytes.fromhex(p.root_hash) == naive_mth(hashes)
+        verify_inclusion(hashes[3], 3, 130, [bytes.fromhex(h) for h in p.audit_path], naive_mth(hashes))
+    assert independent_leaf_hash((await LogLeaf.get(leaf_index=3)).content.encode()) == hashes[3]

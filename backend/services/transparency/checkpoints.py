@@ -265,12 +265,12 @@ async def make_checkpoint(settings: Settings, clock: Clock) -> LogCheckpoint:
             if previous.tree_size > size:
                 raise LogRolledBack()
             try:
-                still = (await log.root_at(previous.tree_size, tx)).hex()
+                still = (await log.root_at(previous.tree_size, tx, cached=False)).hex()
             except log.LogDamaged as exc:
                 raise LogForked() from exc
             if still != previous.root_hash:
                 raise LogForked()
-        root = await log.root_at(size, tx)
+        root = await log.root_at(size, tx, cached=False)  # what is signed is what the database holds
         key = LogKeys(settings.data_dir).signer(settings.log_origin)
         note, signature = sign_note(checkpoint_body(settings.log_origin, size, root), key)
         return await LogCheckpoint.create(

@@ -227,9 +227,11 @@ def _cache_for(conn: BaseDBAsyncClient) -> dict[tuple[int, int], bytes]:
     return cache
 
 
-async def _fetch(conn: BaseDBAsyncClient, nodes: Iterable[tuple[int, int]]) -> tree.NodeGetter:
-    """``nodes`` from the cache and, in one query, from the rows holding the others; a getter over them."""
-    cache = _cache_for(conn)
+async def _fetch(conn: BaseDBAsyncClient, nodes: Iterable[tuple[int, int]], *, cached: bool = True
+                 ) -> tree.NodeGetter:
+    """``nodes`` from the cache and, in one query, from the rows holding the others; a getter over them.
+    ``cached=False``: everything from the database, as it stands now (before signing a checkpoint)."""
+    cache = _cache_for(conn) if cached else {}
     found: dict[tuple[int, int], bytes] = {}
     missing = []
     for node in nodes:
@@ -248,7 +250,7 @@ async def _fetch(conn: BaseDBAsyncClient, nodes: Iterable[tuple[int, int]]) -> t
                 f"SELECT leaf_index, leaf_hash, nodes FROM log_leaf WHERE leaf_index IN ({_params(False, len(ids))})",
                 ids)
         from_rows = _getter({int(r[0]): (r[1], r[2]) for r in rows})
-        keep = not isinstance(conn, TransactionalDBClient) and len(cache) < CACHE_MAX_NODES
+        keep = cached and not isinstance(conn, TransactionalDBClient) and len(cache) < CACHE_MAX_NODES
         for node in missing:
             found[node] = h = from_rows(*node)
             if keep and node[0] >= CACHE_MIN_LEVEL:
@@ -273,10 +275,10 @@ async def tree_size(conn: BaseDBAsyncClient | None = None) -> int:
     return int(rows[0][0])
 
 
-async def root_at(size: int, conn: BaseDBAsyncClient | None = None) -> bytes:
+async def root_at(size: int, conn: BaseDBAsyncClient | None = None, *, cached: bool = True) -> bytes:
     """MTH of the first ``size`` leaves, from O(log size) stored nodes."""
     conn = conn or _conn()
-    return tree.root(size, await _fetch(conn, tree.root_nodes(size)))
+    return tree.root(size, await _fetch(conn, tree.root_nodes(size), cached=cached))
 
 
 async def _check_size(size: int, conn: BaseDBAsyncClient) -> None:
