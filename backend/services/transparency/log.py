@@ -211,27 +211,63 @@ def _getter(stored: Mapping[int, tuple[str, str]]) -> tree.NodeGetter:
 
 
 # Complete subtrees never change once their last leaf is committed, so the upper ones (64 leaves and
-# more: about n/32 nodes) are kept per database client; a proof then reads only its lowest few levels
-# from the database, and costs about the same at 10,000 and at 1,000,000 leaves. Filled only from reads
-# outside a transaction (a transaction's own uncommitted leaves may still roll back).
+# more: about n/32 nodes) are kept per database client, loaded once (``_warm``: one row in 64, in a few
+# queries) and then as the log grows. A proof then reads only its lowest levels from the database, and
+# costs about the same at 10,000 and at 1,000,000 leaves. Filled only outside transactions (a
+# transaction's own leaves may still roll back); never used to sign a checkpoint.
 CACHE_MIN_LEVEL = 6
 CACHE_MAX_NODES = 500_000
-_node_cache: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], bytes]] = weakref.WeakKeyDictionary()
+WARM_CHUNK = 2000
 
 
-def _cache_for(conn: BaseDBAsyncClient) -> dict[tuple[int, int], bytes]:
+@dataclass
+class _Cache:
+    nodes: dict[tuple[int, int], bytes]
+    warmed: int = 0  # the upper nodes completed by leaves below this are loaded
+    level: int = CACHE_MIN_LEVEL  # the lowest level warmed (raised for very large logs)
+
+
+_node_cache: weakref.WeakKeyDictionary[Any, _Cache] = weakref.WeakKeyDictionary()
+
+
+def _cache_for(conn: BaseDBAsyncClient) -> _Cache:
     client = getattr(conn, "_parent", conn)  # a transaction's wrapper shares its client's cache
     cache = _node_cache.get(client)
     if cache is None:
-        cache = _node_cache[client] = {}
+        cache = _node_cache[client] = _Cache({})
     return cache
+
+
+async def _warm(conn: BaseDBAsyncClient, size: int) -> None:
+    """Load the upper nodes completed by the committed leaves [warmed, size) into the cache."""
+    cache = _cache_for(conn)
+    if isinstance(conn, TransactionalDBClient) or size <= cache.warmed:
+        return
+    while (size >> cache.level) > CACHE_MAX_NODES // 2:
+        cache.level += 1
+    step = 1 << cache.level
+    first = ((cache.warmed + step) // step) * step - 1  # the first leaf at or past `warmed` ending a block
+    ids = list(range(first, size, step))
+    pg = _pg(conn)
+    for start in range(0, len(ids), WARM_CHUNK):
+        chunk = ids[start: start + WARM_CHUNK]
+        if pg:
+            _, rows = await conn.execute_query(
+                "SELECT leaf_index, nodes FROM log_leaf WHERE leaf_index = ANY($1::bigint[])", [chunk])
+        else:
+            _, rows = await conn.execute_query(
+                f"SELECT leaf_index, nodes FROM log_leaf WHERE leaf_index IN ({_params(False, len(chunk))})", chunk)
+        for leaf_index, nodes in rows:
+            for level in range(cache.level, len(nodes) // HEX + 1):
+                cache.nodes[(level, int(leaf_index) >> level)] = bytes.fromhex(nodes[(level - 1) * HEX: level * HEX])
+    cache.warmed = size
 
 
 async def _fetch(conn: BaseDBAsyncClient, nodes: Iterable[tuple[int, int]], *, cached: bool = True
                  ) -> tree.NodeGetter:
     """``nodes`` from the cache and, in one query, from the rows holding the others; a getter over them.
     ``cached=False``: everything from the database, as it stands now (before signing a checkpoint)."""
-    cache = _cache_for(conn) if cached else {}
+    cache = _cache_for(conn).nodes if cached else {}
     found: dict[tuple[int, int], bytes] = {}
     missing = []
     for node in nodes:
@@ -293,6 +329,7 @@ async def inclusion_proof(leaf_index: int, size: int) -> InclusionProof:
         raise LeafIndexOutOfRange()
     conn = _conn()
     await _check_size(size, conn)
+    await _warm(conn, size)
 
     def compute(g: tree.NodeGetter) -> tuple[bytes, list[bytes], bytes]:
         return g(0, leaf_index), tree.inclusion_path(leaf_index, size, g), tree.root(size, g)
@@ -309,6 +346,7 @@ async def consistency_proof(first: int, second: int) -> ConsistencyProof:
         raise SizesOutOfOrder()
     conn = _conn()
     await _check_size(second, conn)
+    await _warm(conn, second)
 
     def compute(g: tree.NodeGetter) -> tuple[bytes, bytes, list[bytes]]:
         return tree.root(first, g), tree.root(second, g), tree.consistency_path(first, second, g)
