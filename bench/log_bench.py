@@ -8,7 +8,8 @@ the same row and append its leaf, interleaved in rounds; prints the ratio. (b) f
 1M leaves) straight with SQL — leaves, envelopes and stored subtree hashes computed as the log does —
 then times inclusion and consistency proofs and roots at random sizes in each. (c) runs the whole-log
 audit over the 1M log, in process and as `yangguang audit verify`. SQLite in a temporary folder by
-default; --postgres starts a throwaway PostgreSQL server (Debian's binaries) instead.
+default; --postgres starts a throwaway PostgreSQL server (Debian's binaries) instead, which runs with
+fsync and synchronous_commit off unless --durable is given.
 """
 
 from __future__ import annotations
@@ -188,6 +189,8 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--durable", action="store_true",
+                        help="PostgreSQL with fsync and synchronous_commit on (the test server has them off)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yg-log-bench-"))
     server = None
@@ -196,13 +199,18 @@ def main() -> None:
             from tests.support.servers import start_postgres
 
             server = start_postgres()
+            if args.durable:
+                for setting in ("fsync = on", "synchronous_commit = on", "full_page_writes = on"):
+                    server.psql(f"ALTER SYSTEM SET {setting}")
+                server.psql("SELECT pg_reload_conf()")
             url_for = {}
             for name in ("appends", "small", "big"):
                 server.psql(f"CREATE DATABASE b_{name}")
                 url_for[name] = server.url(f"b_{name}")
         else:
             url_for = {name: f"sqlite://{tmp}/{name}.sqlite3" for name in ("appends", "small", "big")}
-        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; {os.cpu_count()} cores; "
+        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}{' (durable commits)' if args.durable else ''}; "
+              f"{os.cpu_count()} cores; "
               f"run {uuid.uuid4().hex[:6]}")
         asyncio.run(run(args, url_for, tmp / "data"))
     finally:

@@ -12,7 +12,8 @@ leaf_hash = SHA-256(0x00 ‖ envelope bytes); the envelope text is stored as it 
 Appends are serialised: on PostgreSQL by ``pg_advisory_xact_lock`` (held until the caller's
 transaction ends, so indexes are dense across concurrent transactions: a rolled-back transaction
 takes its leaf with it and the next one reuses the index); SQLite has one writer. Each append reads
-the tree's size and the few peaks its leaf completes in one statement, and writes one row.
+the tree's size and the few peaks its leaf completes in one statement (on PostgreSQL the function
+``yg_log_tail`` of migration 0004 takes the lock first, in the same round trip), and writes one row.
 Everything is raw SQL on the connection of the current transaction; no ORM objects.
 """
 
@@ -172,9 +173,10 @@ async def append(kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | N
 async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
                   ref: str, clock: Clock) -> Leaf:
     pg = _pg(conn)
-    if pg:
-        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK])
-    _, rows = await conn.execute_query(_TAIL_SQL)
+    if pg:  # the advisory lock, then the same query with a fresh snapshot: migration 0004's yg_log_tail
+        _, rows = await conn.execute_query("SELECT n, b, leaf_hash, nodes FROM yg_log_tail($1)", [APPEND_LOCK])
+    else:
+        _, rows = await conn.execute_query(_TAIL_SQL)
     index = int(rows[0][0])
     stored: dict[int, tuple[str, str]] = {}
     for row in rows:

@@ -114,6 +114,8 @@ class _Cp:
 
 async def audit(keys: list[VerifierKey], *, given: str | bytes | None = None,
                 sources: LeafSources | None = None, batch: int = 20_000) -> Report:
+    """Audit the whole log against ``keys`` (every public key the log used), the stored checkpoints,
+    ``given`` (a checkpoint kept elsewhere, as served by /log/checkpoint) and the leaf ``sources``."""
     report = Report()
     problems = report.problems
     conn = connections.get("default")
