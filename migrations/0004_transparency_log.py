@@ -4,20 +4,33 @@ from tortoise import fields
 
 # PostgreSQL only: an append's lock and its read of the tree's tail in one round trip. In a VOLATILE
 # PL/pgSQL function every statement takes a fresh snapshot (READ COMMITTED), so the read after the lock
-# sees every leaf committed before the lock was granted. (A copy of backend.services.transparency.log's
-# tail query, frozen here like every migration.)
+# sees every leaf committed before the lock was granted. Rows: (tree size, level, leaf_hash, nodes) of
+# the leaf rows holding the peaks the next leaf completes — what backend.services.transparency.log's
+# tail query answers on SQLite.
 LOG_TAIL_FUNCTION = """
 CREATE OR REPLACE FUNCTION yg_log_tail(lock_key bigint)
 RETURNS TABLE (n bigint, b integer, leaf_hash character varying, nodes text)
 LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    size bigint;
+    ids bigint[] := '{}';
+    bit integer := 0;
 BEGIN
     PERFORM pg_advisory_xact_lock(lock_key);
-    RETURN QUERY
-    WITH RECURSIVE t(n) AS (SELECT COALESCE(MAX(l.leaf_index) + 1, 0) FROM log_leaf l),
-    bits(b) AS (SELECT 0 UNION ALL SELECT bits.b + 1 FROM bits WHERE bits.b < 61)
-    SELECT t.n, bits.b, l.leaf_hash, l.nodes FROM t
-    LEFT JOIN bits ON ((t.n + 1) & ((CAST(1 AS BIGINT) << (bits.b + 1)) - 1)) = 0
-    LEFT JOIN log_leaf l ON l.leaf_index = ((t.n >> bits.b) << bits.b) - 1;
+    SELECT COALESCE(MAX(l.leaf_index) + 1, 0) INTO size FROM log_leaf l;
+    -- leaf `size` completes one node per trailing 1 bit of `size`; its sibling at level `bit` is the
+    -- peak stored on leaf ((size >> bit) << bit) - 1
+    WHILE (size >> bit) & 1 = 1 LOOP
+        ids := ids || (((size >> bit) << bit) - 1);
+        bit := bit + 1;
+    END LOOP;
+    IF bit = 0 THEN
+        RETURN QUERY SELECT size, NULL::integer, NULL::character varying, NULL::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT size, (SELECT COUNT(*)::integer FROM unnest(ids) AS i WHERE i > l.leaf_index),
+                        l.leaf_hash, l.nodes
+                 FROM log_leaf l WHERE l.leaf_index = ANY(ids);
 END
 $fn$;
 """

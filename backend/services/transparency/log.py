@@ -177,6 +177,8 @@ async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], a
         _, rows = await conn.execute_query("SELECT n, b, leaf_hash, nodes FROM yg_log_tail($1)", [APPEND_LOCK])
     else:
         _, rows = await conn.execute_query(_TAIL_SQL)
+    if not rows:
+        raise LogDamaged()
     index = int(rows[0][0])
     stored: dict[int, tuple[str, str]] = {}
     for row in rows:
