@@ -10,12 +10,15 @@ import uuid
 
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from backend.clock import FrozenClock
 from backend.db import orm
 from backend.models import LogCheckpoint, LogLeaf
+from backend.models.enums import LeafKind
 from backend.services.transparency import checkpoints, log
 from tests.conftest import make_settings
 from tests.support.rfc6962 import naive_mth, open_checkpoint
@@ -182,3 +185,38 @@ async def test_a_rolled_back_transaction_leaves_nothing_behind_in_the_node_cache
         assert bytes.fromhex(p.root_hash) == naive_mth(hashes)
         verify_inclusion(hashes[3], 3, 130, [bytes.fromhex(h) for h in p.audit_path], naive_mth(hashes))
     assert independent_leaf_hash((await LogLeaf.get(leaf_index=3)).content.encode()) == hashes[3]
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=8)
+                     | st.floats(allow_nan=False, allow_infinity=False),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                 max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _json, max_size=4), st.integers(0, 2**53 - 1),
+       st.sampled_from([k.value for k in LeafKind]), st.text(min_size=1, max_size=10),
+       st.none() | st.uuids())
+def test_the_envelope_postgresql_assembles_around_the_index_is_the_canonical_one(data, index, kind, ref, agency):
+    prefix, suffix = log.envelope_around_index(kind, ref, agency, data)
+    assert (prefix + str(index) + suffix).encode() == log.canonical(log.envelope(index, kind, ref, agency, data))
+
+
+async def test_postgresql_and_python_appends_hash_alike(pg_url, tmp_path, clock):
+    from tests.support.rfc6962 import leaf_hash as independent_leaf_hash
+
+    async with orm(make_settings(pg_url, tmp_path)):
+        for i in range(70):
+            leaf = await log.append("evidence", {"名": "中文 \u2028 \"引号\"", "n": i, "f": 0.1 * i},
+                                    agency_id=uuid.uuid4() if i % 2 else None, ref=f"r{i}", clock=clock)
+            row = await LogLeaf.get(leaf_index=i)
+            assert independent_leaf_hash(row.content.encode()) == bytes.fromhex(leaf.leaf_hash)
+            assert row.content.encode() == log.canonical(log.envelope(
+                i, "evidence", f"r{i}", row.agency_id, {"名": "中文 \u2028 \"引号\"", "n": i, "f": 0.1 * i}))
+        hashes = [bytes.fromhex(h) for h in await LogLeaf.all().order_by("leaf_index").values_list("leaf_hash",
+                                                                                                     flat=True)]
+        assert await log.root_at(70, cached=False) == naive_mth(hashes)
+        await log.append("evidence", {}, agency_id=None, ref="70")
+        await connections.get("default").execute_query("UPDATE log_leaf SET nodes = '' WHERE leaf_index = 69")
+        with pytest.raises(log.LogDamaged):
+            await log.append("evidence", {}, agency_id=None, ref="71")  # 71 needs the peak stored on 69

@@ -12,8 +12,9 @@ leaf_hash = SHA-256(0x00 ‖ envelope bytes); the envelope text is stored as it 
 Appends are serialised: on PostgreSQL by ``pg_advisory_xact_lock`` (held until the caller's
 transaction ends, so indexes are dense across concurrent transactions: a rolled-back transaction
 takes its leaf with it and the next one reuses the index); SQLite has one writer. Each append reads
-the tree's size and the few peaks its leaf completes in one statement (on PostgreSQL the function
-``yg_log_tail`` of migration 0004 takes the lock first, in the same round trip), and writes one row.
+the tree's size and the few peaks its leaf completes in one statement and writes one row; on
+PostgreSQL the function ``yg_log_append`` of migration 0004 does the lock and the same step in one
+round trip (tests check both against an independent verifier, and ``audit verify`` recomputes both).
 Everything is raw SQL on the connection of the current transaction; no ORM objects.
 """
 
@@ -23,7 +24,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -172,13 +173,10 @@ async def append(kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | N
 
 async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
                   ref: str, clock: Clock) -> Leaf:
-    pg = _pg(conn)
-    if pg:  # the advisory lock, then the same query with a fresh snapshot: migration 0004's yg_log_tail
-        _, rows = await conn.execute_query("SELECT n, b, leaf_hash, nodes FROM yg_log_tail($1)", [APPEND_LOCK])
-    else:
-        _, rows = await conn.execute_query(_TAIL_SQL)
-    if not rows:
-        raise LogDamaged()
+    at = clock.now().astimezone(UTC)
+    if _pg(conn):
+        return await _append_pg(conn, kind, content, agency_id, ref, at)
+    _, rows = await conn.execute_query(_TAIL_SQL)
     index = int(rows[0][0])
     stored: dict[int, tuple[str, str]] = {}
     for row in rows:
@@ -189,11 +187,35 @@ async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], a
     text = canonical(envelope(index, kind, ref, agency_id, content))
     digest = tree.leaf_hash(text)
     completed = tree.completed_nodes(index, digest, _getter(stored))
-    values = [index, kind, ref, (agency_id if pg else str(agency_id)) if agency_id else None,
-              text.decode("utf-8"), digest.hex(), "".join(h.hex() for h in completed),
-              clock.now().astimezone(UTC)]
-    await conn.execute_query(_INSERT_SQL.format(_params(pg, len(values))), values)
+    values = [index, kind, ref, str(agency_id) if agency_id else None, text.decode("utf-8"), digest.hex(),
+              "".join(h.hex() for h in completed), at]
+    await conn.execute_query(_INSERT_SQL.format(_params(False, len(values))), values)
     return Leaf(index, digest.hex(), kind, ref, agency_id)
+
+
+def envelope_around_index(kind: str, ref: str, agency_id: uuid.UUID | str | None,
+                          data: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical envelope as (text before the index, text after it): RFC 8785 orders the keys
+    agency_id, data, index, kind, ref, and writes an integer index as its decimal digits."""
+    a = canonical(None if agency_id is None else str(agency_id)).decode()
+    d = canonical(dict(data)).decode()
+    k, r = canonical(kind).decode(), canonical(ref).decode()
+    return f'{{"agency_id":{a},"data":{d},"index":', f',"kind":{k},"ref":{r}}}'
+
+
+async def _append_pg(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
+                     ref: str, at: datetime) -> Leaf:
+    """One round trip: migration 0004's ``yg_log_append`` takes the lock and does the same step."""
+    prefix, suffix = envelope_around_index(kind, ref, agency_id, content)
+    try:
+        _, rows = await conn.execute_query(
+            "SELECT leaf_index, leaf_hash FROM yg_log_append($1, $2, $3, $4, $5, $6, $7)",
+            [APPEND_LOCK, kind, ref, agency_id, prefix, suffix, at])
+    except Exception as exc:  # asyncpg's error for SQLSTATE YG001, whatever tortoise wraps it in
+        if "transparency log damaged" in str(exc):
+            raise LogDamaged() from exc
+        raise
+    return Leaf(int(rows[0][0]), rows[0][1], kind, ref, agency_id)
 
 
 def _params(pg: bool, count: int, start: int = 1) -> str:
