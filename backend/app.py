@@ -6,7 +6,19 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from backend.api import audit, cases, credentials, decisions, evidence, keys, officers, records, reviews, system
+from backend.api import (
+    audit,
+    cases,
+    credentials,
+    decisions,
+    evidence,
+    keys,
+    officers,
+    records,
+    reviews,
+    system,
+    transparency,
+)
 from backend.api.auth import authenticate
 from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
@@ -29,7 +41,7 @@ from notifications.deps import build_deps
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
-                                   public_catalogue.routes]
+                                   public_catalogue.routes, transparency.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -15,8 +15,12 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from backend.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from backend.services.transparency.verify import LeafSources
 
 log = logging.getLogger("yangguang.cli")
 
@@ -142,6 +146,18 @@ def _parser() -> argparse.ArgumentParser:
     expire.set_defaults(func=cmd_credentials_expire)
     rotate = creds.add_parser("rotate-key", help="轮换二维码签名密钥（已印制的证件继续有效）")
     rotate.set_defaults(func=cmd_credentials_rotate_key)
+
+    audit = sub.add_parser("audit", help="透明日志审计").add_subparsers(dest="audit_command")
+    verify = audit.add_parser("verify", help="重算整个透明日志并核对检查点；发现问题时逐行列出并以 3 退出")
+    verify.add_argument("--checkpoint", default=None, help="另行核对的检查点文件（/log/checkpoint 的内容）")
+    verify.set_defaults(func=cmd_audit_verify)
+    acp = audit.add_parser("checkpoint", help="签发最新检查点（有新条目时）并写入文件")
+    acp.add_argument("--out", required=True, help="输出文件")
+    acp.set_defaults(func=cmd_audit_checkpoint)
+
+    logcmd = sub.add_parser("log", help="透明日志").add_subparsers(dest="log_command")
+    lrotate = logcmd.add_parser("rotate-key", help="轮换日志签名密钥（旧公钥保留，旧检查点继续可验证）")
+    lrotate.set_defaults(func=cmd_log_rotate_key)
     return p
 
 
@@ -403,6 +419,70 @@ def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> 
 
     ring = rotate(settings.data_dir)
     print(f"新的二维码签名密钥编号 {ring.current}；已有证件继续有效。多进程部署请重启服务以加载新密钥。")
+    return 0
+
+
+def leaf_sources() -> LeafSources:
+    """Domain checks of ``audit verify``, per leaf kind (backend.services.transparency.verify.LeafSources):
+    register here the functions that recompute a leaf's content from its source rows or files."""
+    from backend.services.transparency.verify import LeafSources
+
+    return LeafSources()
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.services.transparency.checkpoints import LogKeys
+    from backend.services.transparency.verify import audit
+
+    given = None
+    if args.checkpoint is not None:
+        try:
+            given = Path(args.checkpoint).read_bytes()
+        except OSError as exc:
+            raise _UserError(f"无法读取检查点文件 {args.checkpoint}：{exc.strerror}") from exc
+
+    async def run():
+        async with _db(settings):
+            return await audit(LogKeys(settings.data_dir).verifiers(), given=given, sources=leaf_sources())
+
+    report = asyncio.run(run())
+    if report.ok:
+        print(f"日志完好：{report.size} 条，根哈希 {report.root.hex()}，检查点 {report.checkpoints} 个"
+              + ("，给定检查点一致" if given is not None else ""))
+        return 0
+    for problem in report.problems:
+        print(problem.line())
+    print(f"发现 {len(report.problems)} 个问题（{report.size} 条，重算的根哈希 {report.root.hex()}）", file=sys.stderr)
+    return 3
+
+
+def cmd_audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.clock import Clock
+    from backend.services.transparency.checkpoints import make_checkpoint
+
+    async def run():
+        async with _db(settings):
+            return await make_checkpoint(settings, Clock())
+
+    row = asyncio.run(run())
+    try:
+        Path(args.out).write_text(row.note, encoding="utf-8")
+    except OSError as exc:
+        raise _UserError(f"无法写入 {args.out}：{exc.strerror}") from exc
+    print(f"检查点：{row.tree_size} 条，根哈希 {row.root_hash}，已写入 {args.out}")
+    return 0
+
+
+def cmd_log_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.services.transparency.checkpoints import LogKeys
+
+    key = LogKeys(settings.data_dir).rotate(settings.log_origin)
+    print(f"新的日志签名密钥 {key.key_id.hex()}（{key.name}）；旧公钥保留用于验证。公钥：")
+    print(key.vkey)
     return 0
 
 

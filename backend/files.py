@@ -53,6 +53,27 @@ def write_private(path: Path | str, data: bytes) -> Path:
     return path
 
 
+def write_private_new(path: Path | str, data: bytes) -> bool:
+    """Create ``path`` with ``data`` (0600 from its first byte) unless it exists; False if it did.
+    Two processes racing to create it never overwrite each other: the loser's copy is dropped."""
+    path = Path(path)
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # fails if the file exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def create_private(path: Path | str) -> bool:
     """Create an empty 0600 file at ``path`` unless it exists; False if it did."""
     path = Path(path)

@@ -19,6 +19,7 @@ from arq.cron import CronJob
 
 from backend.services.disclosure import credentials as lifecycle
 from backend.services.disclosure.verification import VerifyCache
+from backend.services.transparency import checkpoints
 from notifications import tasks
 from notifications.deps import Deps
 
@@ -58,6 +59,11 @@ async def _expire_credentials(ctx: JobContext) -> int:
     return await lifecycle.expire_due(ctx.deps.clock, ctx.cache)
 
 
+async def _checkpoint(ctx: JobContext) -> int | None:
+    # A signed checkpoint of the transparency log whenever leaves arrived since the last one.
+    return await checkpoints.checkpoint_if_grown(ctx.deps.settings, ctx.deps.clock)
+
+
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Committed pending notification rows -> workers (after a lost hand-over or Redis outage).
     PeriodicJob("relay", _relay, every=1, at_startup=True, notifications=True),
@@ -66,6 +72,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Delivery receipts (Aliyun QuerySendDetails).
     PeriodicJob("receipts", _receipts, every=30, offset=7, notifications=True),
     PeriodicJob("expire_credentials", _expire_credentials, every=1800, offset=300, at_startup=True),
+    # Transparency log: at least once a minute while entries arrive (twice, so a slow run never skips one).
+    PeriodicJob("log_checkpoint", _checkpoint, every=30, offset=11, at_startup=True),
 )
 
 

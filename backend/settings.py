@@ -95,6 +95,8 @@ class Settings:
     notify_daily_cap: int = 50  # per recipient and template (Aliyun's own limit)
     notify_concurrency: int = 32  # jobs per worker process
     notify_embedded_worker: bool = True  # run the in-process worker when Redis is not configured
+    # The transparency log's origin: first line of every checkpoint and the signing key's name (C2SP).
+    log_origin: str = "yangguang.local/log"
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -157,6 +159,7 @@ class Settings:
             notify_requeue_after=_float(env, "NOTIFY_REQUEUE_AFTER", 30.0),
             notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
             notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),
+            log_origin=_origin(env, "LOG_ORIGIN", "yangguang.local/log"),
         )
 
 
@@ -171,6 +174,15 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value <= 0:
         raise SettingsError(f"{PREFIX}{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _origin(env: Mapping[str, str], name: str, default: str) -> str:
+    """A C2SP log origin, also a signed-note key name: printable, no spaces, no '+'."""
+    value = env.get(PREFIX + name) or default
+    if len(value) > 200 or not value.isprintable() or any(ch.isspace() or ch == "+" for ch in value):
+        raise SettingsError(f"{PREFIX}{name} must be a schema-less URL without spaces or '+' "
+                            f"(e.g. zfgs.example.gov.cn/log), got {value!r}")
     return value
 
 

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_case_records')]
+    dependencies = [('models', '0005_transparency_log')]
 
     initial = False
 

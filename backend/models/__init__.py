@@ -7,7 +7,6 @@ from backend.models.case import (
     CaseOfficer,
     CaseParty,
     CaseRecord,
-    Checkpoint,
     Evidence,
     Party,
     RecordAccess,
@@ -17,6 +16,7 @@ from backend.models.decision import Decision, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue
+from backend.models.transparency import LogCheckpoint, LogLeaf
 
 __all__ = [
     "Agency",
@@ -26,7 +26,6 @@ __all__ = [
     "CaseOfficer",
     "CaseParty",
     "CaseRecord",
-    "Checkpoint",
     "Complaint",
     "ComplaintEvent",
     "Credential",
@@ -37,6 +36,8 @@ __all__ = [
     "Evidence",
     "LegalReview",
     "LegalReviewEvent",
+    "LogCheckpoint",
+    "LogLeaf",
     "MajorCatalogue",
     "Notification",
     "Officer",

@@ -205,19 +205,3 @@ class RecordAccess(Model):
 
     class Meta:
         table = "record_access"
-
-
-class Checkpoint(Model):
-    """Periodic signed head of the record chain, so holders can check later history extends it."""
-
-    id = fields.BigIntField(primary_key=True)
-    size = fields.BigIntField()
-    root_hash = fields.CharField(max_length=64)
-    signature = fields.CharField(max_length=200)
-    created_at = created_at()
-
-    class Meta:
-        table = "checkpoint"
-
-
-

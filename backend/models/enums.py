@@ -223,3 +223,14 @@ class NotificationStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"  # terminal: retries exhausted or a permanent error
     SUPERSEDED = "superseded"  # fell back to another channel
+
+
+class LeafKind(StrEnum):
+    """What a leaf of the transparency log records. Stored as text (no migration to add one);
+    ``backend.services.transparency.log`` refuses any other value."""
+
+    CASE_RECORD = "case_record"
+    EVIDENCE = "evidence"
+    DECISION_EVENT = "decision_event"
+    REVIEW_OPINION = "review_opinion"
+    CREDENTIAL_CHANGE = "credential_change"

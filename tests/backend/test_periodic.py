@@ -20,6 +20,7 @@ def test_the_arq_worker_runs_every_row_of_the_table_on_its_cadence(tmp_path):
     assert crons["sweep"].second == set(range(0, 60, 5))
     assert crons["receipts"].second == {7, 37}
     assert (crons["expire_credentials"].minute, crons["expire_credentials"].second) == ({5, 35}, {0})
+    assert crons["log_checkpoint"].second == {11, 41} and crons["log_checkpoint"].run_at_startup
 
 
 def test_a_cadence_off_the_cron_grid_is_refused():
@@ -60,3 +61,22 @@ async def test_a_failing_job_does_not_stop_its_loop(client):
     finally:
         await scheduler.stop()
     assert len(calls) >= 3
+
+
+async def test_the_checkpoint_job_signs_the_log_when_entries_arrived(client):
+    from backend.app_keys import CLOCK, SETTINGS
+    from backend.services.transparency import checkpoints, log
+
+    job = next(j for j in PERIODIC_JOBS if j.name == "log_checkpoint")
+    scheduler = client.app[SCHEDULER]
+    for _ in range(200):  # its start-up run first (the next is 30 s away), so the two never race
+        if scheduler.runs["log_checkpoint"]:
+            break
+        await asyncio.sleep(0.02)
+    ctx = scheduler.ctx
+    assert await job.run(ctx) is None  # an empty log: nothing to sign
+    await log.append("evidence", {"n": 1}, agency_id=None, ref="1")
+    assert await job.run(ctx) == 1
+    assert await job.run(ctx) is None  # nothing new
+    assert (await checkpoints.latest()).tree_size == 1  # type: ignore[union-attr]
+    assert client.app[SETTINGS] is ctx.deps.settings and client.app[CLOCK] is ctx.deps.clock
