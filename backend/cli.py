@@ -150,6 +150,8 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="透明日志审计").add_subparsers(dest="audit_command")
     verify = audit.add_parser("verify", help="重算整个透明日志并核对检查点；发现问题时逐行列出并以 3 退出")
     verify.add_argument("--checkpoint", default=None, help="另行核对的检查点文件（/log/checkpoint 的内容）")
+    verify.add_argument("--log-only", action="store_true",
+                        help="只核对日志本身（哈希、树、检查点），不与业务数据和证据文件比对")
     verify.set_defaults(func=cmd_audit_verify)
     acp = audit.add_parser("checkpoint", help="签发最新检查点（有新条目时）并写入文件")
     acp.add_argument("--out", required=True, help="输出文件")
@@ -422,12 +424,12 @@ def cmd_credentials_rotate_key(settings: Settings, args: argparse.Namespace) -> 
     return 0
 
 
-def leaf_sources() -> LeafSources:
-    """Domain checks of ``audit verify``, per leaf kind (backend.services.transparency.verify.LeafSources):
-    register here the functions that recompute a leaf's content from its source rows or files."""
-    from backend.services.transparency.verify import LeafSources
+def leaf_sources(settings: Settings) -> LeafSources:
+    """Domain checks of ``audit verify``, per leaf kind: the functions that recompute a leaf's content
+    from its source rows and evidence files (backend/services/leaf_sources.py)."""
+    from backend.services.leaf_sources import registry
 
-    return LeafSources()
+    return registry(settings.data_dir)
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
@@ -445,7 +447,13 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run():
         async with _db(settings):
-            return await audit(LogKeys(settings.data_dir).verifiers(), given=given, sources=leaf_sources())
+            from backend.services.leaf_sources import unlogged_rows
+
+            if args.log_only:
+                return await audit(LogKeys(settings.data_dir).verifiers(), given=given)
+            report = await audit(LogKeys(settings.data_dir).verifiers(), given=given, sources=leaf_sources(settings))
+            report.problems.extend(await unlogged_rows())
+            return report
 
     report = asyncio.run(run())
     if report.ok:

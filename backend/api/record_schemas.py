@@ -89,8 +89,8 @@ class RecordCreated(BaseModel):
 
     id: int
     seq: int
-    leaf_index: int | None
-    leaf_hash: str | None
+    leaf_index: int = Field(description="在透明日志中的叶序号（可用 /api/v1/log/proof/inclusion 取证明）")
+    leaf_hash: str = Field(description="叶哈希 SHA-256(0x00 ‖ RFC 8785 规范化条目)，十六进制")
 
 
 class RecordOfficerOut(BaseModel):

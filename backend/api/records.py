@@ -33,6 +33,7 @@ from backend.models.enums import CaseOfficerRole, RecordStep, ServiceMethod
 from backend.services import cases
 from backend.services.masking import mask_recipient
 from backend.services.records import case_officers, entries, full_record
+from backend.services.transparency import log
 
 routes = RouteTable("/api/v1")
 
@@ -90,7 +91,9 @@ async def add_record(call: Call[RecordCreate, None]) -> RecordCreated:
         refusal_note=b.refusal_note, evidence_ids=b.evidence_ids,
         service_method=ServiceMethod(b.service_method) if b.service_method else None, corrects=b.corrects),
         call.principal.actor, call.request.app[CLOCK])
-    return RecordCreated(id=row.id, seq=row.seq, leaf_index=row.leaf_index, leaf_hash=None)
+    assert row.leaf_index is not None  # entries.append writes the leaf first
+    leaf = await log.entry(row.leaf_index, None)
+    return RecordCreated(id=row.id, seq=row.seq, leaf_index=row.leaf_index, leaf_hash=leaf.leaf_hash)
 
 
 @routes.route("GET", "/cases/{case_id}/records", access=READERS, summary="案件全过程记录时间线", tag="records",

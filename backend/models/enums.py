@@ -233,4 +233,5 @@ class LeafKind(StrEnum):
     EVIDENCE = "evidence"
     DECISION_EVENT = "decision_event"
     REVIEW_OPINION = "review_opinion"
+    REVIEW_EVENT = "review_event"  # a review's submission, dispute or head decision (the opinion has its own)
     CREDENTIAL_CHANGE = "credential_change"

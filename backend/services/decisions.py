@@ -25,6 +25,7 @@ from backend.models.enums import (
     CaseType,
     DecisionStatus,
     DecisionVersionKind,
+    LeafKind,
     NotificationEvent,
     RecordStep,
 )
@@ -34,6 +35,7 @@ from backend.services.records import entries as records
 from backend.services.review import gate
 from backend.services.scope import visible_one
 from backend.services.states import DECISION
+from backend.services.transparency import checkpoints, log
 from backend.settings import Settings
 from notifications import outgoing
 from notifications.outgoing import EventResult
@@ -127,10 +129,12 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         decision.public_party_name = masking.joined_public_names(parties)
         public_reason = masking.mask_text(reason, parties)
         who = audit.who(actor)
-        version = await DecisionVersion.create(
+        version = DecisionVersion(
             decision=decision, version=decision.current_version, kind=kind,
             public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor,
             actor_name=who[0], actor_role=who[1])
+        await log.append_row(version, LeafKind.DECISION_EVENT, leaf_content(version, decision),
+                             agency_id=agency_id, ref=str(version.id), clock=clock)
         # Every party gets the same message: only the masked text, never another party's data.
         change_text = ""
         if action == "correct" and summary is not None:
@@ -147,6 +151,8 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
                            data={"version": version.version, "notifications": len(ids),
                                  "unreachable": len(unreachable)})
+    # A signed tree head after every decision event, so anyone keeping copies can hold us to it.
+    await checkpoints.make_checkpoint(settings, clock)
     return EventResult(decision, ids, unreachable)
 
 

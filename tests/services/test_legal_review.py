@@ -29,6 +29,7 @@ from backend.services import audit, cases, decisions, officers
 from backend.services.apikeys import KeyHolder, create_key
 from backend.services.records import case_officers
 from backend.services.review import catalogue, deadlines, responsibility, reviews, staffing
+from backend.services.transparency import log
 from tests.factories import a_supervisor, an_agency, officer_body
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)  # a Friday
@@ -426,9 +427,13 @@ async def test_every_submission_opinion_dispute_and_head_decision_is_a_record_an
     assert "提交法制审核" in steps[0].text and "退回补正" in steps[1].text and "异议" in steps[2].text
     events = await reviews.events(review.id)
     assert [e.kind for e in events] == ["submit", "opinion", "dispute", "head_decision"]
-    leaf = reviews.leaf_content(events[1])
-    stored = {f for f in LegalReviewEvent._meta.fields_map if f not in ("review", "leaf_index")}  # type: ignore[attr-defined]
+    leaf = reviews.leaf_content(events[1], world.agency.id)
+    # every field the event is written with; the database's row id and the leaf index come after
+    stored = {f for f in LegalReviewEvent._meta.fields_map if f not in ("id", "review", "leaf_index")}  # type: ignore[attr-defined]
     assert stored <= set(leaf)
+    assert all(e.leaf_index is not None for e in events)
+    entry = await log.entry(events[1].leaf_index, None)
+    assert entry.kind == "review_opinion" and entry.content["data"] == leaf
     assert leaf["at"] == NOW.astimezone(UTC).isoformat(timespec="microseconds")
     assert leaf["data"]["checklist"] == ALL_OK and leaf["data"]["outcome"] == "correct"
 

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.clock import SHANGHAI
-from backend.models import Credential, CredentialEvent
-from backend.models.enums import CredentialStatus
+from backend.models import Credential, CredentialEvent, Officer
+from backend.models.enums import CredentialStatus, LeafKind
 from backend.services import audit
+from backend.services.transparency import log
 
 ISSUE = "issue"
 
@@ -32,9 +33,14 @@ async def record(cred: Credential, action: str, at: datetime, actor: str, reason
                  using_db: Any = None) -> CredentialEvent:
     """One event, written with the change it describes (same transaction)."""
     name, role = audit.who(actor)
-    return await CredentialEvent.create(credential_id=cred.id, action=action, status_after=cred.status, at=at,
-                                        reason=reason, actor=actor, actor_name=name, actor_role=role,
-                                        using_db=using_db)
+    event = CredentialEvent(credential_id=cred.id, action=action, status_after=cred.status, at=at, reason=reason,
+                            actor=actor, actor_name=name, actor_role=role)
+    agency_id = (await Officer.filter(id=cred.officer_id).using_db(using_db).values_list("agency_id", flat=True))[0]
+    leaf = await log.append(LeafKind.CREDENTIAL_CHANGE, leaf_content(event, agency_id),  # type: ignore[arg-type]
+                            agency_id=agency_id, ref=f"credential:{cred.id}")  # type: ignore[arg-type]
+    event.leaf_index = leaf.leaf_index
+    await event.save(using_db=using_db)
+    return event
 
 
 async def valid_at(credential_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, bool]:

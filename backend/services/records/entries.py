@@ -22,6 +22,7 @@ from backend.models.enums import (
     CaseStatus,
     CredentialStatus,
     EvidenceKind,
+    LeafKind,
     OfficerKind,
     RecordStep,
     ServiceMethod,
@@ -32,6 +33,7 @@ from backend.services.disclosure import history
 from backend.services.records import steps
 from backend.services.review import catalogue
 from backend.services.states import CASE
+from backend.services.transparency import log
 
 # A phone's clock may run a little ahead of ours; beyond this, a step "in the future" is a mistake.
 FUTURE_SLACK = timedelta(minutes=5)
@@ -60,14 +62,18 @@ async def append(case: Case, step: RecordStep, text: str, actor: str, occurred_a
                  signature: SignatureState = SignatureState.NOT_REQUIRED, signature_note: str = "",
                  service_method: ServiceMethod | None = None, evidence_ids: list[str] | None = None,
                  corrects: int | None = None) -> CaseRecord:
-    """Append one entry. The caller holds the case row (``select_for_update``) in its transaction."""
+    """Append one entry with its transparency-log leaf. The caller holds the case row
+    (``select_for_update``) in its transaction, so seq is free and both commit together."""
     last = await CaseRecord.filter(case_id=case.id).order_by("-seq").first().values("seq")
     name, role = audit.who(actor)
-    return await CaseRecord.create(
+    row = CaseRecord(
         case_id=case.id, seq=(last["seq"] + 1) if last else 1, step=step, occurred_at=occurred_at, place=place,
         officers=officers or [], text=text, signature=signature, signature_note=signature_note,
         service_method=service_method, evidence_ids=evidence_ids or [], corrects_id=corrects, actor=actor,
         actor_name=name, actor_role=role)
+    await log.append_row(row, LeafKind.CASE_RECORD, leaf_content(row, case.agency_id), agency_id=case.agency_id,
+                         ref=f"{case.id}:{row.seq}")
+    return row
 
 
 @dataclass(frozen=True)

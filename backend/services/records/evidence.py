@@ -32,10 +32,11 @@ from backend.clock import Clock
 from backend.errors import Conflict, DomainError, NotFound, ValidationFailed
 from backend.files import FILE_MODE, private_dir
 from backend.models import Case, Evidence, Officer
-from backend.models.enums import EvidenceKind
+from backend.models.enums import EvidenceKind, LeafKind
 from backend.services import audit
 from backend.services.records.entries import FUTURE_SLACK
 from backend.services.scope import visible_one
+from backend.services.transparency import log as tlog
 
 log = logging.getLogger("yangguang.evidence")
 
@@ -245,9 +246,10 @@ async def register(case: Case, data: EvidenceInput, received: Received, actor: s
             captured_at=data.captured_at, place=data.place, collector_officer_id=data.collector_officer_id,
             proves=data.proves, content_type=received.content_type, sha256=received.sha256,
             size_bytes=received.size, actor=actor, actor_name=name, actor_role=role)
-        # Everything of its leaf is known here (``leaf_content``): the transparency log's leaf can be
-        # appended now and its index stored with the row, which is then never updated.
-        await row.save()
+        # Everything of its leaf is known here (``leaf_content``): the leaf is appended first and its
+        # index stored with the row, which is then never updated.
+        await tlog.append_row(row, LeafKind.EVIDENCE, leaf_content(row, case.agency_id), agency_id=case.agency_id,
+                              ref=str(row.id), clock=clock)
         await audit.record(actor, "case.evidence", "case", case.id, agency_id=case.agency_id,
                            data={"evidence_id": str(row.id), "number": row.number, "sha256": row.sha256,
                                  "size": row.size_bytes})

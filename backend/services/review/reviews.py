@@ -28,6 +28,7 @@ from backend.models import Agency, ApiKey, Case, CaseOfficer, LegalReview, Legal
 from backend.models.enums import (
     AgencyKind,
     CaseType,
+    LeafKind,
     Measure,
     OfficerStatus,
     RecordStep,
@@ -41,6 +42,7 @@ from backend.services.records import entries as records
 from backend.services.review import catalogue, deadlines
 from backend.services.scope import scoped, visible_one
 from backend.services.states import REVIEW
+from backend.services.transparency import log
 
 # The points of R-L3, each answered in the written opinion: {point: {"ok": bool, "note": str}}.
 CHECKLIST: dict[str, str] = {
@@ -77,9 +79,10 @@ def _utc(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else None
 
 
-def leaf_content(event: LegalReviewEvent) -> dict[str, Any]:
-    """What the transparency log commits to for a review event: every stored field, datetimes in UTC."""
-    return {"type": "legal_review_event", "id": event.id, "review_id": str(event.review_id),
+def leaf_content(event: LegalReviewEvent, agency_id: uuid.UUID) -> dict[str, Any]:
+    """What the transparency log commits to for a review event: every field it is written with
+    (not the database's row id), datetimes in UTC."""
+    return {"type": "legal_review_event", "agency_id": str(agency_id), "review_id": str(event.review_id),
             "case_id": str(event.case_id), "kind": event.kind, "at": _utc(event.at), "data": event.data,
             "actor": event.actor, "actor_name": event.actor_name, "actor_role": event.actor_role}
 
@@ -87,8 +90,11 @@ def leaf_content(event: LegalReviewEvent) -> dict[str, Any]:
 async def _event(review: LegalReview, case: Case, kind: str, data: dict[str, Any], text: str, actor: str,
                  now: datetime) -> LegalReviewEvent:
     name, role = audit.who(actor)
-    event = await LegalReviewEvent.create(review_id=review.id, case_id=case.id, kind=kind, at=now, data=data,
-                                          actor=actor, actor_name=name, actor_role=role)
+    event = LegalReviewEvent(review_id=review.id, case_id=case.id, kind=kind, at=now, data=data,
+                             actor=actor, actor_name=name, actor_role=role)
+    leaf_kind = LeafKind.REVIEW_OPINION if kind == "opinion" else LeafKind.REVIEW_EVENT
+    await log.append_row(event, leaf_kind, leaf_content(event, case.agency_id), agency_id=case.agency_id,
+                         ref=f"review:{review.id}")
     await records.append(case, RecordStep.LEGAL_REVIEW, text, actor, now)
     await audit.record(actor, f"review.{kind}", "legal_review", review.id, agency_id=case.agency_id,
                        data={"event": event.id, **{k: v for k, v in data.items() if k in ("round", "level",

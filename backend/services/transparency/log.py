@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import rfc8785
@@ -216,6 +216,22 @@ async def _append_pg(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any]
             raise LogDamaged() from exc
         raise
     return Leaf(int(rows[0][0]), rows[0][1], kind, ref, agency_id)
+
+
+class LoggedRow(Protocol):
+    leaf_index: int | None
+
+    async def save(self, *args: Any, **kwargs: Any) -> None: ...
+
+
+async def append_row(row: LoggedRow, kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | None,
+                     ref: str, clock: Clock | None = None) -> Leaf:
+    """Append the leaf of a domain row, then write the row holding its leaf index: the row is written
+    once, never updated afterwards. Call it inside the transaction of the change."""
+    leaf = await append(kind, content, agency_id=agency_id, ref=ref, clock=clock)
+    row.leaf_index = leaf.leaf_index
+    await row.save()
+    return leaf
 
 
 def _params(pg: bool, count: int, start: int = 1) -> str:

@@ -55,7 +55,10 @@ class Problem:
     checkpoint: str | None = None  # "#12 (size 340)" or "given (size 340)"
 
     def line(self) -> str:
-        where = f"leaf {self.leaf_index}" if self.leaf_index is not None else f"checkpoint {self.checkpoint}"
+        if self.leaf_index is not None:
+            where = f"leaf {self.leaf_index}"
+        else:
+            where = f"checkpoint {self.checkpoint}" if self.checkpoint is not None else "row"
         return f"{where}: {self.kind}: {self.detail}"
 
 
