@@ -11,17 +11,24 @@ import subprocess
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
+import pytest
 from tortoise import connections
 
+from backend.clock import FrozenClock
 from backend.models import CaseRecord, CredentialEvent, DecisionVersion, Evidence, LogLeaf
 from backend.models.enums import EvidenceKind, RecordStep, SignatureState
 from backend.services import decisions
 from backend.services.records import entries, evidence
 from backend.services.transparency import checkpoints
-from tests.services.test_case_records import NOW, a_world, frozen  # noqa: F401  (the fixture)
+from tests.services.test_case_records import NOW, a_world
 from tests.support.processes import cli_env, run_cli
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x01" * 5000
+
+
+@pytest.fixture
+def frozen() -> FrozenClock:
+    return FrozenClock(NOW - timedelta(days=30))
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -32,8 +39,9 @@ async def an_installation(db, frozen):  # type: ignore[no-untyped-def]
     """A case worked end to end: records, a video, a published decision, a signed checkpoint."""
     world = await a_world(db, frozen)
     world.clock.at = NOW
-    video = await evidence.add(world.case, evidence.EvidenceInput(EvidenceKind.AUDIO_VIDEO, NOW, "现场", None, "现场情况"),
-                               _chunks(MP4), "key:test", world.clock, data_dir=db.data_dir, max_bytes=10**7)
+    facts = evidence.EvidenceInput(EvidenceKind.AUDIO_VIDEO, NOW, "现场", None, "现场情况")
+    video = await evidence.add(world.case, facts, _chunks(MP4), "key:test", world.clock, data_dir=db.data_dir,
+                               max_bytes=10**7)
     await world.add(world.step(RecordStep.SEIZURE, party_signature=SignatureState.SIGNED, evidence_ids=[video.id]))
     await world.add(world.step(text="第二次检查"))
     decision = await decisions.create(world.case.agency_id, world.case.id, {
@@ -57,7 +65,7 @@ def _lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 async def test_every_kind_of_row_has_its_leaf_and_an_untouched_installation_passes(db, frozen):
-    world, video = await an_installation(db, frozen)
+    await an_installation(db, frozen)
     for model in (CaseRecord, Evidence, DecisionVersion, CredentialEvent):
         assert await model.filter(leaf_index__isnull=True).count() == 0, model
     kinds = set(await LogLeaf.all().values_list("kind", flat=True))
@@ -118,7 +126,8 @@ async def test_an_evidence_file_overwritten_or_removed_is_named(db, frozen):
     path = evidence.stored_path(db.data_dir, video.sha256)
     path.write_bytes(MP4[:-1] + b"\x02")
     lines = _lines(await _verify(db))
-    assert lines == [f"leaf {video.leaf_index}: evidence_file_changed: 证据文件已被改动（SHA-256 不符）：{video.number}"]
+    changed = f"leaf {video.leaf_index}: evidence_file_changed: 证据文件已被改动（SHA-256 不符）：{video.number}"
+    assert lines == [changed]
     path.unlink()
     lines = _lines(await _verify(db))
     assert lines == [f"leaf {video.leaf_index}: evidence_file_missing: 证据文件已丢失：{video.number}"]
