@@ -1,4 +1,7 @@
-"""The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`."""
+"""The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`.
+
+It runs on the event loop `yangguang serve` runs on (uvloop where installed, as in
+backend.server.loop_factory), so the ratio compares the request paths, not the loops."""
 
 from __future__ import annotations
 
@@ -25,7 +28,12 @@ async def handler(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_get("/mp/v1/verify/{token}", handler)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    try:
+        import uvloop
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = None
+    web.run_app(app, loop=loop, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
 
 if __name__ == "__main__":
