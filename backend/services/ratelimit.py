@@ -23,7 +23,6 @@ import functools
 import hashlib
 import logging
 import time
-from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -54,24 +53,33 @@ class Verdict:
     retry_after: float  # seconds until one token is available
 
 
+ALLOWED = Verdict(True, 0.0)  # shared: an allowed hit allocates nothing
+
+
 class LocalLimiter:
     def __init__(self, max_keys: int = 100_000) -> None:
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # A plain dict kept in recency order (a key is popped and re-inserted on every hit), so its
+        # first key is the least recently seen client.
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._max_keys = max_keys
 
     async def hit(self, key: str, limit: Limit, cost: float = 1.0) -> Verdict:
         return self.hit_now(key, limit, cost, time.monotonic())
 
     def hit_now(self, key: str, limit: Limit, cost: float, now: float) -> Verdict:
-        tokens, last = self._buckets.pop(key, (float(limit.burst), now))
-        tokens = min(float(limit.burst), tokens + (now - last) * limit.rate)
-        allowed = tokens >= cost
-        if allowed:
-            tokens -= cost
-        self._buckets[key] = (tokens, now)
-        if len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)  # forget the least recently seen client
-        return Verdict(allowed, 0.0 if allowed else (cost - tokens) / limit.rate)
+        buckets = self._buckets
+        bucket = buckets.pop(key, None)
+        burst = limit.burst
+        tokens = burst if bucket is None else min(burst, bucket[0] + (now - bucket[1]) * limit.rate)
+        if tokens >= cost:
+            buckets[key] = (tokens - cost, now)
+            verdict = ALLOWED
+        else:
+            buckets[key] = (tokens, now)
+            verdict = Verdict(False, (cost - tokens) / limit.rate)
+        if len(buckets) > self._max_keys:
+            del buckets[next(iter(buckets))]  # forget the least recently seen client
+        return verdict
 
 
 # KEYS[1] bucket; ARGV rate, burst, cost. Redis's own clock keeps every process consistent.
@@ -114,22 +122,31 @@ class Limiter:
         self.local = LocalLimiter()
         self.shared = shared
         self.window = window
-        self._owed: defaultdict[tuple[str, Limit], int] = defaultdict(int)
+        self._owed: dict[str, list[Any]] = {}  # key -> [limit, hits not yet charged to Redis]
         self._blocked: dict[str, float] = {}
         self._flushing: asyncio.Task[None] | None = None
 
     async def hit(self, key: str, limit: Limit, *, exact: bool = False) -> Verdict:
         if exact and self.shared is not None:
             return await self.shared.hit(key, limit)
+        return self.hit_now(key, limit)
+
+    def hit_now(self, key: str, limit: Limit) -> Verdict:
+        """Decide from this process's buckets at once; the hit is charged to Redis in the next batch."""
         now = time.monotonic()
-        until = self._blocked.get(key)
-        if until is not None:
-            if until > now:
-                return Verdict(False, until - now)
-            del self._blocked[key]
+        if self._blocked:
+            until = self._blocked.get(key)
+            if until is not None:
+                if until > now:
+                    return Verdict(False, until - now)
+                del self._blocked[key]
         verdict = self.local.hit_now(key, limit, 1.0, now)
         if verdict.allowed and self.shared is not None:
-            self._owed[(key, limit)] += 1
+            owed = self._owed.get(key)
+            if owed is None:
+                self._owed[key] = [limit, 1]
+            else:
+                owed[1] += 1
             if self._flushing is None:
                 self._flushing = asyncio.get_running_loop().create_task(self._flush())
         return verdict
@@ -143,8 +160,8 @@ class Limiter:
         assert self.shared is not None
         try:
             await asyncio.sleep(self.window)
-            owed, self._owed = self._owed, defaultdict(int)
-            for (key, limit), n in owed.items():
+            owed, self._owed = self._owed, {}
+            for key, (limit, n) in owed.items():
                 verdict = await self.shared.hit(key, limit, float(n))
                 if not verdict.allowed:
                     self._blocked[key] = time.monotonic() + max(verdict.retry_after, 1.0)
@@ -199,5 +216,15 @@ def client_subject(remote: str | None) -> str:
 async def spend(limiter: Limiter, rule: Rule, settings: Settings, subject: str) -> None:
     """Charge one hit to ``subject``'s bucket of ``rule``; RateLimited when it is empty."""
     verdict = await limiter.hit(f"{rule.name}:{subject}", rule.limit(settings), exact=rule.exact)
+    if not verdict.allowed:
+        raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
+
+
+def spend_now(limiter: Limiter, rule: Rule, settings: Settings, subject: str) -> None:
+    """``spend`` for a rule that is not ``exact``: decided from the process's buckets, no I/O and no
+    await (the route wrapper charges every scan this way)."""
+    if rule.exact:
+        raise ValueError(f"rule {rule.name} is exact: use spend()")
+    verdict = limiter.hit_now(f"{rule.name}:{subject}", rule.limit(settings))
     if not verdict.allowed:
         raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)

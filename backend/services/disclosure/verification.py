@@ -232,7 +232,8 @@ class Verifier:
         self.clock = clock
         self.db_lookups = 0  # cache misses that reached the database (observability, and the tests)
 
-    async def verify(self, token: str) -> Verified | None:
+    async def verify(self, token: str, today: date | None = None) -> Verified | None:
+        """``today``: the date the status is computed for, when the caller already read the clock."""
         # The cache is keyed by the token itself and only ever holds tokens whose MAC was checked,
         # so a known token skips the MAC and hash; anything else is checked first, with no I/O.
         known = self.cache.knows(token)
@@ -247,7 +248,7 @@ class Verifier:
         if view is None:
             return None
         status = effective_status(view["status"], view["valid_from_date"], view["valid_until_date"],
-                                  self.clock.today())
+                                  self.clock.today() if today is None else today)
         return Verified(view["id"], status, view)
 
 
