@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from backend.app_keys import RATE_LIMITER, SETTINGS
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.models.enums import Role
-from backend.services.ratelimit import Rule, client_subject, spend, spend_now
+from backend.services.ratelimit import Rule, charger, client_subject, spend
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 
@@ -189,16 +189,17 @@ def _wrap(app: web.Application, ep: Endpoint,
     public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
     per_agency = rule is not None and rule.per == "agency"
     limiter, settings = app[RATE_LIMITER], app[SETTINGS]
+    charge = charger(limiter, rule, settings) if rule is not None and not rule.exact else None
 
     async def handler(request: web.Request) -> web.StreamResponse:
         principal = None if public else await authenticate(request, ep.access)  # type: ignore[arg-type]
         if rule is not None:  # before anything of the request is read or parsed
             subject = str(principal.agency_id) if per_agency and principal is not None \
                 else client_subject(request.remote)
-            if rule.exact:
-                await spend(limiter, rule, settings, subject)
+            if charge is not None:
+                charge(subject)  # no I/O: charged to Redis in batches
             else:
-                spend_now(limiter, rule, settings, subject)  # no I/O: charged to Redis in batches
+                await spend(limiter, rule, settings, subject)
         query = _parse_query(query_model, request) if query_model else None
         body: BaseModel | None = None
         if body_model:

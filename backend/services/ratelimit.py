@@ -220,11 +220,17 @@ async def spend(limiter: Limiter, rule: Rule, settings: Settings, subject: str) 
         raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
 
 
-def spend_now(limiter: Limiter, rule: Rule, settings: Settings, subject: str) -> None:
-    """``spend`` for a rule that is not ``exact``: decided from the process's buckets, no I/O and no
-    await (the route wrapper charges every scan this way)."""
+def charger(limiter: Limiter, rule: Rule, settings: Settings) -> Callable[[str], None]:
+    """``spend`` for a rule that is not ``exact``, as a function of the subject, for the route wrapper:
+    the budget and the key prefix are worked out once, and a hit is decided from the process's
+    buckets with no I/O and no await (every scan is charged this way)."""
     if rule.exact:
         raise ValueError(f"rule {rule.name} is exact: use spend()")
-    verdict = limiter.hit_now(f"{rule.name}:{subject}", rule.limit(settings))
-    if not verdict.allowed:
-        raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
+    limit, prefix, hit_now = rule.limit(settings), f"{rule.name}:", limiter.hit_now
+
+    def charge(subject: str) -> None:
+        verdict = hit_now(prefix + subject, limit)
+        if verdict is not ALLOWED and not verdict.allowed:
+            raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
+
+    return charge

@@ -32,6 +32,7 @@ from miniprogram_api.schemas import (
 routes = RouteTable()
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
 _JSON_NO_STORE = {**_NO_STORE, "Content-Type": "application/json"}
+_MINIPROGRAM = ScanChannel.MINIPROGRAM  # (an enum member read through its class costs a descriptor call)
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
 
@@ -107,7 +108,7 @@ async def verify_json(call: Call[None, None]) -> web.Response:
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
     # Location parsed by hand, leniently (like the H5 page): the hottest path skips model validation.
     lat, lng = _coords(request) if request.query_string else (None, None)
-    verifier.recorder.add(found.credential_id, now, ScanChannel.MINIPROGRAM, found.status, lat, lng)
+    verifier.recorder.add(found.credential_id, now, _MINIPROGRAM, found.status, lat, lng)
     # Spliced from the cached, pre-serialised public view: the hot path builds no models and
     # serialises only what changes per scan (status, time).
     head = _STATUS_JSON[found.status]
