@@ -119,11 +119,12 @@ def postmaster_pid(datadir: Path) -> int:
     return int((datadir / "postmaster.pid").read_text().split()[0])
 
 
-async def progress(settings: Settings, n: int, limit: float) -> tuple[float, int]:
+async def progress(settings: Settings, n: int, limit: float, timeline: list[tuple[float, int]]) -> tuple[float, int]:
     async with orm(settings):
         started = time.monotonic()
         while time.monotonic() - started < limit:
             done = await Notification.filter(status__in=DONE).count()
+            timeline.append((time.monotonic() - started, done))
             if done >= n:
                 return time.monotonic() - started, done
             await asyncio.sleep(0.2)
@@ -176,7 +177,8 @@ def main() -> None:
                                    "-o", str(Path(args.py_spy) / f"worker-{i}.txt")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for i, p in enumerate(procs)] if args.py_spy else []
-        elapsed, done = asyncio.run(progress(settings, args.messages, args.timeout))
+        timeline: list[tuple[float, int]] = []
+        elapsed, done = asyncio.run(progress(settings, args.messages, args.timeout, timeline))
         wall = time.monotonic() - started
         cpu = {"workers": cpu_seconds([p.pid for p in procs]),
                **{name: cpu_seconds(pids) - cpu_before[name] for name, pids in others.items()}}
@@ -186,6 +188,10 @@ def main() -> None:
               f"{rate / base:.0%} of the baseline")
         shares = ", ".join(f"{name} {seconds / wall:.2f}" for name, seconds in cpu.items())
         print(f"CPU during the run (cores): {shares}; machine load average {os.getloadavg()[0]:.1f}")
+        first = next((t for t, d in timeline if d > 0), elapsed)
+        print(f"first message sent after {first:.1f}s (worker start-up); then {done / max(elapsed - first, 1e-9):,.0f} "
+              f"msg/s; sent by second: " + " ".join(
+                  f"{max((d for t, d in timeline if t <= k), default=0):,}" for k in range(1, int(elapsed) + 2)))
     finally:
         for p in procs:
             p.terminate()
