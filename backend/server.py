@@ -24,13 +24,13 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web, web_protocol, web_server
 from aiohttp.streams import EMPTY_PAYLOAD
 
 from backend.errors import BodyTimeout
+from backend.eventloop import run_loop
 from backend.http.middleware import SERVER_NAME, error_body, http_error
 from backend.http.routing import json_response
 
@@ -180,15 +180,5 @@ def run(app: web.Application, sock: socket.socket, *, header_timeout: float, bod
         finally:
             await runner.cleanup()
 
-    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory()) as r:
-        r.run(main())
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (a dependency on Linux and macOS): its transports,
-    timers and callbacks are C, so every request costs less CPU. None: asyncio's default loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        run_loop(main())

@@ -1,7 +1,7 @@
 """The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`.
 
 It runs on the event loop `yangguang serve` runs on (uvloop where installed, as in
-backend.server.loop_factory), so the ratio compares the request paths, not the loops."""
+backend.eventloop), so the ratio compares the request paths, not the loops."""
 
 from __future__ import annotations
 

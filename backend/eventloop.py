@@ -1,0 +1,25 @@
+"""The event loop every long-running process runs on: uvloop where it is installed (a dependency on
+Linux and macOS: its transports, timers and callbacks are C, so a scan or a job costs less CPU),
+asyncio's own loop otherwise. ``yangguang serve`` and ``yangguang worker`` both start through here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on the chosen loop."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)
