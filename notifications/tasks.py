@@ -126,7 +126,7 @@ async def deliver(deps: Deps, nid: uuid.UUID) -> str:
 
 
 async def claim_many(deps: Deps, ids: list[uuid.UUID], marker: str | None = None) -> list[Notification]:
-    """Claim a batch in one statement (PostgreSQL: the locked rows are exactly ours).
+    """Claim a batch in one statement (PostgreSQL: the rows it returns are exactly ours).
 
     ``marker`` (``batch:<id>``) is written in the same statement as ``provider_id`` of every claimed
     SMS row that is not ambiguous (an ambiguous row keeps the marker its lookup needs): the batch id
@@ -134,9 +134,12 @@ async def claim_many(deps: Deps, ids: list[uuid.UUID], marker: str | None = None
     if not deps.is_postgres:
         return [n for n in [await claim(deps, nid) for nid in ids] if n is not None]
     now = deps.clock.now()
-    # One statement, one round trip (was BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT): lock the
-    # pending, due rows nobody else holds, move them to 'sending' and return them as they are now
-    # (a CTE, so the driver fetches its rows). The outer ``status = 'pending'`` is ``claim``'s guard.
+    # One statement, one round trip, one write per row (was BEGIN, SELECT … FOR UPDATE, UPDATE,
+    # COMMIT; then a FOR UPDATE SKIP LOCKED sub-select, which wrote a lock into every row before
+    # updating it): move the pending, due rows to 'sending' and return them (a CTE, so the driver
+    # fetches its rows). ``status = 'pending'`` is ``claim``'s guard: a second claimer of a row
+    # waits for the first one's statement, then finds the row 'sending' and leaves it (PostgreSQL
+    # re-checks the condition on the row's new version).
     sql = CLAIM_MANY_SQL.format(
         table=Notification._meta.db_table,
         columns=", ".join(f'"{c}"' for c in Notification._meta.fields_db_projection.values()))
@@ -152,10 +155,7 @@ WITH claimed AS (
 UPDATE "{table}" SET "status" = $1, "attempts" = "attempts" + 1, "updated_at" = $2,
     "provider_id" = CASE WHEN $6::text IS NOT NULL AND "channel" = $7 AND "provider_status" <> $8 THEN $6::text
                          ELSE "provider_id" END
-WHERE "status" = $4 AND "id" IN (
-    SELECT "id" FROM "{table}"
-    WHERE "id" = ANY($3::uuid[]) AND "status" = $4 AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= $5)
-    FOR UPDATE SKIP LOCKED)
+WHERE "id" = ANY($3::uuid[]) AND "status" = $4 AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= $5)
 RETURNING {columns})
 SELECT * FROM claimed"""
 

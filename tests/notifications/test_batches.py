@@ -86,3 +86,14 @@ async def test_numbers_at_their_daily_cap_wait_and_every_batch_of_a_job_carries_
     assert sorted(m["phone"] for m in sent) == ["13900000121", "13900000131", "13900000141"]
     assert all(m["batch"] for m in sent)
     assert len({m["template"] for m in sent}) == 2 and len({m["out_id"] for m in sent}) == 1  # two calls, one id
+
+
+async def test_two_workers_claiming_the_same_rows_at_once_share_them_out_never_both(client, db_url, tmp_path, clock):
+    import asyncio
+
+    deps = build_deps(provider_settings(db_url, tmp_path, None, None), clock)
+    ids = [n.id for n in await rows([f"139{i:07d}1" for i in range(300, 340)])]
+    # Two statements at once on two connections of the pool, as two workers would send them.
+    first, second = await asyncio.gather(tasks.claim_many(deps, ids), tasks.claim_many(deps, list(reversed(ids))))
+    assert sorted(n.id for n in first + second) == sorted(ids)  # every row claimed once, by one of them
+    assert not {n.id for n in first} & {n.id for n in second}
