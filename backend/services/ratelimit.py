@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -58,9 +59,10 @@ ALLOWED = Verdict(True, 0.0)  # shared: an allowed hit allocates nothing
 
 class LocalLimiter:
     def __init__(self, max_keys: int = 100_000) -> None:
-        # A plain dict kept in recency order (a key is popped and re-inserted on every hit), so its
-        # first key is the least recently seen client.
-        self._buckets: dict[str, tuple[float, float]] = {}
+        # Kept in recency order (a key is popped and re-inserted on every hit): the first key is the
+        # least recently seen client. An OrderedDict, so forgetting it stays O(1) under a flood of
+        # distinct clients (a plain dict's first key can sit behind many deleted slots).
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._max_keys = max_keys
 
     async def hit(self, key: str, limit: Limit, cost: float = 1.0) -> Verdict:
@@ -78,7 +80,7 @@ class LocalLimiter:
             buckets[key] = (tokens, now)
             verdict = Verdict(False, (cost - tokens) / limit.rate)
         if len(buckets) > self._max_keys:
-            del buckets[next(iter(buckets))]  # forget the least recently seen client
+            buckets.popitem(last=False)  # forget the least recently seen client
         return verdict
 
 
