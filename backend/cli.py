@@ -241,7 +241,8 @@ def _serve_one(settings: Settings, sock: socket.socket) -> None:
     from backend.app import create_app
     from backend.server import run
 
-    run(create_app(settings), sock, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    run(create_app(settings), sock, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
+        uvloop=settings.uvloop)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -166,7 +166,7 @@ class AppRunner(web.AppRunner):
 
 
 def run(app: web.Application, sock: socket.socket, *, header_timeout: float, body_timeout: float,
-        keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0) -> None:
+        keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0, uvloop: bool = True) -> None:
     """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM."""
 
     async def main() -> None:
@@ -181,4 +181,4 @@ def run(app: web.Application, sock: socket.socket, *, header_timeout: float, bod
             await runner.cleanup()
 
     with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
-        run_loop(main())
+        run_loop(main(), uvloop=uvloop)

@@ -109,4 +109,4 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 def run_worker(settings: Settings) -> None:
     log.info("notification worker starting (concurrency %d)", settings.notify_concurrency)
-    run_loop(serve(settings))
+    run_loop(serve(settings), uvloop=settings.uvloop)

@@ -1,10 +1,12 @@
 """The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`.
 
-It runs on the event loop `yangguang serve` runs on (uvloop where installed, as in
-backend.eventloop), so the ratio compares the request paths, not the loops."""
+It runs on the event loop `yangguang serve` runs on (uvloop where installed, as in backend.eventloop;
+YANGGUANG_EVENT_LOOP=asyncio chooses asyncio's loop for both), so the ratio compares request paths,
+not event loops."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aiohttp import web
@@ -28,11 +30,13 @@ async def handler(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_get("/mp/v1/verify/{token}", handler)
-    try:
-        import uvloop
-        loop = uvloop.new_event_loop()
-    except ImportError:
-        loop = None
+    loop = None
+    if os.environ.get("YANGGUANG_EVENT_LOOP", "uvloop") != "asyncio":
+        try:
+            import uvloop
+            loop = uvloop.new_event_loop()
+        except ImportError:
+            pass
     web.run_app(app, loop=loop, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
 
