@@ -23,7 +23,7 @@ from backend.api.auth import authenticate
 from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
 from backend.db import init_orm
-from backend.http.middleware import errors, request_context
+from backend.http.middleware import edge
 from backend.http.routing import RouteTable, install
 from backend.logging_setup import install_request_id_factory
 from backend.outbox import get_outbox, outbox_ctx
@@ -48,7 +48,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                extra_cleanup: list[Callable[[web.Application], AsyncIterator[None]]] | None = None
                ) -> web.Application:
     install_request_id_factory()
-    app = web.Application(middlewares=[request_context, errors], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[edge(settings)], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[REDIS] = None

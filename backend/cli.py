@@ -260,7 +260,7 @@ def _serve_one(settings: Settings, sock: socket.socket) -> None:
     from backend.server import run
 
     run(create_app(settings), sock, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
-        body_min_rate=settings.body_min_rate)
+        body_min_rate=settings.body_min_rate, uvloop=settings.uvloop)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -17,16 +17,16 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from backend.app_keys import CLOCK, OUTBOX, REDIS, SETTINGS
 from backend.models import Notification
 from backend.models.enums import NotificationStatus
 from backend.settings import Settings
 from notifications import tasks
 from notifications.deps import Deps, build_deps
+
+if TYPE_CHECKING:  # the server's side only: `yangguang worker` imports this module without aiohttp
+    from aiohttp import web
 
 log = logging.getLogger("yangguang.outbox")
 JOB = "send_notification"
@@ -160,11 +160,15 @@ class Outbox:
 
 
 def get_outbox(app: web.Application) -> Outbox:
+    from backend.app_keys import OUTBOX
+
     return app[OUTBOX]
 
 
 async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: after the ORM and Redis contexts. Starts the in-process worker when there is no Redis."""
+    from backend.app_keys import CLOCK, OUTBOX, REDIS, SETTINGS
+
     settings = app[SETTINGS]
     local: LocalWorker | None = None
     if app[REDIS] is None and settings.notify_embedded_worker:

@@ -33,6 +33,7 @@ from aiohttp import web, web_protocol, web_server
 from aiohttp.streams import EMPTY_PAYLOAD
 
 from backend.errors import BodyTimeout
+from backend.eventloop import run_loop
 from backend.http.middleware import SERVER_NAME, error_body, http_error
 from backend.http.routing import json_response
 
@@ -182,7 +183,8 @@ class AppRunner(web.AppRunner):
 
 
 def run(app: web.Application, sock: socket.socket, *, header_timeout: float, body_timeout: float,
-        body_min_rate: float = 16 * 1024.0, keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0) -> None:
+        body_min_rate: float = 16 * 1024.0, keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0,
+        uvloop: bool = True) -> None:
     """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM."""
 
     async def main() -> None:
@@ -197,4 +199,4 @@ def run(app: web.Application, sock: socket.socket, *, header_timeout: float, bod
             await runner.cleanup()
 
     with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
-        asyncio.run(main())
+        run_loop(main(), uvloop=uvloop)

@@ -26,6 +26,12 @@ DEFAULT_SMS_TEMPLATES: dict[str, str] = {
 }
 
 
+def _event_loop(value: str | None) -> bool:
+    if value not in (None, "uvloop", "asyncio"):
+        raise SettingsError(f"{PREFIX}EVENT_LOOP must be uvloop or asyncio, got {value!r}")
+    return value != "asyncio"
+
+
 class SettingsError(ValueError):
     """A configuration value cannot be used; the message names the variable."""
 
@@ -58,6 +64,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = True
+    uvloop: bool = True  # serve and worker on uvloop where installed (YANGGUANG_EVENT_LOOP=asyncio: asyncio's)
     # Slow clients: a request's head, and its body, must arrive within these seconds.
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -135,6 +142,7 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_json=(get("LOG_FORMAT") or "json") == "json",
+            uvloop=_event_loop(get("EVENT_LOOP")),
             header_timeout=_positive(env, "HEADER_TIMEOUT", 10.0),
             body_timeout=_positive(env, "BODY_TIMEOUT", 30.0),
             body_min_rate=_positive(env, "BODY_MIN_RATE", 16 * 1024.0, "bytes per second"),

@@ -1,7 +1,12 @@
-"""The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`."""
+"""The baseline: a bare aiohttp JSON handler, nothing else. `python bench/bare_server.py PORT`.
+
+It runs on the event loop `yangguang serve` runs on (uvloop where installed, as in backend.eventloop;
+YANGGUANG_EVENT_LOOP=asyncio chooses asyncio's loop for both), so the ratio compares request paths,
+not event loops."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aiohttp import web
@@ -25,7 +30,14 @@ async def handler(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_get("/mp/v1/verify/{token}", handler)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    loop = None
+    if os.environ.get("YANGGUANG_EVENT_LOOP", "uvloop") != "asyncio":
+        try:
+            import uvloop
+            loop = uvloop.new_event_loop()
+        except ImportError:
+            pass
+    web.run_app(app, loop=loop, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -93,11 +93,38 @@ async def seed(settings: Settings, n: int) -> None:
 DONE = [NotificationStatus.SENT, NotificationStatus.DELIVERED]
 
 
-async def progress(settings: Settings, n: int, limit: float) -> tuple[float, int]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and all their descendants (threads included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, seconds)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, seen, todo = 0.0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def postmaster_pid(datadir: Path) -> int:
+    return int((datadir / "postmaster.pid").read_text().split()[0])
+
+
+async def progress(settings: Settings, n: int, limit: float, timeline: list[tuple[float, int]]) -> tuple[float, int]:
     async with orm(settings):
         started = time.monotonic()
         while time.monotonic() - started < limit:
             done = await Notification.filter(status__in=DONE).count()
+            timeline.append((time.monotonic() - started, done))
             if done >= n:
                 return time.monotonic() - started, done
             await asyncio.sleep(0.2)
@@ -115,12 +142,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=64, help="jobs per worker process")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--py-spy", metavar="DIR", default="",
+                        help="record each worker with py-spy (raw collapsed stacks, one file per worker) into DIR")
     args = parser.parse_args()
 
     pg, redis = start_postgres(), start_redis()
     fake_port = free_port()
     fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.aliyun", "--port", str(fake_port)], cwd=ROOT)
     procs: list[subprocess.Popen[bytes]] = []
+    spies: list[subprocess.Popen[bytes]] = []
     try:
         wait_port(fake_port)
         endpoint = f"http://127.0.0.1:{fake_port}"
@@ -134,21 +164,39 @@ def main() -> None:
                "YANGGUANG_ALIYUN_ACCESS_KEY_ID": "testAK", "YANGGUANG_ALIYUN_ACCESS_KEY_SECRET": "testSecret",
                "YANGGUANG_ALIYUN_SMS_SIGN_NAME": "阳光执法", "YANGGUANG_ALIYUN_SMS_ENDPOINT": endpoint,
                "YANGGUANG_NOTIFY_CONCURRENCY": str(args.concurrency), "YANGGUANG_LOG_LEVEL": "WARNING",
-               "YANGGUANG_LOG_FORMAT": "plain", "YANGGUANG_DATA_DIR": "/tmp/yg-bench"}
+               "YANGGUANG_LOG_FORMAT": "plain", "YANGGUANG_DATA_DIR": "/tmp/yg-bench", "PYTHONPATH": str(ROOT)}
         settings = Settings.from_env(env)
         asyncio.run(seed(settings, args.messages))
+        others = {"PostgreSQL": [postmaster_pid(pg.datadir)], "Redis": [redis.proc.pid] if redis.proc else [],
+                  "fake Dysmsapi": [fake.pid]}
+        cpu_before = {name: cpu_seconds(pids) for name, pids in others.items()}
         started = time.monotonic()
         procs = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], cwd=ROOT, env=env)
                  for _ in range(args.workers)]
-        elapsed, done = asyncio.run(progress(settings, args.messages, args.timeout))
+        spies = [subprocess.Popen(["py-spy", "record", "--pid", str(p.pid), "--rate", "100", "--format", "raw",
+                                   "-o", str(Path(args.py_spy) / f"worker-{i}.txt")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for i, p in enumerate(procs)] if args.py_spy else []
+        timeline: list[tuple[float, int]] = []
+        elapsed, done = asyncio.run(progress(settings, args.messages, args.timeout, timeline))
         wall = time.monotonic() - started
+        cpu = {"workers": cpu_seconds([p.pid for p in procs]),
+               **{name: cpu_seconds(pids) - cpu_before[name] for name, pids in others.items()}}
         rate = done / elapsed
         print(f"outbox → arq ({args.workers} workers × {args.concurrency}) → SDK → fake: {done:,} messages "
               f"in {elapsed:.1f}s (incl. worker start-up; {wall:.1f}s wall) = {rate:,.0f} msg/s; "
               f"{rate / base:.0%} of the baseline")
+        shares = ", ".join(f"{name} {seconds / wall:.2f}" for name, seconds in cpu.items())
+        print(f"CPU during the run (cores): {shares}; machine load average {os.getloadavg()[0]:.1f}")
+        first = next((t for t, d in timeline if d > 0), elapsed)
+        print(f"first message sent after {first:.1f}s (worker start-up); then {done / max(elapsed - first, 1e-9):,.0f} "
+              f"msg/s; sent by second: " + " ".join(
+                  f"{max((d for t, d in timeline if t <= k), default=0):,}" for k in range(1, int(elapsed) + 2)))
     finally:
         for p in procs:
             p.terminate()
+        for spy in spies:
+            spy.wait(30)
         for p in procs:
             p.wait(20)
         fake.terminate()

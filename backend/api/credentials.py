@@ -37,9 +37,11 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     """The verifier (keys, cache, scan recorder); runs after the Redis context so it can share the pool."""
     settings = app[SETTINGS]
     recorder = ScanRecorder()
-    app[VERIFIER] = Verifier(KeyStore(settings.data_dir), VerifyCache(app[REDIS]), recorder, app[CLOCK])
+    cache = VerifyCache(app[REDIS])
+    app[VERIFIER] = Verifier(KeyStore(settings.data_dir), cache, recorder, app[CLOCK])
     yield
     await recorder.close()
+    await cache.close()
 
 
 # --- schemas ---------------------------------------------------------------------------------------

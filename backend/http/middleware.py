@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import random
-import time
+from random import getrandbits
+from time import perf_counter
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from backend.app_keys import SETTINGS
 from backend.errors import DomainError, RateLimited
 from backend.http.routing import PAGE_ATTR, json_response
 from backend.logging_setup import request_id_var
 from backend.proxies import client_address
+from backend.settings import Settings
 
 log = logging.getLogger("yangguang.http")
 
@@ -49,34 +49,6 @@ def error_body(code: str, message: str, details: object = None) -> dict[str, obj
     if details:
         err["details"] = details
     return {"error": err}
-
-
-@web.middleware
-async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    incoming = request.headers.get("X-Request-Id", "")
-    # A request id only correlates log lines, it guards nothing: the non-cryptographic PRNG is
-    # enough, and secrets.token_hex (an os.urandom syscall) cost ~4 % of a scan's CPU.
-    rid = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() and incoming.replace("-", "").isalnum() \
-        else f"{random.getrandbits(64):016x}"  # reseeded after fork by random
-    proxies = request.app[SETTINGS].trusted_proxies
-    if proxies:  # behind trusted reverse proxies: request.remote becomes the client's address
-        client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), proxies)
-        if client is not None and client != request.remote:
-            request = request.clone(remote=client)
-    token = request_id_var.set(rid)
-    started = time.perf_counter()
-    try:
-        response = await handler(request)
-        response.headers["X-Request-Id"] = rid
-        response.headers["Server"] = SERVER_NAME
-        return response
-    finally:
-        if log.isEnabledFor(logging.DEBUG):  # skip the route lookup when the line would be dropped
-            # Paths carry random tokens; log the route pattern, never the concrete path.
-            route = request.match_info.route.resource
-            pattern = route.canonical if route is not None else "<unmatched>"
-            log.debug("%s %s %.1fms", request.method, pattern, (time.perf_counter() - started) * 1000)
-        request_id_var.reset(token)
 
 
 # Titles of the HTML error pages a browser gets on an HTML route.
@@ -114,36 +86,79 @@ def error_page(status: int, message: str, headers: dict[str, str] | None = None)
                         headers={**_PAGE_HEADERS, **(headers or {})})
 
 
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except DomainError as exc:
+def edge(settings: Settings) -> Middleware:
+    """The one middleware: request id (log context and ``X-Request-Id``), the ``Server`` header, the
+    client's address behind trusted proxies, and every failure turned into a JSON (or, for a browser
+    on an HTML page, an HTML) error with a stable code.
+
+    One middleware rather than one per concern: each layer is a coroutine and a partial per request,
+    and aiohttp adds a layer of its own whenever an app has any; on the scan path that mattered."""
+    proxies = settings.trusted_proxies
+    debug = log.isEnabledFor
+
+    @web.middleware
+    async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        incoming = request.headers.get("X-Request-Id")
+        # A request id only correlates log lines, it guards nothing: the non-cryptographic PRNG is
+        # enough, and secrets.token_hex (an os.urandom syscall) cost ~4 % of a scan's CPU.
+        rid = incoming if incoming is not None and 8 <= len(incoming) <= 64 and incoming.isascii() \
+            and incoming.replace("-", "").isalnum() else f"{getrandbits(64):016x}"  # reseeded after fork
+        if proxies:  # behind trusted reverse proxies: request.remote becomes the client's address
+            client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), proxies)
+            if client is not None and client != request.remote:
+                request = request.clone(remote=client)
+        token = request_id_var.set(rid)
+        started = perf_counter() if debug(logging.DEBUG) else 0.0
+        try:
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    exc.headers["Server"] = SERVER_NAME
+                    raise
+                response = _http_exception(request, exc)
+            except asyncio.CancelledError:
+                log.info("request cancelled (client disconnected or server stopping) during %s", request.method)
+                raise
+            except Exception as exc:
+                response = _failure(request, exc)
+            headers = response.headers
+            headers["X-Request-Id"] = rid
+            headers["Server"] = SERVER_NAME
+            return response
+        finally:
+            if started:  # skip the route lookup when the line would be dropped
+                # Paths carry random tokens; log the route pattern, never the concrete path.
+                route = request.match_info.route.resource
+                pattern = route.canonical if route is not None else "<unmatched>"
+                log.debug("%s %s %.1fms", request.method, pattern, (perf_counter() - started) * 1000)
+            request_id_var.reset(token)
+
+    return edge_middleware
+
+
+def _http_exception(request: web.Request, exc: web.HTTPException) -> web.Response:
+    code, message = http_error(exc.status)
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    if exc.status == 404 and _wants_page(request):
+        return error_page(404, message, headers)
+    return json_response(error_body(code, message), exc.status, headers)
+
+
+def _failure(request: web.Request, exc: Exception) -> web.Response:
+    if isinstance(exc, DomainError):
         retry = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, RateLimited) else None
         if _wants_page(request):
             return error_page(exc.status, exc.message, retry)
         return json_response(error_body(exc.code, exc.message, exc.details), exc.status, retry)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            exc.headers["Server"] = SERVER_NAME
-            raise
-        code, message = http_error(exc.status)
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        if exc.status == 404 and _wants_page(request):
-            return error_page(404, message, headers)
-        return json_response(error_body(code, message), exc.status, headers)
-    except (web.RequestPayloadError, HttpProcessingError) as exc:
+    if isinstance(exc, web.RequestPayloadError | HttpProcessingError):
         # A body the parser cannot read (bad chunked encoding, bad compression). The exception's text
         # may quote the request's bytes: log its class only.
         log.info("unreadable request body: %s", type(exc).__name__)
         return json_response(error_body("bad_request", "请求格式错误"), 400)
-    except ConnectionResetError:
+    if isinstance(exc, ConnectionResetError):
         # The client went away mid-request (closed while sending its body): nothing to answer, no fault.
         log.info("client disconnected during %s", request.method)
         return json_response(error_body("client_disconnected", "客户端已断开连接"), 400)
-    except asyncio.CancelledError:
-        log.info("request cancelled (client disconnected or server stopping) during %s", request.method)
-        raise
-    except Exception:
-        log.exception("unhandled error on %s", request.method)
-        return json_response(error_body("internal_error", "服务器内部错误，请稍后再试"), 500)
+    log.exception("unhandled error on %s", request.method)
+    return json_response(error_body("internal_error", "服务器内部错误，请稍后再试"), 500)

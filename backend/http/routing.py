@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from backend.app_keys import RATE_LIMITER, SETTINGS
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.models.enums import Role
-from backend.services.ratelimit import Rule, client_subject, spend
+from backend.services.ratelimit import Rule, charger, client_subject, spend
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 
@@ -80,7 +80,7 @@ class Call(Generic[B, Q]):
     principal: Any  # backend.api.auth.Principal, or None on public routes
     body: B
     query: Q
-    path: dict[str, str]
+    path: Mapping[str, str]  # the route's match info (read-only)
 
     def path_uuid(self, name: str) -> uuid.UUID:
         """Path ids are random UUIDs (the router matches nothing else: ``router_path``)."""
@@ -183,28 +183,36 @@ def router_path(path: str) -> str:
 
 def install(app: web.Application, table: RouteTable, authenticate: Authenticator) -> None:
     for ep in table.endpoints:
-        wrapped = _wrap(ep, authenticate)
+        wrapped = _wrap(app, ep, authenticate)
         setattr(wrapped, ACCESS_ATTR, ep.access)
         setattr(wrapped, PAGE_ATTR, ep.produces == "text/html")
         app.router.add_route(ep.method, router_path(ep.path), wrapped)
 
 
-def _wrap(ep: Endpoint, authenticate: Authenticator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _wrap(app: web.Application, ep: Endpoint,
+          authenticate: Authenticator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    # What the declaration says is decided here, once, not on every request.
+    public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
+    per_agency = rule is not None and rule.per == "agency"
+    limiter, settings = app[RATE_LIMITER], app[SETTINGS]
+    charge = charger(limiter, rule, settings) if rule is not None and not rule.exact else None
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        principal = None
-        if ep.access != PUBLIC:
-            principal = await authenticate(request, ep.access)  # type: ignore[arg-type]
-        if ep.limit is not None:  # before anything of the request is read or parsed
-            subject = str(principal.agency_id) if ep.limit.per == "agency" and principal is not None \
+        principal = None if public else await authenticate(request, ep.access)  # type: ignore[arg-type]
+        if rule is not None:  # before anything of the request is read or parsed
+            subject = str(principal.agency_id) if per_agency and principal is not None \
                 else client_subject(request.remote)
-            await spend(request.app[RATE_LIMITER], ep.limit, request.app[SETTINGS], subject)
-        query = _parse_query(ep.query, request) if ep.query else None
+            if charge is not None:
+                charge(subject)  # no I/O: charged to Redis in batches
+            else:
+                await spend(limiter, rule, settings, subject)
+        query = _parse_query(query_model, request) if query_model else None
         body: BaseModel | None = None
-        if ep.body:
-            body = await _parse_body(ep.body, request)
-        else:
-            body = await _parse_form(ep.form, request) if ep.form else None
-        result = await ep.handler(Call(request, principal, body, query, dict(request.match_info)))
+        if body_model:
+            body = await _parse_body(body_model, request)
+        elif form_model:
+            body = await _parse_form(form_model, request)
+        result = await ep.handler(Call(request, principal, body, query, request.match_info))
         if isinstance(result, web.StreamResponse):
             return result
         if result is None:

@@ -23,7 +23,7 @@ import functools
 import hashlib
 import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -54,8 +54,14 @@ class Verdict:
     retry_after: float  # seconds until one token is available
 
 
+ALLOWED = Verdict(True, 0.0)  # shared: an allowed hit allocates nothing
+
+
 class LocalLimiter:
     def __init__(self, max_keys: int = 100_000) -> None:
+        # Kept in recency order (a key is popped and re-inserted on every hit): the first key is the
+        # least recently seen client. An OrderedDict, so forgetting it stays O(1) under a flood of
+        # distinct clients (a plain dict's first key can sit behind many deleted slots).
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._max_keys = max_keys
 
@@ -63,15 +69,19 @@ class LocalLimiter:
         return self.hit_now(key, limit, cost, time.monotonic())
 
     def hit_now(self, key: str, limit: Limit, cost: float, now: float) -> Verdict:
-        tokens, last = self._buckets.pop(key, (float(limit.burst), now))
-        tokens = min(float(limit.burst), tokens + (now - last) * limit.rate)
-        allowed = tokens >= cost
-        if allowed:
-            tokens -= cost
-        self._buckets[key] = (tokens, now)
-        if len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)  # forget the least recently seen client
-        return Verdict(allowed, 0.0 if allowed else (cost - tokens) / limit.rate)
+        buckets = self._buckets
+        bucket = buckets.pop(key, None)
+        burst = limit.burst
+        tokens = burst if bucket is None else min(burst, bucket[0] + (now - bucket[1]) * limit.rate)
+        if tokens >= cost:
+            buckets[key] = (tokens - cost, now)
+            verdict = ALLOWED
+        else:
+            buckets[key] = (tokens, now)
+            verdict = Verdict(False, (cost - tokens) / limit.rate)
+        if len(buckets) > self._max_keys:
+            buckets.popitem(last=False)  # forget the least recently seen client
+        return verdict
 
 
 # KEYS[1] bucket; ARGV rate, burst, cost. Redis's own clock keeps every process consistent.
@@ -114,22 +124,31 @@ class Limiter:
         self.local = LocalLimiter()
         self.shared = shared
         self.window = window
-        self._owed: defaultdict[tuple[str, Limit], int] = defaultdict(int)
+        self._owed: dict[str, list[Any]] = {}  # key -> [limit, hits not yet charged to Redis]
         self._blocked: dict[str, float] = {}
         self._flushing: asyncio.Task[None] | None = None
 
     async def hit(self, key: str, limit: Limit, *, exact: bool = False) -> Verdict:
         if exact and self.shared is not None:
             return await self.shared.hit(key, limit)
+        return self.hit_now(key, limit)
+
+    def hit_now(self, key: str, limit: Limit) -> Verdict:
+        """Decide from this process's buckets at once; the hit is charged to Redis in the next batch."""
         now = time.monotonic()
-        until = self._blocked.get(key)
-        if until is not None:
-            if until > now:
-                return Verdict(False, until - now)
-            del self._blocked[key]
+        if self._blocked:
+            until = self._blocked.get(key)
+            if until is not None:
+                if until > now:
+                    return Verdict(False, until - now)
+                del self._blocked[key]
         verdict = self.local.hit_now(key, limit, 1.0, now)
         if verdict.allowed and self.shared is not None:
-            self._owed[(key, limit)] += 1
+            owed = self._owed.get(key)
+            if owed is None:
+                self._owed[key] = [limit, 1]
+            else:
+                owed[1] += 1
             if self._flushing is None:
                 self._flushing = asyncio.get_running_loop().create_task(self._flush())
         return verdict
@@ -143,8 +162,8 @@ class Limiter:
         assert self.shared is not None
         try:
             await asyncio.sleep(self.window)
-            owed, self._owed = self._owed, defaultdict(int)
-            for (key, limit), n in owed.items():
+            owed, self._owed = self._owed, {}
+            for key, (limit, n) in owed.items():
                 verdict = await self.shared.hit(key, limit, float(n))
                 if not verdict.allowed:
                     self._blocked[key] = time.monotonic() + max(verdict.retry_after, 1.0)
@@ -203,3 +222,19 @@ async def spend(limiter: Limiter, rule: Rule, settings: Settings, subject: str) 
     verdict = await limiter.hit(f"{rule.name}:{subject}", rule.limit(settings), exact=rule.exact)
     if not verdict.allowed:
         raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
+
+
+def charger(limiter: Limiter, rule: Rule, settings: Settings) -> Callable[[str], None]:
+    """``spend`` for a rule that is not ``exact``, as a function of the subject, for the route wrapper:
+    the budget and the key prefix are worked out once, and a hit is decided from the process's
+    buckets with no I/O and no await (every scan is charged this way)."""
+    if rule.exact:
+        raise ValueError(f"rule {rule.name} is exact: use spend()")
+    limit, prefix, hit_now = rule.limit(settings), f"{rule.name}:", limiter.hit_now
+
+    def charge(subject: str) -> None:
+        verdict = hit_now(prefix + subject, limit)
+        if verdict is not ALLOWED and not verdict.allowed:
+            raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
+
+    return charge

@@ -31,6 +31,8 @@ from miniprogram_api.schemas import (
 
 routes = RouteTable()
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
+_JSON_NO_STORE = {**_NO_STORE, "Content-Type": "application/json"}
+_MINIPROGRAM = ScanChannel.MINIPROGRAM  # (an enum member read through its class costs a descriptor call)
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
 
@@ -99,20 +101,20 @@ async def rate_form(call: Call[RatingForm, None]) -> web.Response:
               summary="小程序核验证件（实时状态）；可选 ?lat=&lng= 粗略位置（保留两位小数存储，无效则忽略）")
 async def verify_json(call: Call[None, None]) -> web.Response:
     request = call.request
-    verifier = request.app[VERIFIER]
-    found = await verifier.verify(call.path["token"])
+    app = request.app
+    verifier, now = app[VERIFIER], app[CLOCK].now()
+    found = await verifier.verify(call.path["token"], now.date())
     if found is None:
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
-    now = request.app[CLOCK].now()
     # Location parsed by hand, leniently (like the H5 page): the hottest path skips model validation.
     lat, lng = _coords(request) if request.query_string else (None, None)
-    verifier.recorder.add(found.credential_id, now, ScanChannel.MINIPROGRAM, found.status, lat, lng)
+    verifier.recorder.add(found.credential_id, now, _MINIPROGRAM, found.status, lat, lng)
     # Spliced from the cached, pre-serialised public view: the hot path builds no models and
     # serialises only what changes per scan (status, time).
     head = _STATUS_JSON[found.status]
     body = b"".join((head, found.view["json_parts"], b',"checked_at":"',
                      now.isoformat(timespec="seconds").encode(), b'"}'))
-    return web.Response(body=body, content_type="application/json", headers=_NO_STORE)
+    return web.Response(body=body, headers=_JSON_NO_STORE)
 
 
 @routes.route("POST", "/mp/v1/ratings", access=PUBLIC, summary="匿名评价一次执法（1–5 分）", tag="public",

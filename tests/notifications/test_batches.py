@@ -67,3 +67,33 @@ async def test_claim_many_takes_only_due_pending_rows_once_and_counts_the_attemp
     stored = await Notification.get(id=due.id)
     assert (stored.status, stored.attempts) == (NotificationStatus.SENDING, 1)
     assert await tasks.claim_many(deps, [due.id, later.id, done.id]) == []  # the claim guard: never twice
+
+
+async def test_numbers_at_their_daily_cap_wait_and_every_batch_of_a_job_carries_the_job_s_marker(
+        client, db_url, tmp_path, fake_aliyun, clock):
+    deps = build_deps(provider_settings(db_url, tmp_path, fake_aliyun, None, notify_daily_cap=1), clock)
+    full, other = await rows(["13900000111", "13900000121"])
+    await Notification.filter(id=full.id).update(status=NotificationStatus.SENT, sent_at=clock.now())
+    at_cap, fresh = await rows(["13900000111", "13900000131"])  # the first number had its one SMS today
+    second_template = (await rows(["13900000141"]))[0]
+    await Notification.filter(id=second_template.id).update(template="SMS_YG_PUBLISHED")
+    counts = await tasks.deliver_batch(deps, [at_cap.id, fresh.id, second_template.id, other.id])
+    assert counts == {"sent": 3, "capped": 1, "skipped": 0}
+    waiting = await Notification.get(id=at_cap.id)
+    assert (waiting.status, waiting.attempts) == (NotificationStatus.PENDING, 0)
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at > clock.now()
+    sent = fake_aliyun.messages()
+    assert sorted(m["phone"] for m in sent) == ["13900000121", "13900000131", "13900000141"]
+    assert all(m["batch"] for m in sent)
+    assert len({m["template"] for m in sent}) == 2 and len({m["out_id"] for m in sent}) == 1  # two calls, one id
+
+
+async def test_two_workers_claiming_the_same_rows_at_once_share_them_out_never_both(client, db_url, tmp_path, clock):
+    import asyncio
+
+    deps = build_deps(provider_settings(db_url, tmp_path, None, None), clock)
+    ids = [n.id for n in await rows([f"139{i:07d}1" for i in range(300, 340)])]
+    # Two statements at once on two connections of the pool, as two workers would send them.
+    first, second = await asyncio.gather(tasks.claim_many(deps, ids), tasks.claim_many(deps, list(reversed(ids))))
+    assert sorted(n.id for n in first + second) == sorted(ids)  # every row claimed once, by one of them
+    assert not {n.id for n in first} & {n.id for n in second}

@@ -32,7 +32,7 @@ def effective_status(stored: CredentialStatus | str, valid_from: date, valid_unt
                      today: date) -> CredentialStatus:
     """What a card shows today. Expiry is computed on read (a card is expired the day after its
     validity even before the cron runs), and a valid card whose validity has not begun is 未生效."""
-    status = C(stored)
+    status = stored if type(stored) is C else C(stored)  # the enum call is the costly part of a scan's check
     if status in CURRENT and today > valid_until:
         return C.EXPIRED
     if status is C.VALID and today < valid_from:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -82,16 +84,20 @@ class VerifyCache:
     single-process default) the version is this process's own counter.
     """
 
-    def __init__(self, redis: Any = None, *, max_entries: int = 50_000, ttl: float = 300.0) -> None:
+    def __init__(self, redis: Any = None, *, max_entries: int = 50_000, ttl: float = 300.0,
+                 read_timeout: float = 5.0) -> None:
         self.redis = redis
         self.max_entries = max_entries
         self.ttl = ttl  # officer and agency names change rarely and without a bump; bound staleness
+        self.read_timeout = read_timeout
         self._local_version = 0
-        # The waiters of the next Redis read: one plain future each, resolved in a loop. (Sharing one
-        # future through asyncio.shield cost two extra call_soon callbacks and a future per scan.)
+        # Scans waiting for a GET that has not been sent yet (one plain future each), and those
+        # waiting for the GET in flight. At most one GET is in flight.
         self._waiting: list[asyncio.Future[int | None]] | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._conn: Any = None  # the Redis connection the version reads use (see _get_version)
+        self._inflight: list[asyncio.Future[int | None]] | None = None
+        self._send_scheduled = False
+        self._line: _VersionLine | None = None  # this cache's own Redis connection (version reads only)
+        self._connecting: asyncio.Task[None] | None = None
         self._entries: dict[str, tuple[int, float, dict[str, Any] | None]] = {}
         _LOCAL_CACHES.add(self)
 
@@ -104,49 +110,90 @@ class VerifyCache:
         """
         if self.redis is None:
             return self._local_version
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[int | None] = loop.create_future()
+        waiter: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         if self._waiting is None:
             self._waiting = [waiter]
-            if self._reader is None:
-                self._reader = loop.create_task(self._read_versions())
+            if self._inflight is None and not self._send_scheduled:
+                self._schedule_send()
         else:
             self._waiting.append(waiter)
         return await waiter  # a cancelled scan cancels only its own future
 
-    async def _read_versions(self) -> None:
-        try:
-            while self._waiting is not None:
-                # Taken before the GET is sent: everyone in this batch arrived before the read.
-                batch, self._waiting = self._waiting, None
-                value: int | None
-                try:
-                    value = await self._get_version()
-                except Exception as exc:  # Redis down: correctness first, read the database
-                    log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
-                    value = None
-                for waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(value)
-        finally:
-            self._reader = None
+    def _schedule_send(self) -> None:
+        # At the end of this pass of the event loop: the scans whose requests were read in the same
+        # pass join this GET instead of waiting for the next one.
+        self._send_scheduled = True
+        asyncio.get_running_loop().call_soon(self._send)
 
-    async def _get_version(self) -> int:
-        # One connection of the shared pool, held by this cache: a plain send + read on it skips
-        # redis-py's per-command pool checkout, lock and retry wrapper (~3 % of a scan's CPU, as
-        # the GET is the only Redis call of a warm scan). Any failure drops it, so the next read
-        # starts on a fresh connection; the pool still owns it and closes it on shutdown.
-        conn = self._conn
-        if conn is None:
-            conn = self._conn = await self.redis.connection_pool.get_connection()
+    def _send(self) -> None:
+        self._send_scheduled = False
+        if self._inflight is not None or self._waiting is None:
+            return
+        line = self._line
+        if line is None or line.closed:
+            if self._connecting is None:
+                self._connecting = asyncio.get_running_loop().create_task(self._connect())
+            return
+        # Taken before the GET is sent: everyone in this batch arrived before the read.
+        self._inflight, self._waiting = self._waiting, None
+        line.send(_GET_VERSION, self._answer)
+
+    def _answer(self, reply: bytes | Exception | None) -> None:
+        value: int | None
+        if isinstance(reply, Exception):  # Redis down or refusing: correctness first, read the database
+            log.warning("verify cache bypassed, Redis unreachable: %s", type(reply).__name__)
+            value = None
+        else:
+            value = int(reply or 0)
+        batch, self._inflight = self._inflight or [], None
+        for waiter in batch:
+            if not waiter.done():
+                waiter.set_result(value)
+        if self._waiting is not None and not self._send_scheduled:
+            self._schedule_send()
+
+    async def _connect(self) -> None:
+        """Open the version line: the pool's address, credentials, database and TLS settings, read
+        from the connection class redis-py would use (nothing is sent through redis-py)."""
         try:
-            await conn.send_command("GET", VERSION_KEY)
-            return int(await conn.read_response() or 0)
-        except BaseException:
-            self._conn = None
-            await conn.disconnect()
-            await self.redis.connection_pool.release(conn)
-            raise
+            pool = self.redis.connection_pool
+            params = pool.connection_class(**pool.connection_kwargs)  # not connected: only read
+            loop = asyncio.get_running_loop()
+            timeout = params.socket_connect_timeout or self.read_timeout
+            ssl_context = params.ssl_context.get() if hasattr(params, "ssl_context") else None
+            if getattr(params, "path", None):
+                opening = loop.create_unix_connection(lambda: _VersionLine(self.read_timeout), params.path)
+            else:
+                opening = loop.create_connection(lambda: _VersionLine(self.read_timeout), params.host, params.port,
+                                                 ssl=ssl_context)
+            async with asyncio.timeout(timeout):
+                _, line = await opening
+            self._line = line
+            username, password = params.username, params.password
+            if params.credential_provider is not None:
+                creds = params.credential_provider.get_credentials()
+                username, password = (None, creds[0]) if len(creds) == 1 else creds
+            # Pipelined ahead of the first GET; a refusal closes the line (the GET then fails: bypass).
+            if password:
+                line.send(_command(b"AUTH", *((username,) if username else ()), password), line.expect_ok)
+            if params.db:
+                line.send(_command(b"SELECT", str(params.db)), line.expect_ok)
+        except Exception as exc:
+            log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
+            batch, self._waiting = self._waiting or [], None
+            for waiter in batch:
+                if not waiter.done():
+                    waiter.set_result(None)
+        finally:
+            self._connecting = None
+        self._send()
+
+    async def close(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+        if self._line is not None:
+            self._line.close()
+            self._line = None
 
     def knows(self, key: str) -> bool:
         return key in self._entries
@@ -176,6 +223,107 @@ class VerifyCache:
                 await self.redis.incr(VERSION_KEY)
             except Exception:
                 log.error("could not bump the verify cache version in Redis; other processes may lag")
+
+
+_GET_VERSION = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(VERSION_KEY), VERSION_KEY.encode())
+
+
+def _command(*parts: bytes | str) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class _VersionLine(asyncio.Protocol):
+    """A Redis connection that carries only the version reads (and its handshake).
+
+    Replies are parsed where they arrive (``data_received``) and handed to the callback of the
+    command they answer, in order: no task, stream reader, pool checkout or retry wrapper per read.
+    A reply that does not come within ``timeout`` seconds, or any protocol surprise, closes the
+    line: every command still waiting gets an exception (so the scans read the database), and the
+    next scan opens a new line.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.closed = False
+        self.transport: asyncio.Transport | None = None
+        self._callbacks: collections.deque[Callable[[bytes | Exception | None], None]] = collections.deque()
+        self._buf = bytearray()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, command: bytes, callback: Callable[[bytes | Exception | None], None]) -> None:
+        if self.closed or self.transport is None:
+            callback(ConnectionError("version line closed"))
+            return
+        self._callbacks.append(callback)
+        self.transport.write(command)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.timeout, self._timed_out)
+
+    def expect_ok(self, reply: bytes | Exception | None) -> None:
+        if reply != b"OK":
+            log.warning("verify cache: Redis refused the version line's handshake")
+            self.close()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        while self._callbacks:
+            end = buf.find(b"\r\n")
+            if end < 0:
+                break
+            kind = buf[0]
+            reply: bytes | Exception | None
+            if kind == 36:  # $: bulk string
+                size = int(buf[1:end])
+                if size < 0:
+                    reply, used = None, end + 2
+                elif len(buf) < end + size + 4:
+                    break
+                else:
+                    reply, used = bytes(buf[end + 2:end + 2 + size]), end + size + 4
+            elif kind in (43, 58):  # + or :: simple string or integer
+                reply, used = bytes(buf[1:end]), end + 2
+            elif kind == 45:  # -: error
+                reply, used = RedisReplyError(bytes(buf[1:end]).decode(errors="replace")), end + 2
+            else:
+                self.close()
+                return
+            del buf[:used]
+            self._callbacks.popleft()(reply)
+        if self._timer is not None and not self._callbacks:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self._callbacks:
+            log.warning("verify cache: no answer from Redis within %gs", self.timeout)
+            self.close()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.abort()  # connection_lost follows, and fails what is waiting
+        self.closed = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        failure = ConnectionError("version line lost")
+        while self._callbacks:
+            self._callbacks.popleft()(failure)
+
+
+class RedisReplyError(Exception):
+    """An error reply (``-ERR …``) on the version line."""
 
 
 async def invalidate(cache: VerifyCache | None) -> None:
@@ -232,7 +380,8 @@ class Verifier:
         self.clock = clock
         self.db_lookups = 0  # cache misses that reached the database (observability, and the tests)
 
-    async def verify(self, token: str) -> Verified | None:
+    async def verify(self, token: str, today: date | None = None) -> Verified | None:
+        """``today``: the date the status is computed for, when the caller already read the clock."""
         # The cache is keyed by the token itself and only ever holds tokens whose MAC was checked,
         # so a known token skips the MAC and hash; anything else is checked first, with no I/O.
         known = self.cache.knows(token)
@@ -247,7 +396,7 @@ class Verifier:
         if view is None:
             return None
         status = effective_status(view["status"], view["valid_from_date"], view["valid_until_date"],
-                                  self.clock.today())
+                                  self.clock.today() if today is None else today)
         return Verified(view["id"], status, view)
 
 
