@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from backend.clock import Clock
 from backend.db import orm, prepare_database
 from backend.files import write_private
-from backend.models import Agency, Officer
+from backend.models import Agency, Case, Officer
 from backend.models.enums import AgencyKind, OfficerKind
 from backend.services.agencies import create_agency
 from backend.services.apikeys import KeyHolder
@@ -72,6 +73,11 @@ async def load_demo(settings: Settings) -> list[str]:
         "演示案件（两名当事人，其中一家单位无联系方式、显示为无法通知），其执法决定已公示：",
         f"  决定公示页（通知短信中的链接）: {base}/d/{decision_id}",
         f"  案件: curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' {base}/api/v1/cases/{case_id}",
+        f"  全过程记录: curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' "
+        f"{base}/api/v1/cases/{case_id}/records",
+        f"  监督机构调阅（留痕）: curl -H 'Authorization: Bearer {keys.get('supervisor', 'KEY')}' "
+        f"{base}/api/v1/cases/{case_id}/full-record",
+        f"  透明日志检查点（公开）: {base}/log/checkpoint ；核验整个日志: yangguang audit verify",
         f"  通知记录（沙箱发件箱）: yangguang notifications list --case {case_id}",
         f"    或 curl -H 'Authorization: Bearer {keys.get('admin', 'KEY')}' "
         f"'{base}/api/v1/notifications?case_id={case_id}'",
@@ -96,8 +102,7 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
     """Idempotent: the demo case and its published decision; its notices are handed to the sandbox
     at once (without providers) or, with real providers configured, left without a phone number so
     no real message goes to an invented person."""
-    from backend.clock import Clock
-    from backend.models import Case, Decision
+    from backend.models import Decision
     from backend.services import cases, decisions
 
     clock = Clock()
@@ -108,6 +113,7 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
         company = {"name": "杭州某某餐饮有限公司", "kind": "organization"}  # no contact: shown as unreachable
         case, _ = await cases.create_case(agency.id, {"title": DEMO_CASE_TITLE, "type": "penalty",
                                                       "parties": [person, company]}, "demo", clock)
+        await _demo_record(case, clock)
     decision = await Decision.filter(case_id=case.id).first()
     if decision is None:
         decision = await decisions.create(agency.id, case.id, {
@@ -119,6 +125,22 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
         if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:
             await _hand_to_sandbox(settings, result.notification_ids)
     return str(case.id), str(decision.id)
+
+
+async def _demo_record(case: Case, clock: Clock) -> None:
+    """Two officers on the case and an on-site inspection in its full-process record (a log leaf)."""
+    from backend.models.enums import RecordStep, SignatureState
+    from backend.services.records import case_officers, entries
+
+    team = await Officer.filter(agency_id=case.agency_id, kind=OfficerKind.ENFORCEMENT).order_by("name").limit(2)
+    if len(team) < 2:
+        return
+    await case_officers.assign(case, team[0].id, [team[1].id], "demo")
+    await entries.add_step(case, entries.StepInput(
+        step=RecordStep.ON_SITE, occurred_at=clock.now(), place="杭州市西湖区某路1号", officer_ids=[o.id for o in team],
+        credential_shown=True, text="现场检查：经营场所未在显著位置公示食品经营许可证。",
+        party_signature=SignatureState.REFUSED, refusal_note="当事人拒绝在笔录上签名，两名执法人员在场见证。",
+        evidence_ids=[]), "demo", clock)
 
 
 async def _hand_to_sandbox(settings: Settings, ids: list[uuid.UUID]) -> None:

@@ -73,5 +73,12 @@ def test_demo_leaves_a_case_a_published_decision_and_its_notice_and_prints_the_u
         status, body = _get(f"{base}/api/v1/notifications?case_id={case['id']}", admin_key)
         view = json.loads(body)
         assert [i["status"] for i in view["items"]] == ["delivered"] and len(view["unreachable_parties"]) == 1
+        status, body = _get(f"{base}/api/v1/cases/{case['id']}/records", admin_key)
+        steps = [r["step"] for r in json.loads(body)["items"]]
+        assert steps == ["start", "on_site", "publication"]
+        status, note = _get(f"{base}/log/checkpoint")
+        assert status == 200 and note.startswith("yangguang.local/log\n")
     finally:
         stop(server)
+    audited = run_cli(["audit", "verify"], env)  # every leaf matches its row: the demo went through the service
+    assert audited.returncode == 0, audited.stdout + audited.stderr
