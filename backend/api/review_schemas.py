@@ -382,7 +382,26 @@ class RatioRowOut(BaseModel):
     required_percent: int
     required_reviewers: int
     meets: bool
-    reviewers: list[ReviewerOut] = Field(description="法制审核人员名册")
+    reviewers: list[ReviewerOut] = Field(description="法制审核人员名册（当前在岗）")
+    roster_filed_at: datetime | None = Field(None, description="最近一次向监督机构报备名册的时间；未报备为 null")
+    roster_filed_by: str | None = Field(None, description="报备人")
+    roster_filed_reviewers: int | None = Field(None, description="报备名册中的审核人员数")
+    roster_current: bool = Field(False, description="报备名册与当前在岗审核人员是否一致（否则须重新报备）")
+
+
+class RosterFilingOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 3, "agency_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10", "filed_at": "2026-11-20T09:30:00+08:00",
+        "enforcement_officers": 40, "filed_by": "王五",
+        "reviewers": [{"officer_id": "6f0c1a52-6a4e-4f43-9d8e-0d3c1b7f9a10", "name": "李审核", "unit": "法制科"},
+                      {"officer_id": "7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21", "name": "赵审核", "unit": "法制科"}]}]})
+
+    id: int
+    agency_id: uuid.UUID
+    filed_at: datetime
+    enforcement_officers: int
+    filed_by: str
+    reviewers: list[ReviewerOut]
 
 
 class ReviewerOut(BaseModel):

@@ -36,12 +36,14 @@ from backend.api.review_schemas import (
     ReviewPage,
     ReviewQuery,
     ReviewSubmit,
+    RosterFilingOut,
     RoundOut,
 )
 from backend.app_keys import CLOCK, SETTINGS
 from backend.clock import Clock
+from backend.errors import NotFound
 from backend.http.routing import Call, RouteTable
-from backend.models import Case, LegalReview, MajorCatalogue
+from backend.models import Case, LegalReview, MajorCatalogue, ReviewerRosterFiling
 from backend.models.enums import CaseType, Measure, ReviewOutcome, Role
 from backend.services import cases
 from backend.services.review import catalogue, responsibility, reviews, staffing
@@ -234,8 +236,35 @@ async def reviewer_ratio(call: Call[None, None]) -> RatioOut:
         agency_id=r.agency_id, agency_name=r.agency_name, enforcement_officers=r.enforcement_officers,
         legal_reviewers=r.legal_reviewers, ratio_percent=r.ratio_percent, required_percent=r.required_percent,
         required_reviewers=r.required_reviewers, meets=r.meets,
-        reviewers=[ReviewerOut(officer_id=v.officer_id, name=v.name, unit=v.unit) for v in r.reviewers])
+        reviewers=[ReviewerOut(officer_id=v.officer_id, name=v.name, unit=v.unit) for v in r.reviewers],
+        roster_filed_at=r.filing.filed_at if r.filing else None,
+        roster_filed_by=r.filing.actor_name if r.filing else None,
+        roster_filed_reviewers=len(r.filing.reviewers) if r.filing else None, roster_current=r.filing_current)
         for r in rows], short=sum(1 for r in rows if not r.meets))
+
+
+def _filing_out(f: ReviewerRosterFiling) -> RosterFilingOut:
+    return RosterFilingOut(id=f.id, agency_id=f.agency_id, filed_at=f.filed_at,
+                           enforcement_officers=f.enforcement_officers, filed_by=f.actor_name,
+                           reviewers=[ReviewerOut(**r) for r in f.reviewers])
+
+
+@routes.route("POST", "/reviewer-roster", access={Role.ADMIN}, status=201, response=RosterFilingOut,
+              summary="向监督机构报备法制审核人员名册（按当前在岗的法制审核人员生成，报备后不可更改）",
+              tag="supervision")
+async def file_roster(call: Call[None, None]) -> RosterFilingOut:
+    filing = await staffing.file_roster(call.principal.agency_id, call.principal.actor, call.request.app[CLOCK])
+    return _filing_out(filing)
+
+
+@routes.route("GET", "/reviewer-roster", access={Role.ADMIN, Role.HEAD, Role.REVIEWER},
+              summary="本机关最近一次报备的法制审核人员名册", tag="supervision", response=RosterFilingOut,
+              errors=(404,))
+async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
+    filing = await staffing.latest_filing(call.principal.agency_id)
+    if filing is None:
+        raise NotFound("本机关尚未报备法制审核人员名册", code="roster_not_filed")
+    return _filing_out(filing)
 
 
 @routes.route("GET", "/supervision/overdue", access={Role.SUPERVISOR},

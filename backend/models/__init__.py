@@ -15,7 +15,7 @@ from backend.models.complaint import Complaint, ComplaintEvent, Rectification
 from backend.models.decision import Decision, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
-from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue
+from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
 from backend.models.transparency import LogCheckpoint, LogLeaf
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Rectification",
     "RegisterItem",
     "RegisterVersion",
+    "ReviewerRosterFiling",
     "Scan",
     "SubscriptionGrant",
 ]

@@ -108,3 +108,23 @@ class LegalReviewEvent(Model):
 
     class Meta:
         table = "legal_review_event"
+
+
+class ReviewerRosterFiling(Model):
+    """法制审核人员信息表 filed with the supervisor (R-L6): a snapshot of the agency's legal reviewers
+    at the moment of filing, by whom. Filings are never changed; a new roster is a new filing."""
+
+    id = fields.BigIntField(primary_key=True)
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="roster_filings", on_delete=fields.RESTRICT
+    )
+    agency_id: uuid.UUID
+    filed_at = fields.DatetimeField()  # from the injected clock
+    enforcement_officers = fields.IntField()
+    reviewers = fields.JSONField[list[Any]](default=list)  # [{officer_id, name, unit}]
+    actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+
+    class Meta:
+        table = "reviewer_roster_filing"

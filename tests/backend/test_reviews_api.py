@@ -169,6 +169,24 @@ async def test_another_agency_sees_nothing_and_the_supervisor_sees_every_agency(
     assert (await client.get("/api/v1/supervision/reviewer-ratio", headers=agency.auth())).status == 403
 
 
+async def test_an_agency_files_its_reviewer_roster_and_the_supervisor_sees_it(client):
+    agency, supervisor = await an_agency("名册局"), await a_supervisor()
+    assert (await client.get("/api/v1/reviewer-roster", headers=agency.auth())).status == 404
+    officer_key = await agency.key(Role.OFFICER)
+    assert (await client.post("/api/v1/reviewer-roster", headers=agency.auth(officer_key))).status == 403
+    assert (await client.post("/api/v1/reviewer-roster", headers=supervisor.auth())).status == 403
+    resp = await client.post("/api/v1/reviewer-roster", headers=agency.auth())
+    assert resp.status == 201, await resp.text()
+    filed = await resp.json()
+    assert filed["reviewers"] == [] and filed["filed_by"] == "测试管理员"
+    latest = await (await client.get("/api/v1/reviewer-roster", headers=agency.auth())).json()
+    assert latest["id"] == filed["id"]
+    ratio = await (await client.get("/api/v1/supervision/reviewer-ratio", headers=supervisor.auth())).json()
+    [row] = [r for r in ratio["items"] if r["agency_name"] == "名册局"]
+    assert row["roster_filed_at"] == filed["filed_at"] and row["roster_current"] is True
+    assert row["roster_filed_by"] == "测试管理员" and row["roster_filed_reviewers"] == 0
+
+
 async def test_the_catalogue_is_public_with_its_versions(client):
     agency = await an_agency()
     url = f"/mp/v1/agencies/{agency.agency.id}/major-catalogue"

@@ -17,6 +17,7 @@ from backend.models.enums import (
     CaseType,
     Measure,
     OfficerKind,
+    OfficerStatus,
     PartyKind,
     RecordStep,
     ReviewLevel,
@@ -467,6 +468,27 @@ async def test_reviewer_ratio_needs_five_percent_and_at_least_one(db, frozen):
     await officers.create_officer(small.id, officer_body(name="审核", is_legal_reviewer=True), "test")
     rows = {r.agency_name: r for r in await staffing.reviewer_ratio(db)}
     assert rows["小局"].meets and rows["小局"].ratio_percent == 50.0
+
+
+async def test_a_filed_roster_is_a_snapshot_and_the_supervisor_sees_when_it_is_out_of_date(db, frozen):
+    agency = (await an_agency("报备局")).agency
+    first = await officers.create_officer(agency.id, officer_body(name="审核甲", is_legal_reviewer=True), "test")
+    rows = {r.agency_name: r for r in await staffing.reviewer_ratio(db)}
+    assert rows["报备局"].filing is None and not rows["报备局"].filing_current
+    token = audit.acting_as.set(("admin", "钱管理"))
+    try:
+        filing = await staffing.file_roster(agency.id, "key:x", frozen)
+    finally:
+        audit.acting_as.reset(token)
+    assert (filing.filed_at, filing.actor_name) == (frozen.now(), "钱管理")
+    assert [r["name"] for r in filing.reviewers] == ["审核甲"]
+    rows = {r.agency_name: r for r in await staffing.reviewer_ratio(db)}
+    assert rows["报备局"].filing_current
+    await officers.create_officer(agency.id, officer_body(name="审核乙", is_legal_reviewer=True), "test")
+    await officers.update_officer(agency.id, first.id, {"status": OfficerStatus.DEPARTED}, "test", frozen)
+    rows = {r.agency_name: r for r in await staffing.reviewer_ratio(db)}
+    assert not rows["报备局"].filing_current  # a reviewer left and another came: file again
+    assert [r["name"] for r in (await staffing.latest_filing(agency.id)).reviewers] == ["审核甲"]  # unchanged
 
 
 async def test_the_audit_names_the_reviewer_as_the_keys_holder(db, frozen):
