@@ -34,9 +34,8 @@ def private_dir(path: Path | str) -> Path:
     return path
 
 
-def write_private(path: Path | str, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, the file 0600 from its first byte."""
-    path = Path(path)
+def _written_beside(path: Path, data: bytes) -> Path:
+    """``data`` in a new temporary file next to ``path``, 0600 from its first byte, flushed to disk."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -46,6 +45,17 @@ def write_private(path: Path | str, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_private(path: Path | str, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, the file 0600 from its first byte."""
+    path = Path(path)
+    tmp = _written_beside(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -57,15 +67,8 @@ def write_private_new(path: Path | str, data: bytes) -> bool:
     """Create ``path`` with ``data`` (0600 from its first byte) unless it exists; False if it did.
     Two processes racing to create it never overwrite each other: the loser's copy is dropped."""
     path = Path(path)
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    tmp = _written_beside(path, data)
     try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.link(tmp, path)  # fails if the file exists
         return True
     except FileExistsError:
