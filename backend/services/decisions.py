@@ -151,8 +151,9 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
                            data={"version": version.version, "notifications": len(ids),
                                  "unreachable": len(unreachable)})
-    # A signed tree head after every decision event, so anyone keeping copies can hold us to it.
-    await checkpoints.make_checkpoint(settings, clock)
+    # A signed tree head after every decision event, so anyone keeping copies can hold us to it;
+    # the event is committed, so a failure to sign now never turns its answer into an error.
+    await checkpoints.checkpoint_after_commit(settings, clock)
     return EventResult(decision, ids, unreachable)
 
 

@@ -57,3 +57,22 @@ async def test_a_correction_never_carries_one_partys_data_to_another(db, clock):
     message = to_a.content + str(to_a.params)
     for secret in (PERSON_B["id_number"], PERSON_B["phone"], "王小明"):
         assert secret not in message
+
+
+async def test_a_committed_event_answers_success_even_when_no_checkpoint_can_be_signed(db, clock, caplog):
+    """The checkpoint is signed after the event commits: a refusal to sign (here: signed leaves were
+    deleted behind the service's back) is logged loudly, but the published decision stays published
+    and its caller is told so (a retry would otherwise be refused as already published)."""
+    from tortoise import connections
+
+    from backend.models import LogCheckpoint
+    from backend.services.transparency import checkpoints
+
+    agency_id, decision = await a_decision(clock)
+    signed = await checkpoints.make_checkpoint(db, clock)
+    await connections.get("default").execute_query(f"DELETE FROM log_leaf WHERE leaf_index = {signed.tree_size - 1}")
+    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test")
+    assert result.decision.status.value == "published"
+    assert await DecisionVersion.filter(decision_id=decision.id).count() == 1
+    assert await LogCheckpoint.all().count() == 1  # nothing signed over the damaged log
+    assert any(r.levelname == "ERROR" and "log_forked" in r.getMessage() for r in caplog.records)

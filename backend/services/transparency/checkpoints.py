@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ MAX_NOTE_BYTES = 16 * 1024
 MAX_SIGNATURES = 100
 _SIG_LINE = re.compile(r"— (\S+) ([A-Za-z0-9+/]+={0,2})")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,18}")
+_log = logging.getLogger("yangguang.transparency")
 
 
 class LogRolledBack(Conflict):
@@ -276,6 +278,21 @@ async def make_checkpoint(settings: Settings, clock: Clock) -> LogCheckpoint:
         return await LogCheckpoint.create(
             using_db=tx, tree_size=size, root_hash=root.hex(), timestamp=clock.now(), key_name=key.name,
             key_id=key.key_id.hex(), signer=SIGNER, signature=signature, note=note)
+
+
+async def checkpoint_after_commit(settings: Settings, clock: Clock) -> LogCheckpoint | None:
+    """Sign a checkpoint right after a committed change (a decision event), best effort: the change
+    is already committed, so its caller must hear success even when signing fails now (the database
+    went away a moment after the commit, or the log is refused a signature). The periodic job
+    ``log_checkpoint`` signs within half a minute; a refused log is an ERROR line, never silent."""
+    try:
+        return await make_checkpoint(settings, clock)
+    except (LogRolledBack, LogForked) as exc:
+        _log.error("checkpoint refused after a committed change: %s (%s)", exc.code, exc.message)
+    except Exception as exc:  # committed already; the periodic job signs later
+        _log.warning("checkpoint after a committed change failed (%s); the periodic job signs it",
+                     type(exc).__name__)
+    return None
 
 
 async def checkpoint_if_grown(settings: Settings, clock: Clock) -> int | None:
