@@ -13,6 +13,7 @@ from backend.api import (
     decisions,
     evidence,
     keys,
+    metrics,
     officers,
     records,
     reviews,
@@ -41,7 +42,7 @@ from notifications.deps import build_deps
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
-                                   public_catalogue.routes, transparency.routes]
+                                   public_catalogue.routes, transparency.routes, metrics.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -176,10 +176,23 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         raise _UserError("--workers 必须在 1 到 64 之间")
     # Bind first: a busy port is a one-line error before anything else happens.
     sock = _listen(args.host, args.port)
+    metrics_sock = _listen(*settings.metrics_listen) if settings.metrics_listen else None
     host, port = sock.getsockname()[:2]
     if "YANGGUANG_PUBLIC_BASE_URL" not in os.environ or not os.environ["YANGGUANG_PUBLIC_BASE_URL"]:
         # QR codes, verify links and SMS links point at where this server actually listens.
         settings = dataclasses.replace(settings, public_base_url=_listening_url(args.host, port))
+    from backend.server import prepare_metrics_dir, remove_metrics_dir
+
+    # Before anything imports prometheus-client, and before forking: one folder for every process.
+    metrics_dir = prepare_metrics_dir(args.workers)
+    try:
+        return _serve(settings, args, sock, metrics_sock, host, port)
+    finally:
+        remove_metrics_dir(metrics_dir)
+
+
+def _serve(settings: Settings, args: argparse.Namespace, sock: socket.socket, metrics_sock: socket.socket | None,
+           host: str, port: int) -> int:
     from backend.db import prepare_database
 
     # Embedded default: bring the SQLite file up to date so one command runs the service;
@@ -188,15 +201,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database_is_sqlite:
         if args.workers > 1:
             print("提示: SQLite 只适合单进程；多进程请使用 PostgreSQL", file=sys.stderr)
+    if metrics_sock is not None:
+        mhost, mport = metrics_sock.getsockname()[:2]
+        print(f"metrics on http://{_url_host(mhost)}:{mport}/metrics", flush=True)
     if args.workers == 1:
         print(f"阳光执法 listening on http://{_url_host(host)}:{port}; links use {settings.public_base_url}",
               flush=True)
-        _serve_one(settings, sock)
+        _serve_one(settings, sock, metrics_sock)
         return 0
     # One listening socket, inherited by every process: the kernel spreads connections.
     sock.set_inheritable(True)
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_serve_one, args=(settings, sock), daemon=False) for _ in range(args.workers)]
+    procs = [ctx.Process(target=_serve_one, args=(settings, sock, metrics_sock), daemon=False)
+             for _ in range(args.workers)]
     for proc in procs:
         proc.start()
     print(f"阳光执法 listening on http://{_url_host(host)}:{port} with {args.workers} processes; "
@@ -255,17 +272,20 @@ def _listening_url(host: str, port: int) -> str:
     return f"http://{_url_host(host)}:{port}"
 
 
-def _serve_one(settings: Settings, sock: socket.socket) -> None:
+def _serve_one(settings: Settings, sock: socket.socket, metrics_sock: socket.socket | None = None) -> None:
     from backend.app import create_app
     from backend.server import run
 
     run(create_app(settings), sock, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
-        body_min_rate=settings.body_min_rate, uvloop=settings.uvloop)
+        body_min_rate=settings.body_min_rate, uvloop=settings.uvloop, metrics_sock=metrics_sock)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise _UserError("yangguang worker 需要 YANGGUANG_REDIS_URL；未配置 Redis 时通知由服务进程内的 worker 投递")
+    from backend.server import prepare_metrics_dir
+
+    prepare_metrics_dir(1)  # PROMETHEUS_MULTIPROC_DIR set: count into the folder `serve` reads
     from backend.db import prepare_database
     from backend.worker import run_worker
 

@@ -19,6 +19,12 @@ It also puts deadlines on slow clients (slowloris):
   ``BodyTimeout`` (a 408 from the error middleware) and the connection is closed after the answer.
 
 ``AppRunner`` runs an application with this protocol; ``yangguang serve`` uses it.
+
+Metrics across processes: ``prepare_metrics_dir`` runs in ``serve``'s parent before anything imports
+prometheus-client and before it forks, so every forked process counts into the same folder
+(``PROMETHEUS_MULTIPROC_DIR``) and whichever process answers ``/metrics`` sums them all. The
+separate metrics address (``YANGGUANG_METRICS_LISTEN``) is bound in the parent too and inherited
+like the service's socket.
 """
 
 from __future__ import annotations
@@ -26,7 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web, web_protocol, web_server
@@ -34,8 +45,9 @@ from aiohttp.streams import EMPTY_PAYLOAD
 
 from backend.errors import BodyTimeout
 from backend.eventloop import run_loop
-from backend.http.middleware import SERVER_NAME, error_body, http_error
-from backend.http.routing import json_response
+
+# Nothing imported here may import prometheus-client (backend.http does, through backend.metrics):
+# ``prepare_metrics_dir`` must set its folder first. The JSON error helpers are imported where used.
 
 log = logging.getLogger("yangguang.http")
 
@@ -151,6 +163,9 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
         else:
             # Never the exception's text: it may quote the request's bytes (headers, keys).
             log.info("unparsable request answered %d: %s", status, type(exc).__name__ if exc else "-")
+        from backend.http.middleware import SERVER_NAME, error_body, http_error
+        from backend.http.routing import json_response
+
         code, text = http_error(status)
         resp = json_response(error_body(code, text), status, {"Server": SERVER_NAME})
         resp.force_close()
@@ -182,20 +197,79 @@ class AppRunner(web.AppRunner):
         return server
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_PID_FILE = re.compile(r"[a-z_]+_(\d+)\.db")
+
+
+def prepare_metrics_dir(workers: int) -> Path | None:
+    """Before prometheus-client is imported and before forking: the folder every process counts into.
+
+    Set by the operator (shared with ``yangguang worker``): created 0700 if missing, and the files of
+    processes no longer running are removed (their totals restart, which Prometheus's rate() reads as
+    a counter reset). Not set and ``workers > 1``: a private temporary folder for this run, returned
+    so the caller removes it at exit. One process and no folder: None (counters in memory)."""
+    from backend.files import private_dir
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = private_dir(given)
+        for path in folder.glob("*.db"):
+            m = _PID_FILE.fullmatch(path.name)
+            if m is not None and not _alive(int(m.group(1))):
+                path.unlink(missing_ok=True)
+        return None
+    if workers <= 1:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="yangguang-metrics-"))  # 0700 by mkdtemp
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
+def remove_metrics_dir(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(MULTIPROC_ENV, None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run(app: web.Application, sock: socket.socket, *, header_timeout: float, body_timeout: float,
         body_min_rate: float = 16 * 1024.0, keepalive_timeout: float = 75.0, shutdown_timeout: float = 30.0,
-        uvloop: bool = True) -> None:
-    """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM."""
+        uvloop: bool = True, metrics_sock: socket.socket | None = None) -> None:
+    """Serve ``app`` on an already bound and listening socket until SIGINT or SIGTERM; with
+    ``metrics_sock``, ``/metrics`` alone on that socket too."""
+    from backend.metrics import check_mode
+
+    check_mode()
 
     async def main() -> None:
         runner = AppRunner(app, handle_signals=True, access_log=None, keepalive_timeout=keepalive_timeout,
                            header_timeout=header_timeout, body_timeout=body_timeout,
                            body_min_rate=body_min_rate, shutdown_timeout=shutdown_timeout)
         await runner.setup()
+        side: AppRunner | None = None
         try:
             await web.SockSite(runner, sock).start()
+            if metrics_sock is not None:
+                from backend.api.metrics import listener_app
+
+                side = AppRunner(listener_app(app), access_log=None, header_timeout=header_timeout,
+                                 body_timeout=body_timeout, keepalive_timeout=keepalive_timeout,
+                                 shutdown_timeout=5.0)
+                await side.setup()
+                await web.SockSite(side, metrics_sock).start()
             await asyncio.Event().wait()  # until a signal raises GracefulExit
         finally:
+            if side is not None:
+                await side.cleanup()
             await runner.cleanup()
 
     with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):

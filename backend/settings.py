@@ -104,6 +104,10 @@ class Settings:
     notify_embedded_worker: bool = True  # run the in-process worker when Redis is not configured
     # The transparency log's origin: first line of every checkpoint and the signing key's name (C2SP).
     log_origin: str = "yangguang.local/log"
+    # GET /metrics: answered with this Bearer token on the service's own port; without it, 404 there.
+    metrics_token: str | None = None
+    # A separate (private) listen address for /metrics alone, answered without the token.
+    metrics_listen: tuple[str, int] | None = None
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -168,6 +172,8 @@ class Settings:
             notify_daily_cap=_int(env, "NOTIFY_DAILY_CAP", 50),
             notify_concurrency=_int(env, "NOTIFY_CONCURRENCY", 32),
             log_origin=_origin(env, "LOG_ORIGIN", "yangguang.local/log"),
+            metrics_token=_token(env, "METRICS_TOKEN"),
+            metrics_listen=_listen_address(env, "METRICS_LISTEN"),
         )
 
 
@@ -192,6 +198,27 @@ def _origin(env: Mapping[str, str], name: str, default: str) -> str:
         raise SettingsError(f"{PREFIX}{name} must be a schema-less URL without spaces or '+' "
                             f"(e.g. zfgs.example.gov.cn/log), got {value!r}")
     return value
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(PREFIX + name) or None
+    if value is not None and (len(value) < 16 or len(value) > 256 or not value.isascii()
+                              or any(ch.isspace() or not ch.isprintable() for ch in value)):
+        raise SettingsError(f"{PREFIX}{name} must be 16 to 256 printable ASCII characters without spaces "
+                            "(e.g. the output of: openssl rand -hex 32)")
+    return value
+
+
+def _listen_address(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """``host:port`` or ``[v6]:port``."""
+    raw = env.get(PREFIX + name) or ""
+    if not raw:
+        return None
+    host, sep, port = raw.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise SettingsError(f"{PREFIX}{name} must be host:port (e.g. 127.0.0.1:9108), got {raw!r}")
+    return host, int(port)
 
 
 def _proxies(env: Mapping[str, str], name: str) -> tuple[Network, ...]:

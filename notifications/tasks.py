@@ -20,6 +20,7 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from backend import metrics
 from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
 from backend.models.enums import NotificationChannel, NotificationStatus
 from notifications.channels import Accepted
@@ -249,20 +250,29 @@ async def _send_sms_batch(deps: Deps, channel: Any, rows: list[Notification], on
     try:
         accepted = await channel.send_batch(rows, batch_id)
     except AmbiguousError as exc:
-        return list(await asyncio.gather(*(_retry_later(deps, n, exc, ambiguous=True) for n in rows)))
+        outcomes = list(await asyncio.gather(*(_retry_later(deps, n, exc, ambiguous=True) for n in rows)))
     except RetryableError as exc:
-        return list(await asyncio.gather(*(_retry_later(deps, n, exc, ambiguous=False) for n in rows)))
+        outcomes = list(await asyncio.gather(*(_retry_later(deps, n, exc, ambiguous=False) for n in rows)))
     except PermanentError:
-        return list(await asyncio.gather(*(one(n) for n in rows)))
-    now = deps.clock.now()
-    await Notification.filter(id__in=ids, status=N.SENDING).update(
-        status=NOTIFICATION.next(N.SENDING, "accepted"), provider_id=accepted.provider_id[:100],
-        provider_status=accepted.provider_status[:100], sent_at=now, updated_at=now, last_error="")
-    return ["sent"] * len(rows)
+        return list(await asyncio.gather(*(one(n) for n in rows)))  # each attempt counts itself
+    else:
+        now = deps.clock.now()
+        await Notification.filter(id__in=ids, status=N.SENDING).update(
+            status=NOTIFICATION.next(N.SENDING, "accepted"), provider_id=accepted.provider_id[:100],
+            provider_status=accepted.provider_status[:100], sent_at=now, updated_at=now, last_error="")
+        outcomes = ["sent"] * len(rows)
+    metrics.count_attempts(NotificationChannel.SMS, outcomes)
+    return outcomes
 
 
 async def attempt(deps: Deps, n: Notification) -> str:
-    """Send a claimed row and record the outcome."""
+    """Send a claimed row and record the outcome (and count it: ``yangguang_notification_attempts``)."""
+    outcome = await _attempt(deps, n)
+    metrics.count_attempts(n.channel, (outcome,))
+    return outcome
+
+
+async def _attempt(deps: Deps, n: Notification) -> str:
     channel = deps.channels[n.channel]
     was_ambiguous = n.provider_status == AMBIGUOUS
     resolved = not was_ambiguous

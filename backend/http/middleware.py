@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler, Middleware
 from backend.errors import DomainError, RateLimited
 from backend.http.routing import PAGE_ATTR, json_response
 from backend.logging_setup import request_id_var
+from backend.metrics import RequestCounter
 from backend.proxies import client_address
 from backend.settings import Settings
 
@@ -95,6 +96,7 @@ def edge(settings: Settings) -> Middleware:
     and aiohttp adds a layer of its own whenever an app has any; on the scan path that mattered."""
     proxies = settings.trusted_proxies
     debug = log.isEnabledFor
+    counted = RequestCounter().observe
 
     @web.middleware
     async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -108,12 +110,14 @@ def edge(settings: Settings) -> Middleware:
             if client is not None and client != request.remote:
                 request = request.clone(remote=client)
         token = request_id_var.set(rid)
-        started = perf_counter() if debug(logging.DEBUG) else 0.0
+        started = perf_counter()
+        status = 499  # the client went away (or the server stopped) before an answer: nginx's number
         try:
             try:
                 response = await handler(request)
             except web.HTTPException as exc:
                 if exc.status < 400:
+                    status = exc.status
                     exc.headers["Server"] = SERVER_NAME
                     raise
                 response = _http_exception(request, exc)
@@ -125,13 +129,17 @@ def edge(settings: Settings) -> Middleware:
             headers = response.headers
             headers["X-Request-Id"] = rid
             headers["Server"] = SERVER_NAME
+            status = response.status
             return response
         finally:
-            if started:  # skip the route lookup when the line would be dropped
-                # Paths carry random tokens; log the route pattern, never the concrete path.
-                route = request.match_info.route.resource
-                pattern = route.canonical if route is not None else "<unmatched>"
-                log.debug("%s %s %.1fms", request.method, pattern, (perf_counter() - started) * 1000)
+            elapsed = perf_counter() - started
+            # Paths carry random tokens: metrics and logs name the route pattern, never the concrete path.
+            route = request.match_info.route
+            counted(route, status, elapsed)
+            if debug(logging.DEBUG):
+                resource = route.resource
+                log.debug("%s %s %.1fms", request.method,
+                          resource.canonical if resource is not None else "<unmatched>", elapsed * 1000)
             request_id_var.reset(token)
 
     return edge_middleware

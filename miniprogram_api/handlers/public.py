@@ -11,6 +11,7 @@ import math
 import orjson
 from aiohttp import web
 
+from backend import metrics
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import NotFound
 from backend.http.routing import PUBLIC, Call, RouteTable
@@ -33,6 +34,7 @@ routes = RouteTable()
 _NO_STORE = {"Cache-Control": "no-store"}  # live status: never cached by a browser or proxy
 _JSON_NO_STORE = {**_NO_STORE, "Content-Type": "application/json"}
 _MINIPROGRAM = ScanChannel.MINIPROGRAM  # (an enum member read through its class costs a descriptor call)
+_INVALID_H5, _INVALID_MINIPROGRAM = metrics.SCANS_INVALID[ScanChannel.H5], metrics.SCANS_INVALID[_MINIPROGRAM]
 _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_TEXT[s][0]})[:-1] + b","
                 for s in CredentialStatus}
 
@@ -62,6 +64,7 @@ async def verify_page(call: Call[None, None]) -> web.Response:
     found = await verifier.verify(token)
     now = request.app[CLOCK].now()
     if found is None:
+        _INVALID_H5.inc()
         # 404 either way; a browser (any phone camera's) gets the 无效二维码 page, other clients JSON.
         if "text/html" in request.headers.get("Accept", ""):
             return _html(pages.verify_page(pages.INVALID, now, None, None), status=404)
@@ -105,6 +108,7 @@ async def verify_json(call: Call[None, None]) -> web.Response:
     verifier, now = app[VERIFIER], app[CLOCK].now()
     found = await verifier.verify(call.path["token"], now.date())
     if found is None:
+        _INVALID_MINIPROGRAM.inc()
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
     # Location parsed by hand, leniently (like the H5 page): the hottest path skips model validation.
     lat, lng = _coords(request) if request.query_string else (None, None)
