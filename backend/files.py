@@ -9,9 +9,12 @@ is 0700.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -105,3 +108,23 @@ def private_sqlite(database_url: str) -> None:
                     os.chmod(name, FILE_MODE)
             except FileNotFoundError:
                 continue
+
+
+@contextlib.contextmanager
+def private_stream(path: Path | str) -> Iterator[BinaryIO]:
+    """A new file at ``path`` written through a handle (for files too large to hold in memory): 0600
+    from its first byte in 0700 folders, flushed to disk and put in place when the block ends. An
+    existing file is never overwritten (FileExistsError); a failure leaves nothing behind."""
+    path = Path(path)
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # fails if the file exists
+    finally:
+        tmp.unlink(missing_ok=True)
