@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('complaint_id', fields.UUIDField(null=True, db_index=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'complaint_upload', 'app': 'models', 'pk_attr': 'id', 'table_description': "A complainant's photo, decoded and re-encoded before it is stored: its id is the opaque"},
+            options={'table': 'complaint_upload', 'app': 'models', 'pk_attr': 'id', 'table_description': "A complainant's photo, decoded and re-encoded before it is stored. Its id is the opaque"},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 ('used_by', fields.UUIDField(null=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'phone_verification', 'app': 'models', 'indexes': [Index(fields=['phone', 'requested_at'])], 'pk_attr': 'id', 'table_description': "An SMS code sent to a complainant's phone (hashed here; the code travels in its outbox row)."},
+            options={'table': 'phone_verification', 'app': 'models', 'indexes': [Index(fields=['phone', 'requested_at'])], 'pk_attr': 'id', 'table_description': "An SMS code sent to a complainant's phone, hashed here (the code travels in its outbox row)."},
             bases=['Model'],
         ),
         ops.AddField(

@@ -87,8 +87,8 @@ class ComplaintEvent(Model):
 
 
 class ComplaintUpload(Model):
-    """A complainant's photo, decoded and re-encoded before it is stored: its id is the opaque
-    upload id a complaint names; a complaint claims it once."""
+    """A complainant's photo, decoded and re-encoded before it is stored. Its id is the opaque
+    upload id a complaint names, and a complaint claims it once."""
 
     id = uuid_pk()
     sha256 = fields.CharField(max_length=64)  # of the re-encoded JPEG that is stored
@@ -105,7 +105,7 @@ class ComplaintUpload(Model):
 
 
 class PhoneVerification(Model):
-    """An SMS code sent to a complainant's phone (hashed here; the code travels in its outbox row)."""
+    """An SMS code sent to a complainant's phone, hashed here (the code travels in its outbox row)."""
 
     id = uuid_pk()
     phone = fields.CharField(max_length=20)
