@@ -54,7 +54,8 @@ class Complaint(Model):
     acknowledged_at = fields.DatetimeField(null=True)
     answered_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
-    escalation_reason = fields.CharField(max_length=32, default="")  # overdue_acknowledge | overdue_answer | unsatisfied
+    # overdue_acknowledge | overdue_answer | unsatisfied
+    escalation_reason = fields.CharField(max_length=32, default="")
     answer = fields.TextField(default="")
     satisfaction = fields.SmallIntField(null=True)
     leaf_index = fields.BigIntField(null=True, unique=True)  # the intake's leaf in the transparency log

@@ -292,7 +292,8 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             answer_due_on=handling.add_working_days(now.date(), limits.answer_days))
         await steps.record_intake(complaint, clock)
         await audit.record(PUBLIC, "complaint.submit", "complaint", complaint.id, agency_id=subject.agency_id,
-                           role=steps.COMPLAINANT_ROLE, data={"kind": filing.kind.value, "about": filing.about.kind.value,
+                           role=steps.COMPLAINANT_ROLE, data={"kind": filing.kind.value,
+                                                              "about": filing.about.kind.value,
                                                 "photos": len(uploads), "named": verification is not None})
     return Receipt(complaint, query_code)
 

@@ -96,7 +96,8 @@ async def record_step(settings: Settings, c: Complaint, action: str, status: Com
     await log.append_row(event, LeafKind.COMPLAINT_EVENT, event_leaf_content(event, c), agency_id=c.agency_id,
                          ref=f"complaint:{c.id}", clock=clock)
     await audit.record(actor, f"complaint.{action}", "complaint", c.id, agency_id=c.agency_id,
-                       role=COMPLAINANT_ROLE if actor == COMPLAINANT else "", data={"event": event.id, "status": status.value,
+                       role=COMPLAINANT_ROLE if actor == COMPLAINANT else "",
+                       data={"event": event.id, "status": status.value,
                              **{k: v for k, v in (data or {}).items() if k in ("reason", "score")}})
     ids: list[uuid.UUID] = []
     told = TOLD.get(action)
