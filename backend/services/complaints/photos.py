@@ -100,7 +100,7 @@ def _jpeg_end(data: bytes) -> tuple[int, Regions]:
     """The offset just past the JPEG's end-of-image marker, walking its segments."""
     pos, n, meta = 2, len(data), Regions()
     while True:
-        if pos + 4 > n or data[pos] != 0xFF:
+        if pos + 2 > n or data[pos] != 0xFF:
             raise PhotoInvalid()
         marker = data[pos + 1]
         if marker == 0xFF:  # fill bytes before a marker
@@ -112,7 +112,7 @@ def _jpeg_end(data: bytes) -> tuple[int, Regions]:
             pos += 2
             continue
         length = int.from_bytes(data[pos + 2:pos + 4], "big")
-        if length < 2 or pos + 2 + length > n:
+        if pos + 4 > n or length < 2 or pos + 2 + length > n:
             raise PhotoInvalid()
         meta.append((pos + 4, pos + 2 + length))
         pos += 2 + length
@@ -146,9 +146,11 @@ def _png_end(data: bytes) -> tuple[int, Regions]:
 
 def _isobmff_end(data: bytes) -> tuple[int, Regions]:
     """HEIF is ISO base media: top-level boxes that must tile the file exactly."""
-    pos, n, meta = 0, len(data), Regions()
+    pos, n, meta, pixels = 0, len(data), Regions(), False
     while pos < n:
         if pos + 8 > n:
+            if pixels:  # bytes after the picture's boxes: appended, not a box
+                return pos, meta
             raise PhotoInvalid()
         size = int.from_bytes(data[pos:pos + 4], "big")
         kind = data[pos + 4:pos + 8]
@@ -160,8 +162,12 @@ def _isobmff_end(data: bytes) -> tuple[int, Regions]:
         elif size == 0:  # the last box runs to the end of the file
             size = n - pos
         if size < header or pos + size > n:
+            if pixels:
+                return pos, meta
             raise PhotoInvalid()
-        if kind != b"mdat":
+        if kind == b"mdat":
+            pixels = True
+        else:
             meta.append((pos + header, pos + size))
         pos += size
     return pos, meta
@@ -220,8 +226,9 @@ def clean(data: bytes) -> Clean:
             upright = ImageOps.exif_transpose(img)
     except ValidationFailed:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, RuntimeError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoDimensions() from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:
         raise PhotoInvalid() from exc
     pixels = upright.convert("RGB")  # a new image: no EXIF, GPS, ICC, XMP or comments come along
     pixels.thumbnail((STORED_SIDE, STORED_SIDE))
