@@ -116,7 +116,7 @@ class ComplaintIn(Body):
     named: NamedIn | None = Field(None, description="实名：经短信验证码验证的手机号；不填即匿名")
 
 
-class ReceiptOut(BaseModel):
+class ComplaintReceiptOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "tracking_no": TRACKING, "query_code": "8H2KQ4ZP", "leaf_index": 41, "status": "submitted",
         "acknowledge_due_on": "2026-12-08", "answer_due_on": "2026-12-25", "anonymous": False}]})

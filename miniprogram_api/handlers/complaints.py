@@ -32,7 +32,7 @@ from miniprogram_api.complaint_schemas import (
     ProofQuery,
     PublicStepOut,
     RatingIn,
-    ReceiptOut,
+    ComplaintReceiptOut,
     UploadOut,
     UploadParts,
 )
@@ -118,17 +118,17 @@ async def phone_code(call: Call[PhoneCodeIn, None]) -> PhoneCodeOut:
                         resend_after=60)
 
 
-def _receipt(r: intake.Receipt) -> ReceiptOut:
+def _receipt(r: intake.Receipt) -> ComplaintReceiptOut:
     c = r.complaint
     assert c.acknowledge_due_on is not None and c.answer_due_on is not None
-    return ReceiptOut(tracking_no=c.tracking_no, query_code=r.query_code, leaf_index=r.leaf_index, status=c.status,
+    return ComplaintReceiptOut(tracking_no=c.tracking_no, query_code=r.query_code, leaf_index=r.leaf_index, status=c.status,
                       acknowledge_due_on=c.acknowledge_due_on, answer_due_on=c.answer_due_on, anonymous=c.anonymous)
 
 
-@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, tag="complaints", body=ComplaintIn, response=ReceiptOut,
+@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, tag="complaints", body=ComplaintIn, response=ComplaintReceiptOut,
               status=201, errors=(404, 409, 422), limit=COMPLAINTS,
               summary="提交投诉、举报或建议（实名或匿名）→ 受理编号、查询码和收件记录的日志叶序号")
-async def file_complaint(call: Call[ComplaintIn, None]) -> ReceiptOut:
+async def file_complaint(call: Call[ComplaintIn, None]) -> ComplaintReceiptOut:
     b, app = call.body, call.request.app
     loc = b.location
     named = intake.Named(b.named.phone, b.named.verification_id, b.named.code) if b.named else None

@@ -161,6 +161,9 @@ async def test_overdue_complaints_go_to_the_supervisor_once_by_the_job(db, froze
     assert (await Complaint.get(id=late_ack.id)).escalation_reason == "overdue_acknowledge"
     assert (await Complaint.get(id=acked.id)).status is S.ACKNOWLEDGED  # acknowledged in time, not late yet
     assert (await handling.escalate_overdue(db, frozen))[0] == 0  # once
+    # Escalated, it is still late to be acknowledged: it stays in the supervisor's overdue view.
+    seen, _ = await handling.overdue(frozen, page=1, page_size=20)
+    assert [(o.complaint.id, o.late, o.days_overdue) for o in seen] == [(late_ack.id, "acknowledge", 1)]
     frozen.at = datetime(2026, 12, 26, 8, 0, tzinfo=SHANGHAI)  # past the answer limit
     assert (await handling.escalate_overdue(db, frozen))[0] == 1
     row = await Complaint.get(id=acked.id)

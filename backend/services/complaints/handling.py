@@ -109,8 +109,9 @@ def _visible(viewer: Viewer) -> Q:
 
 
 def overdue_q(today: date) -> Q:
-    return (Q(status=S.SUBMITTED, acknowledge_due_on__lt=today)
-            | Q(status__in=list(OPEN), answer_due_on__lt=today))
+    # Never acknowledged stays late after escalation too (an escalated complaint can only be answered).
+    return Q(status__in=list(OPEN)) & (Q(acknowledged_at__isnull=True, acknowledge_due_on__lt=today)
+                                       | Q(answer_due_on__lt=today))
 
 
 async def search(viewer: Viewer, clock: Clock, *, status: ComplaintStatus | None = None, overdue: bool | None = None,
@@ -148,7 +149,7 @@ def lateness(c: Complaint, today: date) -> Literal["acknowledge", "answer"] | No
         return None
     if c.answer_due_on is not None and today > c.answer_due_on:
         return "answer"
-    if c.status is S.SUBMITTED and c.acknowledge_due_on is not None and today > c.acknowledge_due_on:
+    if c.acknowledged_at is None and c.acknowledge_due_on is not None and today > c.acknowledge_due_on:
         return "acknowledge"
     return None
 
@@ -232,7 +233,8 @@ async def satisfaction(clock: Clock) -> list[Satisfaction]:
     (every rating of an answer counts: a re-answered complaint is rated again)."""
     today = clock.today()
     agencies = await Agency.exclude(kind=AgencyKind.SUPERVISOR).order_by("name").values("id", "name")
-    rows = await Complaint.all().values("id", "agency_id", "status", "acknowledge_due_on", "answer_due_on")
+    rows = await Complaint.all().values("id", "agency_id", "status", "acknowledge_due_on", "answer_due_on",
+                                        "acknowledged_at")
     ratings = await ComplaintEvent.filter(action="rate").values("complaint_id", "data")
     agency_of = {r["id"]: r["agency_id"] for r in rows}
     out = []
@@ -253,7 +255,8 @@ def _late(r: dict[str, object], today: date) -> bool:
     ack, ans = r["acknowledge_due_on"], r["answer_due_on"]
     if status not in OPEN:
         return False
-    return (isinstance(ans, date) and today > ans) or (status is S.SUBMITTED and isinstance(ack, date) and today > ack)
+    return (isinstance(ans, date) and today > ans) or (
+        r["acknowledged_at"] is None and isinstance(ack, date) and today > ack)
 
 
 @dataclass(frozen=True)
