@@ -79,7 +79,7 @@ class LocationIn(Body):
 
 class NamedIn(Body):
     phone: Phone
-    verification_id: uuid.UUID = Field(description="POST /mp/v1/complaints/phone-codes 的回答")
+    verification_id: uuid.UUID = Field(description="POST /mp/v1/phone-codes 的回答")
     code: SmsCode = Field(description="短信中的 6 位验证码")
 
 

@@ -107,7 +107,7 @@ async def _about(call: Call[Any, Any] | web.Request, about: AboutIn) -> intake.A
                         decision_id=about.decision_id)
 
 
-@routes.route("POST", "/mp/v1/complaints/phone-codes", access=PUBLIC, tag="complaints", body=PhoneCodeIn,
+@routes.route("POST", "/mp/v1/phone-codes", access=PUBLIC, tag="complaints", body=PhoneCodeIn,
               response=PhoneCodeOut, status=202, errors=(404, 422), limit=PHONE_CODE_REQUESTS,
               summary="实名投诉：向手机发送 6 位验证码（每个号码每分钟 1 条、每小时 5 条、每天 10 条）")
 async def phone_code(call: Call[PhoneCodeIn, None]) -> PhoneCodeOut:

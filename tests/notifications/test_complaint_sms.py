@@ -25,14 +25,14 @@ async def test_the_code_and_each_step_reach_the_verified_phone_through_aliyun(ma
     agency = await an_agency()
     cred = await a_credential(client, agency)
     about = {"type": "officer", "officer_token": cred["token"]}
-    asked = await client.post("/mp/v1/complaints/phone-codes", json={"phone": "13900007777", "about": about})
+    asked = await client.post("/mp/v1/phone-codes", json={"phone": "13900007777", "about": about})
     assert asked.status == 202, await asked.text()
     verification = await asked.json()
     (code_sms,) = await _sent(fake_aliyun, 1)
     assert code_sms["phone"] == "13900007777" and code_sms["template"] == "SMS_YG_COMPLAINT_CODE"
     assert code_sms["sign"] == "阳光执法"
     code = code_sms["params"]["code"]
-    again = await client.post("/mp/v1/complaints/phone-codes", json={"phone": "13900007777", "about": about})
+    again = await client.post("/mp/v1/phone-codes", json={"phone": "13900007777", "about": about})
     assert again.status == 429 and (await again.json())["error"]["code"] == "phone_code_rate_limited"
 
     filed = await client.post("/mp/v1/complaints", json={
