@@ -24,6 +24,7 @@ from miniprogram_api import pages
 from miniprogram_api.complaint_schemas import (
     AboutIn,
     ComplaintIn,
+    ComplaintReceiptOut,
     ComplaintStatusOut,
     H5ComplaintForm,
     PhoneCodeIn,
@@ -32,7 +33,6 @@ from miniprogram_api.complaint_schemas import (
     ProofQuery,
     PublicStepOut,
     RatingIn,
-    ComplaintReceiptOut,
     UploadOut,
     UploadParts,
 )
@@ -121,12 +121,13 @@ async def phone_code(call: Call[PhoneCodeIn, None]) -> PhoneCodeOut:
 def _receipt(r: intake.Receipt) -> ComplaintReceiptOut:
     c = r.complaint
     assert c.acknowledge_due_on is not None and c.answer_due_on is not None
-    return ComplaintReceiptOut(tracking_no=c.tracking_no, query_code=r.query_code, leaf_index=r.leaf_index, status=c.status,
-                      acknowledge_due_on=c.acknowledge_due_on, answer_due_on=c.answer_due_on, anonymous=c.anonymous)
+    return ComplaintReceiptOut(tracking_no=c.tracking_no, query_code=r.query_code, leaf_index=r.leaf_index,
+                               status=c.status, acknowledge_due_on=c.acknowledge_due_on,
+                               answer_due_on=c.answer_due_on, anonymous=c.anonymous)
 
 
-@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, tag="complaints", body=ComplaintIn, response=ComplaintReceiptOut,
-              status=201, errors=(404, 409, 422), limit=COMPLAINTS,
+@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, tag="complaints", body=ComplaintIn,
+              response=ComplaintReceiptOut, status=201, errors=(404, 409, 422), limit=COMPLAINTS,
               summary="提交投诉、举报或建议（实名或匿名）→ 受理编号、查询码和收件记录的日志叶序号")
 async def file_complaint(call: Call[ComplaintIn, None]) -> ComplaintReceiptOut:
     b, app = call.body, call.request.app
