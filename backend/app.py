@@ -9,6 +9,7 @@ from aiohttp import web
 from backend.api import (
     audit,
     cases,
+    complaints,
     credentials,
     decisions,
     evidence,
@@ -33,6 +34,7 @@ from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
 from miniprogram_api.handlers import catalogue as public_catalogue
+from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers.public import routes as public_routes
 from notifications.deps import build_deps
@@ -42,7 +44,8 @@ from notifications.deps import build_deps
 ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, officers.routes, credentials.routes,
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
-                                   public_catalogue.routes, transparency.routes, metrics.routes]
+                                   public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
+                                   public_complaints.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
+from backend.services.complaints import handling as complaints
 from backend.services.disclosure import credentials as lifecycle
 from backend.services.disclosure.verification import VerifyCache
 from backend.services.transparency import checkpoints
@@ -59,6 +60,15 @@ async def _expire_credentials(ctx: JobContext) -> int:
     return await lifecycle.expire_due(ctx.deps.clock, ctx.cache)
 
 
+async def _escalate_complaints(ctx: JobContext) -> int:
+    # Complaints past their acknowledge or answer limit go to the supervisor; the complainant's SMS
+    # rows are handed over like any event's.
+    count, ids = await complaints.escalate_overdue(ctx.deps.settings, ctx.deps.clock)
+    if ids:
+        await ctx.deps.dispatch([(i, 0) for i in ids], 0, "")
+    return count
+
+
 async def _checkpoint(ctx: JobContext) -> int | None:
     # A signed checkpoint of the transparency log whenever leaves arrived since the last one.
     return await checkpoints.checkpoint_if_grown(ctx.deps.settings, ctx.deps.clock)
@@ -72,6 +82,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Delivery receipts (Aliyun QuerySendDetails).
     PeriodicJob("receipts", _receipts, every=30, offset=7, notifications=True),
     PeriodicJob("expire_credentials", _expire_credentials, every=1800, offset=300, at_startup=True),
+    # Complaints past a limit (R-X2): limits are in working days, so every half hour is prompt enough.
+    PeriodicJob("escalate_complaints", _escalate_complaints, every=1800, offset=420, at_startup=True),
     # Transparency log: at least once a minute while entries arrive (twice, so a slow run never skips one).
     PeriodicJob("log_checkpoint", _checkpoint, every=30, offset=11, at_startup=True),
 )

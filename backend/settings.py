@@ -20,6 +20,8 @@ DEFAULT_SMS_TEMPLATES: dict[str, str] = {
     "decision_corrected": "SMS_YG_CORRECTED",
     "decision_withdrawn": "SMS_YG_WITHDRAWN",
     "agency_notice": "SMS_YG_NOTICE",
+    "complaint_update": "SMS_YG_COMPLAINT",
+    "complaint_phone_code": "SMS_YG_COMPLAINT_CODE",
     # Without appeal text: decisions that are not penalties, coercion or collection (permits, …).
     "decision_published_plain": "SMS_YG_PUBLISHED_PLAIN",
     "decision_corrected_plain": "SMS_YG_CORRECTED_PLAIN",

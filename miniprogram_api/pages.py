@@ -48,7 +48,7 @@ def _when(at: datetime) -> str:
 
 def verify_page(status: str, checked_at: datetime, view: dict[str, Any] | None, token: str | None) -> str:
     word, say = STATUS_TEXT[status]
-    officer_block = rate_button = rate_form = complain = ""
+    officer_block = rate_button = rate_form = complain = complaint = ""
     if view is not None:
         o, a, c = view["officer"], view["agency"], view["credential"]
         photo = (f'<img src="/v/{escape(token or "")}/photo" alt="照片">' if o["has_photo"] and token
@@ -61,12 +61,14 @@ def verify_page(status: str, checked_at: datetime, view: dict[str, Any] | None, 
                          f'<p class="name">{escape(o["name"])}</p><dl>{dl}</dl></div></div></section>')
         rate_button = '<a class="btn rate" href="#rate">评价本次执法</a>'
         rate_form = rating_form(token or "")
+        complaint = complaint_form(token or "", o["name"], o["certificate_no"] or "")
         if a["complaint_phone"]:
             phone = escape(a["complaint_phone"])
             complain = f'<dt>{escape(a["name"])}</dt><dd><a href="tel:{phone}">{phone}</a></dd>'
     return _template("verify.html").substitute(
         status=escape(status), status_text=escape(word), status_say=escape(say), checked_at=_when(checked_at),
-        officer_block=officer_block, rate_button=rate_button, rate_form=rate_form, complain_lines=complain)
+        officer_block=officer_block, rate_button=rate_button, rate_form=rate_form, complain_lines=complain,
+        complaint_form=complaint)
 
 
 def rating_form(token: str) -> str:
@@ -78,6 +80,37 @@ def rating_form(token: str) -> str:
             f'<textarea name="text" maxlength="500" placeholder="可选：说说您的感受（匿名）"></textarea>'
             f'<button class="btn submit" type="submit">提交评价</button></form>'
             f'<p class="muted">评价匿名提交，只有执法监督机构可以看到。</p></section>')
+
+
+def complaint_form(token: str, officer_name: str, certificate_no: str) -> str:
+    """The complaint form of a scan, the officer filled in (the token names them); no JavaScript."""
+    kinds = "".join(f'<label><input type="radio" name="kind" value="{v}"{" checked" if v == "complaint" else ""}'
+                    f' required> {w}</label>' for v, w in (("complaint", "投诉"), ("report", "举报"),
+                                                           ("suggestion", "建议")))
+    who = escape(officer_name) + (f"（执法证号 {escape(certificate_no)}）" if certificate_no else "")
+    return (f'<form method="post" action="/v/{escape(token)}/complaint">'
+            f'<p>投诉对象：<strong>{who}</strong></p><fieldset>{kinds}</fieldset>'
+            f'<textarea name="text" maxlength="2000" required placeholder="请说明时间、地点和经过"></textarea>'
+            f'<input type="text" name="address" maxlength="200" placeholder="可选：地点，如“文三路与学院路口”">'
+            f'<button class="btn submit" type="submit">在线提交投诉</button></form>'
+            f'<p class="muted">在线提交为匿名；提交后显示受理编号和查询码，请截图保存，凭此查询进度和答复。</p>')
+
+
+def complaint_receipt(tracking_no: str, query_code: str, leaf_index: int, acknowledge_due_on: Any,
+                      answer_due_on: Any, agency_name: str, back: str) -> str:
+    """The receipt of a complaint filed from the H5 page."""
+    rows = [("受理编号", tracking_no), ("查询码", query_code), ("处理机关", agency_name),
+            ("受理期限", str(acknowledge_due_on)), ("答复期限", str(answer_due_on)),
+            ("收件记录（透明日志叶序号）", str(leaf_index))]
+    dl = "".join(f"<dt>{escape(k)}</dt><dd><strong>{escape(v)}</strong></dd>" for k, v in rows)
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">'
+            '<title>投诉已提交</title><style>body{font-family:sans-serif;max-width:560px;margin:0 auto;padding:24px;'
+            'font-size:17px}h1{font-size:24px}dl{display:grid;grid-template-columns:auto 1fr;gap:6px 12px}'
+            'dt{color:#5c6370}dd{margin:0;word-break:break-all}</style></head><body><main>'
+            '<h1>投诉已提交</h1><p>请截图或抄下受理编号和查询码：查询码只显示这一次，凭它们查询进度、查看答复并评价。</p>'
+            f'<dl id="receipt">{dl}</dl><p>收件记录已写入公开的透明日志，可凭叶序号证明本投诉已被收到。</p>'
+            f'<p><a href="{escape(back)}">返回核验页</a></p></main></body></html>')
 
 
 def message_page(title: str, text: str, back: str | None = None) -> str:

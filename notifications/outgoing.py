@@ -98,3 +98,20 @@ async def write(rows: list[Notification]) -> list[uuid.UUID]:
     if rows:
         await Notification.bulk_create(rows)
     return [row.id for row in rows]
+
+
+def to_phone(settings: Settings, event: NotificationEvent, event_ref: str, agency_id: uuid.UUID, phone: str,
+             ctx: Mapping[str, str], now: datetime | None = None) -> Notification:
+    """One SMS to a number that belongs to no party (a complainant's verified phone), unsaved. The
+    readable ``content`` never holds a secret variable (a verification code): only ``params`` does,
+    which the channel sends and no API returns."""
+    key = event.value
+    sms = templates.render_sms(event, settings.aliyun_sms_templates.get(key, key), ctx,
+                               settings.aliyun_sms_sign_name or "")
+    content = sms.content
+    for name in templates.SECRET_VARIABLES & set(sms.params):
+        content = content.replace(str(sms.params[name]), "*" * len(str(sms.params[name])))
+    return Notification(event=event, event_ref=event_ref, agency_id=agency_id, case_id=None, party_id=None,
+                        idempotency_key=f"{event.value}:{event_ref}:sms", channel=NotificationChannel.SMS,
+                        relayed_at=now, recipient=phone, template=sms.template, template_version=sms.version,
+                        params={"vars": sms.params}, content=content)

@@ -95,7 +95,17 @@ SMS: dict[NotificationEvent, SmsTemplate] = {
         E.DECISION_WITHDRAWN, 1, "您的执法决定（${doc}）已撤回公示，原因：${reason}。详见 ${url} 。",
         shortened=("reason",)),
     E.AGENCY_NOTICE: SmsTemplate(E.AGENCY_NOTICE, 1, "${agency}就案件${case}通知您：${text}"),
+    # Complaints (R-X1, R-X2): to a complainant's verified phone only; no name, no text of the complaint.
+    E.COMPLAINT_PHONE_CODE: SmsTemplate(
+        E.COMPLAINT_PHONE_CODE, 1,
+        "您的验证码为${code}，10分钟内有效，仅用于提交投诉举报。如非本人操作，请忽略本短信。",
+        max_segments=1),
+    E.COMPLAINT_UPDATE: SmsTemplate(
+        E.COMPLAINT_UPDATE, 1, "您的投诉举报（受理编号${no}）${step}。可凭受理编号和查询码查看进度。",
+        shortened=("step",), max_segments=2),
 }
+# Variables never kept in an outbox row's readable text (the row's content is what staff may read).
+SECRET_VARIABLES = frozenset({"code"})
 
 # The same messages without appeal text, registered under their own template codes.
 SMS_PLAIN: dict[NotificationEvent, SmsTemplate] = {

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from backend.api.complaint_schemas import ComplaintOverdueOut
 from backend.api.schemas import Money
 from backend.http.schemas import Body, PageQuery, stripped, stripped_nonempty
 from backend.models.enums import (
@@ -426,7 +427,8 @@ class RatioOut(BaseModel):
 
 
 class OverdueQuery(PageQuery):
-    kind: Literal["review"] = Field(description="review 法制审核（其他类别随后加入）")
+    kind: Literal["review", "complaint"] = Field(description="review 法制审核；complaint 投诉举报（超期未受理或未答复）"
+                                                             "（其他类别随后加入）")
 
 
 class OverdueItemOut(BaseModel):
@@ -450,7 +452,7 @@ class OverduePage(BaseModel):
         "case_number": "2026-3F2A91C0", "level": "agency", "round": 1, "due_on": "2026-11-27",
         "due_on_provisional": True, "clock": "red", "days_overdue": 2}], "page": 1, "page_size": 20, "total": 1}]})
 
-    items: list[OverdueItemOut]
+    items: list[OverdueItemOut | ComplaintOverdueOut]
     page: int
     page_size: int
     total: int

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from backend.api import complaints
 from backend.api.cases import READERS, WRITERS, read_scope
 from backend.api.review_schemas import (
     ApproverOut,
@@ -268,10 +269,14 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
 
 
 @routes.route("GET", "/supervision/overdue", access={Role.SUPERVISOR},
-              summary="超期与临期事项（kind=review：待审核的法制审核，红色已超期、黄色明天到期）",
+              summary="超期与临期事项（kind=review：待审核的法制审核，红色已超期、黄色明天到期；"
+                      "kind=complaint：超期未受理或未答复的投诉）",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
     q = call.query
+    if q.kind == "complaint":
+        items, count = await complaints.overdue_items(call, q.page, q.page_size)
+        return OverduePage(items=list(items), page=q.page, page_size=q.page_size, total=count)
     rows, total = await reviews.overdue(call.request.app[CLOCK], page=q.page, page_size=q.page_size)
     return OverduePage(items=[OverdueItemOut(
         review_id=o.review.id, agency_id=o.review.agency_id, agency_name=o.agency_name, case_id=o.review.case_id,

@@ -115,6 +115,7 @@ class Endpoint:
     # A multipart/form-data upload the handler streams itself (past the JSON body limit); this model
     # describes its parts for the OpenAPI description only.
     upload: type[BaseModel] | None = None
+    form_max_bytes: int = 0  # 0: FORM_MAX_BYTES (a form with a long text says how long it may be)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class RouteTable:
         limit: Rule | None = None,
         form: type[BaseModel] | None = None,
         upload: type[BaseModel] | None = None,
+        form_max_bytes: int = 0,
     ) -> Callable[[Handler], Handler]:
         if sum(x is not None for x in (body, form, upload)) > 1:
             raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
@@ -154,7 +156,7 @@ class RouteTable:
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
-                         upload)
+                         upload, form_max_bytes)
             )
             return handler
 
@@ -193,6 +195,7 @@ def _wrap(app: web.Application, ep: Endpoint,
           authenticate: Authenticator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     # What the declaration says is decided here, once, not on every request.
     public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
+    form_max = ep.form_max_bytes or FORM_MAX_BYTES
     per_agency = rule is not None and rule.per == "agency"
     limiter, settings = app[RATE_LIMITER], app[SETTINGS]
     charge = charger(limiter, rule, settings) if rule is not None and not rule.exact else None
@@ -211,7 +214,7 @@ def _wrap(app: web.Application, ep: Endpoint,
         if body_model:
             body = await _parse_body(body_model, request)
         elif form_model:
-            body = await _parse_form(form_model, request)
+            body = await _parse_form(form_model, request, form_max)
         result = await ep.handler(Call(request, principal, body, query, request.match_info))
         if isinstance(result, web.StreamResponse):
             return result
@@ -266,16 +269,16 @@ async def _parse_body(model: type[BaseModel], request: web.Request) -> BaseModel
         raise ValidationFailed(details=_error_details(exc)) from exc
 
 
-async def _parse_form(model: type[BaseModel], request: web.Request) -> BaseModel:
+async def _parse_form(model: type[BaseModel], request: web.Request, max_bytes: int = FORM_MAX_BYTES) -> BaseModel:
     """URL-encoded form → model, refusing what ``request.post()`` would crash on or guess at.
 
     Bad charsets, bytes that are not UTF-8 (raw or percent-encoded), too many fields, repeated
     fields and oversized forms each get their own 4xx; the values are then validated like a query.
     """
-    if request.content_length is not None and request.content_length > FORM_MAX_BYTES:
+    if request.content_length is not None and request.content_length > max_bytes:
         raise FormTooLarge()
     raw = await request.read()
-    if len(raw) > FORM_MAX_BYTES:
+    if len(raw) > max_bytes:
         raise FormTooLarge()
     if raw and request.content_type != FORM_TYPE:
         raise UnsupportedMediaType(f"请求体必须是 {FORM_TYPE}")

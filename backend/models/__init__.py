@@ -11,7 +11,7 @@ from backend.models.case import (
     Party,
     RecordAccess,
 )
-from backend.models.complaint import Complaint, ComplaintEvent, Rectification
+from backend.models.complaint import Complaint, ComplaintEvent, ComplaintUpload, PhoneVerification, Rectification
 from backend.models.decision import Decision, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
@@ -28,6 +28,7 @@ __all__ = [
     "CaseRecord",
     "Complaint",
     "ComplaintEvent",
+    "ComplaintUpload",
     "Credential",
     "CredentialEvent",
     "Decision",
@@ -42,6 +43,7 @@ __all__ = [
     "Notification",
     "Officer",
     "Party",
+    "PhoneVerification",
     "Rating",
     "RecordAccess",
     "Rectification",

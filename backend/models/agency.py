@@ -37,6 +37,9 @@ class Agency(Model):
     publish_state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     # Legal reviewers must be at least this share of enforcement officers (R-L6); None: settings default.
     reviewer_ratio_percent = fields.IntField(null=True)
+    # Working days to acknowledge and to answer a complaint (R-X2); None: the defaults (2 and 15).
+    complaint_acknowledge_days = fields.IntField(null=True)
+    complaint_answer_days = fields.IntField(null=True)
     created_at = created_at()
     updated_at = updated_at()
 

@@ -10,13 +10,24 @@ from tortoise.models import Model
 
 from backend.models.agency import Agency
 from backend.models.base import created_at, updated_at, uuid_pk
-from backend.models.enums import ComplaintKind, ComplaintStatus
+from backend.models.enums import ComplaintAbout, ComplaintKind, ComplaintStatus
 
 
 class Complaint(Model):
+    """One complaint, report or suggestion (services/complaints). Written once at intake with its leaf
+    (``leaf_index``); afterwards only its status, dates, answer and rating change, each step being a
+    ComplaintEvent with its own leaf."""
+
     id = uuid_pk()
     tracking_no = fields.CharField(max_length=32, unique=True)
     kind = fields.CharEnumField(ComplaintKind, max_length=16)
+    about = fields.CharEnumField(ComplaintAbout, max_length=16, default=ComplaintAbout.AGENCY)
+    channel = fields.CharField(max_length=16, default="miniprogram")  # miniprogram | h5
+    # SHA-256 of the complainant's query code (the code itself is shown once, on the receipt).
+    query_code_hash = fields.CharField(max_length=64, default="")
+    # Random salt of the leaf's digests of the text and address: the log commits to them without
+    # letting a reader of the log (an agency's officer) recover a short text by guessing.
+    salt = fields.CharField(max_length=32, default="")
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="complaints", on_delete=fields.RESTRICT
     )
@@ -28,16 +39,26 @@ class Complaint(Model):
     decision_id = fields.UUIDField(null=True)
     text = fields.TextField()
     photos = fields.JSONField[list[Any]](default=list)  # storage paths, at most 9
+    # Coarse: rounded to 2 decimals (about 1 km) before they are stored.
     latitude = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
     longitude = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
+    address = fields.CharField(max_length=200, default="")
     anonymous = fields.BooleanField(default=True)
-    contact_phone = fields.CharField(max_length=20, null=True)
+    # Identity: seen only by the handling agency's admins and the supervisor (never an officer).
+    contact_phone = fields.CharField(max_length=20, null=True)  # set only once verified by an SMS code
     wechat_openid = fields.CharField(max_length=64, null=True)
     status = fields.CharEnumField(ComplaintStatus, max_length=16, default=ComplaintStatus.SUBMITTED)
+    submitted_at = fields.DatetimeField(null=True)  # the injected clock's time of intake
     acknowledge_due_on = fields.DateField(null=True)
     answer_due_on = fields.DateField(null=True)
+    acknowledged_at = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+    escalated_at = fields.DatetimeField(null=True)
+    # overdue_acknowledge | overdue_answer | unsatisfied
+    escalation_reason = fields.CharField(max_length=32, default="")
     answer = fields.TextField(default="")
     satisfaction = fields.SmallIntField(null=True)
+    leaf_index = fields.BigIntField(null=True, unique=True)  # the intake's leaf in the transparency log
     created_at = created_at()
     updated_at = updated_at()
 
@@ -51,13 +72,55 @@ class ComplaintEvent(Model):
         "models.Complaint", related_name="events", on_delete=fields.CASCADE
     )
     complaint_id: uuid.UUID
-    status = fields.CharEnumField(ComplaintStatus, max_length=16)
+    action = fields.CharField(max_length=16, default="")  # a COMPLAINT action, or "rate"
+    status = fields.CharEnumField(ComplaintStatus, max_length=16)  # the status after the step
     note = fields.TextField(default="")
+    data = fields.JSONField[dict[str, Any]](default=dict)
+    at = fields.DatetimeField(null=True)
     actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
     created_at = created_at()
 
     class Meta:
         table = "complaint_event"
+
+
+class ComplaintUpload(Model):
+    """A complainant's photo, decoded and re-encoded before it is stored. Its id is the opaque
+    upload id a complaint names, and a complaint claims it once."""
+
+    id = uuid_pk()
+    sha256 = fields.CharField(max_length=64)  # of the re-encoded JPEG that is stored
+    size_bytes = fields.IntField()
+    width = fields.IntField()
+    height = fields.IntField()
+    source_format = fields.CharField(max_length=8)  # JPEG | PNG | HEIF
+    uploaded_at = fields.DatetimeField()
+    complaint_id = fields.UUIDField(null=True, db_index=True)
+    created_at = created_at()
+
+    class Meta:
+        table = "complaint_upload"
+
+
+class PhoneVerification(Model):
+    """An SMS code sent to a complainant's phone, hashed here (the code travels in its outbox row)."""
+
+    id = uuid_pk()
+    phone = fields.CharField(max_length=20)
+    code_hash = fields.CharField(max_length=64)
+    requested_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    verified_at = fields.DatetimeField(null=True)
+    used_by = fields.UUIDField(null=True)  # the complaint it named
+    created_at = created_at()
+
+    class Meta:
+        table = "phone_verification"
+        indexes = (("phone", "requested_at"),)
 
 
 class Rectification(Model):

@@ -194,6 +194,15 @@ class ComplaintKind(StrEnum):
     SUGGESTION = "suggestion"
 
 
+class ComplaintAbout(StrEnum):
+    """What a complaint is about, besides the agency that handles it."""
+
+    OFFICER = "officer"  # an officer, named by the credential token of a scan
+    AGENCY = "agency"
+    CASE = "case"  # a case, by its number
+    DECISION = "decision"  # a published decision, by its id
+
+
 class ComplaintStatus(StrEnum):
     SUBMITTED = "submitted"
     ACKNOWLEDGED = "acknowledged"
@@ -208,7 +217,8 @@ class NotificationEvent(StrEnum):
     DECISION_CORRECTED = "decision_corrected"
     DECISION_WITHDRAWN = "decision_withdrawn"
     AGENCY_NOTICE = "agency_notice"
-    COMPLAINT_UPDATE = "complaint_update"
+    COMPLAINT_UPDATE = "complaint_update"  # a step of a complaint, to the complainant's verified phone
+    COMPLAINT_PHONE_CODE = "complaint_phone_code"  # the code that verifies a complainant's phone
 
 
 class NotificationChannel(StrEnum):
@@ -235,3 +245,5 @@ class LeafKind(StrEnum):
     REVIEW_OPINION = "review_opinion"
     REVIEW_EVENT = "review_event"  # a review's submission, dispute or head decision (the opinion has its own)
     CREDENTIAL_CHANGE = "credential_change"
+    COMPLAINT = "complaint"  # a complaint as received (its receipt carries this leaf's index)
+    COMPLAINT_EVENT = "complaint_event"  # each later step: acknowledge, handle, answer, rating, escalation

@@ -23,6 +23,8 @@ from tortoise.models import Model
 from backend.models import (
     Case,
     CaseRecord,
+    Complaint,
+    ComplaintEvent,
     Credential,
     CredentialEvent,
     Decision,
@@ -33,6 +35,7 @@ from backend.models import (
 )
 from backend.models.enums import LeafKind
 from backend.services import decisions
+from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
 from backend.services.records import entries, evidence
 from backend.services.review import reviews
@@ -80,6 +83,18 @@ async def _review_events(indexes: list[int]) -> Expected:
     return {r.leaf_index: (reviews.leaf_content(r, agency[r.case_id]), r) for r in rows if r.leaf_index is not None}
 
 
+async def _complaints(indexes: list[int]) -> Expected:
+    rows = await Complaint.filter(leaf_index__in=indexes)
+    return {r.leaf_index: (complaint_steps.leaf_content(r), r) for r in rows if r.leaf_index is not None}
+
+
+async def _complaint_events(indexes: list[int]) -> Expected:
+    rows = await ComplaintEvent.filter(leaf_index__in=indexes)
+    by_id = {c.id: c for c in await Complaint.filter(id__in=list({r.complaint_id for r in rows}))}
+    return {r.leaf_index: (complaint_steps.event_leaf_content(r, by_id[r.complaint_id]), r)
+            for r in rows if r.leaf_index is not None}
+
+
 @dataclass(frozen=True)
 class Source:
     kinds: tuple[LeafKind, ...]
@@ -94,6 +109,8 @@ SOURCES = (
     Source((LeafKind.DECISION_EVENT,), DecisionVersion, "执法决定公示事件", _decision_events),
     Source((LeafKind.CREDENTIAL_CHANGE,), CredentialEvent, "证件变更", _credential_changes),
     Source((LeafKind.REVIEW_OPINION, LeafKind.REVIEW_EVENT), LegalReviewEvent, "法制审核事件", _review_events),
+    Source((LeafKind.COMPLAINT,), Complaint, "投诉举报", _complaints),
+    Source((LeafKind.COMPLAINT_EVENT,), ComplaintEvent, "投诉办理环节", _complaint_events),
 )
 
 

@@ -238,3 +238,45 @@ def charger(limiter: Limiter, rule: Rule, settings: Settings) -> Callable[[str],
             raise RateLimited(rule.message, code=rule.code, retry_after=verdict.retry_after)
 
     return charge
+
+
+# --- complaints from the public (R-X1) -------------------------------------------------------------
+
+# Each upload is decoded in a worker thread: a phone's worth of photos a minute, a few complaints' an hour.
+COMPLAINT_UPLOADS = Rule("complaint_upload", lambda s: Limit.per_hour(60, burst=18))
+COMPLAINTS = Rule("complaint", lambda s: Limit.per_hour(10, burst=5))
+# Following a complaint by (tracking number, query code): a wrong pair costs as much as a right one,
+# so the 8-character query code cannot be guessed through this door.
+COMPLAINT_LOOKUPS = Rule("complaint_lookup", lambda s: Limit.per_hour(60, burst=20))
+# Each request sends an SMS: per client here, and per number in PHONE_CODE_WINDOWS.
+PHONE_CODE_REQUESTS = Rule("phone_code", lambda s: Limit.per_hour(10, burst=5))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Counted limits over sliding windows, for events stored with their time (an SMS code per
+    number): exact across processes, and on the injected clock. ``(seconds, at most)`` per window."""
+
+    name: str
+    windows: tuple[tuple[int, int], ...]
+    code: str
+    message: str
+
+    def retry_after(self, times: list[float], now: float) -> float | None:
+        """None when one more event is allowed at ``now`` (seconds), else seconds to wait; ``times``
+        are the earlier events' times in seconds."""
+        wait = 0.0
+        for seconds, most in self.windows:
+            inside = sorted(t for t in times if now - t < seconds)
+            if len(inside) >= most:
+                wait = max(wait, inside[len(inside) - most] + seconds - now)
+        return wait if wait > 0 else None
+
+    @property
+    def longest(self) -> int:
+        return max(seconds for seconds, _ in self.windows)
+
+
+# SMS codes to one phone number: 1 a minute, 5 an hour, 10 a day.
+PHONE_CODE_WINDOWS = Windows("phone_code_number", ((60, 1), (3600, 5), (86400, 10)),
+                             code="phone_code_rate_limited", message="该号码获取验证码过于频繁，请稍后再试")

@@ -162,7 +162,7 @@ async def test_another_agency_sees_nothing_and_the_supervisor_sees_every_agency(
     assert (await client.get(f"/api/v1/reviews/{review['id']}", headers=supervisor.auth())).status == 200
     resp = await client.get("/api/v1/supervision/overdue?kind=review", headers=supervisor.auth())
     assert resp.status == 200 and (await resp.json())["total"] == 0  # due in 5 working days
-    assert (await client.get("/api/v1/supervision/overdue?kind=complaint", headers=supervisor.auth())).status == 422
+    assert (await client.get("/api/v1/supervision/overdue?kind=nothing", headers=supervisor.auth())).status == 422
     ratio = await (await client.get("/api/v1/supervision/reviewer-ratio", headers=supervisor.auth())).json()
     assert {r["agency_name"] for r in ratio["items"]} >= {"测试市场监督管理局", "另一局"}
     assert ratio["short"] >= 2  # no reviewers yet: at least one is needed

@@ -1,0 +1,356 @@
+"""Complaints from the public (R-X1): what one is about, a verified phone or none, the receipt, the
+complainant's own view of it, and the rating of the answer.
+
+A complaint is filed at once: one transaction writes the row, claims its photos, appends its leaf
+(``steps.record_intake``) and audits it; the receipt is ``(tracking_no, query_code, leaf_index)``.
+The tracking number is readable (``T`` + date + 8 random base32 characters: 40 bits, so numbers
+cannot be walked); the query code is 8 more random characters shown once and kept only as a salted
+SHA-256. Anyone holding both follows the complaint; any wrong pair is one uniform 404.
+
+A named complaint carries a phone verified by an SMS code (``request_code``; the code travels
+through the notification outbox; at most 1 a minute, 5 an hour, 10 a day per number:
+``ratelimit.PHONE_CODE_WINDOWS``). An anonymous one carries nothing about the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from backend.clock import Clock
+from backend.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from backend.models import (
+    Agency,
+    Case,
+    Complaint,
+    ComplaintEvent,
+    ComplaintUpload,
+    Credential,
+    Decision,
+    Officer,
+    PhoneVerification,
+)
+from backend.models.enums import (
+    AgencyKind,
+    ComplaintAbout,
+    ComplaintKind,
+    ComplaintStatus,
+    DecisionStatus,
+    NotificationEvent,
+)
+from backend.services import audit
+from backend.services.complaints import handling, photos, steps
+from backend.services.ratelimit import PHONE_CODE_WINDOWS
+from backend.services.states import COMPLAINT
+from backend.settings import Settings
+from notifications import outgoing
+
+MAX_PHOTOS = 9
+CODE_TTL = timedelta(minutes=10)
+CODE_ATTEMPTS = 5  # wrong codes before a verification is spent
+# Crockford's base32: no I, L, O, U; what a person reads back is normalised (O→0, I/L→1).
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+TRACKING = re.compile(r"T[0-9]{6}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+QUERY_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{8}")
+PHONE = re.compile(r"1[3-9][0-9]{9}")
+PUBLIC = steps.COMPLAINANT
+ANSWERED_OR_LATER = frozenset({ComplaintStatus.ANSWERED, ComplaintStatus.CLOSED})
+UNSATISFIED = 2  # a rating at or below this escalates at once
+SATISFIED = 4  # a rating at or above this counts as satisfied
+
+
+def complaint_not_found() -> NotFound:
+    # One answer for an unknown number, a wrong code, or a malformed either: nothing to tell apart.
+    return NotFound("未找到该投诉，请核对受理编号和查询码", code="complaint_not_found")
+
+
+def subject_not_found() -> NotFound:
+    return NotFound("未找到投诉所针对的执法人员、机关、案件或决定", code="complaint_subject_not_found")
+
+
+def _random(n: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(n))
+
+
+def new_tracking_no(now: datetime) -> str:
+    body = _random(8)
+    return f"T{now:%y%m%d}-{body[:4]}-{body[4:]}"
+
+
+def normalise(value: str) -> str:
+    return value.strip().upper().replace(" ", "").translate(_READ_AS)
+
+
+def code_hash(salt: str, query_code: str) -> str:
+    # 40 random bits behind a per-complaint salt: guessing online meets the lookup rate limit, and a
+    # reader of the database already sees what the code guards. No slow KDF on the intake path.
+    return hashlib.sha256(f"{salt}:{query_code}".encode()).hexdigest()
+
+
+# -- what a complaint is about ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class About:
+    """Exactly the one thing named (the handler turns a scanned token into ``credential_id``)."""
+
+    kind: ComplaintAbout
+    credential_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    case_number: str | None = None
+    decision_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Subject:
+    agency_id: uuid.UUID
+    officer_id: uuid.UUID | None = None
+    credential_id: uuid.UUID | None = None
+    case_id: uuid.UUID | None = None
+    decision_id: uuid.UUID | None = None
+
+
+async def resolve(about: About) -> Subject:
+    """The agency that handles the complaint and what it names; one uniform 404 otherwise."""
+    if about.kind is ComplaintAbout.OFFICER and about.credential_id is not None:
+        cred = await Credential.filter(id=about.credential_id).first().values("id", "officer_id")
+        if cred is None:
+            raise subject_not_found()
+        officer = await Officer.filter(id=cred["officer_id"]).first().values("id", "agency_id")
+        if officer is None:
+            raise subject_not_found()
+        return Subject(officer["agency_id"], officer_id=officer["id"], credential_id=cred["id"])
+    if about.agency_id is None and about.kind is not ComplaintAbout.DECISION:
+        raise subject_not_found()
+    if about.kind is ComplaintAbout.AGENCY:
+        agency = await Agency.filter(id=about.agency_id).exclude(kind=AgencyKind.SUPERVISOR).first().values("id")
+        if agency is None:
+            raise subject_not_found()
+        return Subject(agency["id"])
+    if about.kind is ComplaintAbout.CASE and about.case_number:
+        case = await Case.filter(agency_id=about.agency_id, number=about.case_number).first().values("id")
+        if case is None:
+            raise subject_not_found()
+        return Subject(about.agency_id, case_id=case["id"])  # type: ignore[arg-type]  # checked above
+    if about.kind is ComplaintAbout.DECISION and about.decision_id is not None:
+        decision = await Decision.filter(id=about.decision_id, status__in=[
+            DecisionStatus.PUBLISHED, DecisionStatus.CORRECTED]).first().values("id", "agency_id", "case_id")
+        if decision is None:
+            raise subject_not_found()
+        return Subject(decision["agency_id"], case_id=decision["case_id"], decision_id=decision["id"])
+    raise subject_not_found()
+
+
+# -- the phone of a named complaint ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeSent:
+    verification: PhoneVerification
+    notification_ids: list[uuid.UUID]
+
+
+def _code_hash(verification_id: uuid.UUID, code: str) -> str:
+    return hashlib.sha256(f"{verification_id}:{code}".encode()).hexdigest()
+
+
+async def request_code(settings: Settings, clock: Clock, phone: str, about: About) -> CodeSent:
+    """Send a 6-digit code to ``phone`` (an SMS through the outbox, in the handling agency's name).
+    At most 1 a minute, 5 an hour and 10 a day per number, counted from the stored requests."""
+    if not PHONE.fullmatch(phone):
+        raise ValidationFailed("请输入 11 位中国大陆手机号", code="phone_invalid")
+    subject = await resolve(about)
+    now = clock.now()
+    async with in_transaction() as tx:
+        if tx.capabilities.dialect == "postgres":  # two requests for one number at once count each other
+            key = int.from_bytes(hashlib.sha256(f"phone_code:{phone}".encode()).digest()[:8], "big", signed=True)
+            await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
+        since = now - timedelta(seconds=PHONE_CODE_WINDOWS.longest)
+        earlier = await PhoneVerification.filter(phone=phone, requested_at__gt=since).only("requested_at")
+        wait = PHONE_CODE_WINDOWS.retry_after([e.requested_at.timestamp() for e in earlier], now.timestamp())
+        if wait is not None:
+            raise RateLimited(PHONE_CODE_WINDOWS.message, code=PHONE_CODE_WINDOWS.code, retry_after=wait)
+        code = f"{secrets.randbelow(10**6):06d}"
+        row = PhoneVerification(id=uuid.uuid4(), phone=phone, requested_at=now, expires_at=now + CODE_TTL)
+        row.code_hash = _code_hash(row.id, code)
+        await row.save()
+        sms = outgoing.to_phone(settings, NotificationEvent.COMPLAINT_PHONE_CODE, f"phone_code:{row.id}",
+                                subject.agency_id, phone, {"code": code}, now)
+        ids = await outgoing.write([sms])
+    return CodeSent(row, ids)
+
+
+@dataclass(frozen=True)
+class Named:
+    phone: str
+    verification_id: uuid.UUID
+    code: str
+
+
+class CodeInvalid(ValidationFailed):
+    code = "phone_code_invalid"
+    message = "验证码错误或已失效，请重新获取"
+
+
+async def _check_code(named: Named, clock: Clock) -> PhoneVerification:
+    """The verification, if this code is right for this phone, unexpired, unused and within its
+    attempts. A wrong code counts an attempt (committed even though the complaint is not filed)."""
+    now = clock.now()
+    row = await PhoneVerification.filter(id=named.verification_id, phone=named.phone).first()
+    if row is None or row.used_by is not None or row.expires_at <= now or row.attempts >= CODE_ATTEMPTS:
+        raise CodeInvalid()
+    if not hmac.compare_digest(row.code_hash, _code_hash(row.id, named.code.strip())):
+        await PhoneVerification.filter(id=row.id).update(attempts=row.attempts + 1)
+        raise CodeInvalid()
+    return row
+
+
+# -- filing ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filing:
+    kind: ComplaintKind
+    about: About
+    text: str
+    upload_ids: list[uuid.UUID] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    named: Named | None = None
+    channel: str = "miniprogram"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    complaint: Complaint
+    query_code: str
+
+    @property
+    def tracking_no(self) -> str:
+        return self.complaint.tracking_no
+
+    @property
+    def leaf_index(self) -> int:
+        assert self.complaint.leaf_index is not None
+        return self.complaint.leaf_index
+
+
+def _coarse(value: float | None, bound: float) -> Decimal | None:
+    """Rounded to 2 decimals (about 1 km): where, not whose door."""
+    if value is None:
+        return None
+    if not -bound <= value <= bound:
+        raise ValidationFailed("位置坐标超出范围", code="location_invalid")
+    return Decimal(f"{value:.2f}")
+
+
+async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
+    if len(filing.upload_ids) > MAX_PHOTOS:
+        raise ValidationFailed(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+    if len(set(filing.upload_ids)) != len(filing.upload_ids):
+        raise ValidationFailed("同一张照片只能提交一次", code="duplicate_upload")
+    if (filing.latitude is None) != (filing.longitude is None):
+        raise ValidationFailed("位置须同时给出纬度和经度", code="location_invalid")
+    lat, lng = _coarse(filing.latitude, 90), _coarse(filing.longitude, 180)
+    subject = await resolve(filing.about)
+    verification = await _check_code(filing.named, clock) if filing.named is not None else None
+    now = clock.now()
+    limits = await handling.limits(subject.agency_id)
+    query_code, salt = _random(8), secrets.token_hex(16)
+    async with in_transaction():
+        complaint_id = uuid.uuid4()
+        uploads = []
+        if filing.upload_ids:
+            # Claimed once, by the first complaint that names them; unknown, stale or taken: refused.
+            fresh = now - photos.UPLOAD_TTL
+            claimed = await ComplaintUpload.filter(id__in=filing.upload_ids, complaint_id=None,
+                                                   uploaded_at__gt=fresh).update(complaint_id=complaint_id)
+            if claimed != len(filing.upload_ids):
+                raise Conflict("照片不存在、已过期或已被其他投诉使用，请重新上传", code="upload_unavailable")
+            by_id = {u.id: u for u in await ComplaintUpload.filter(id__in=filing.upload_ids)}
+            uploads = [{"upload_id": str(i), "sha256": by_id[i].sha256} for i in filing.upload_ids]
+        if verification is not None:
+            used = await PhoneVerification.filter(id=verification.id, used_by=None).update(used_by=complaint_id)
+            if used != 1:
+                raise CodeInvalid()
+        complaint = Complaint(
+            id=complaint_id, tracking_no=new_tracking_no(now), kind=filing.kind, about=filing.about.kind,
+            agency_id=subject.agency_id, officer_id=subject.officer_id, credential_id=subject.credential_id,
+            case_id=subject.case_id, decision_id=subject.decision_id, text=filing.text, photos=uploads,
+            latitude=lat, longitude=lng, address=filing.address, anonymous=verification is None,
+            contact_phone=verification.phone if verification is not None else None, channel=filing.channel,
+            status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
+            query_code_hash=code_hash(salt, query_code),
+            acknowledge_due_on=handling.add_working_days(now.date(), limits.acknowledge_days),
+            answer_due_on=handling.add_working_days(now.date(), limits.answer_days))
+        await steps.record_intake(complaint, clock)
+        await audit.record(PUBLIC, "complaint.submit", "complaint", complaint.id, agency_id=subject.agency_id,
+                           role=steps.COMPLAINANT_ROLE, data={"kind": filing.kind.value,
+                                                              "about": filing.about.kind.value,
+                                                "photos": len(uploads), "named": verification is not None})
+    return Receipt(complaint, query_code)
+
+
+# -- the complainant's own view ----------------------------------------------------------------------
+
+async def find(tracking_no: str, query_code: str) -> Complaint:
+    """The complaint if both match; else the uniform 404 (compared in constant time)."""
+    number, code = normalise(tracking_no), normalise(query_code)
+    if not TRACKING.fullmatch(number) or not QUERY_CODE.fullmatch(code):
+        raise complaint_not_found()
+    row = await Complaint.filter(tracking_no=number).first()
+    if row is None or not hmac.compare_digest(row.query_code_hash, code_hash(row.salt, code)):
+        raise complaint_not_found()
+    return row
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    action: str
+    words: str
+    at: datetime
+    leaf_index: int | None
+    note: str  # the agency's words to the complainant (the answer); empty for other steps
+
+
+async def public_steps(c: Complaint) -> list[PublicStep]:
+    """What the complainant sees: receipt and each step, with the agency's answer; no staff names."""
+    out = [PublicStep("submit", steps.STEP_WORDS["submit"], c.submitted_at or c.created_at, c.leaf_index, "")]
+    for e in await ComplaintEvent.filter(complaint_id=c.id).order_by("id"):
+        out.append(PublicStep(e.action, steps.STEP_WORDS.get(e.action, e.action), e.at or e.created_at,
+                              e.leaf_index, e.note if e.action == "answer" else ""))
+    return out
+
+
+async def rate(settings: Settings, clock: Clock, tracking_no: str, query_code: str, score: int,
+               comment: str = "") -> tuple[Complaint, list[uuid.UUID]]:
+    """The complainant rates the answer, once per answer: ≥ 3 closes the complaint, ≤ 2 sends it
+    to the supervisor at once (R-X2)."""
+    if not 1 <= score <= 5:
+        raise ValidationFailed("评分须为 1–5 分", code="validation_error")
+    found = await find(tracking_no, query_code)
+    now = clock.now()
+    async with in_transaction():
+        c = await Complaint.filter(id=found.id).select_for_update().get()
+        if c.status is not ComplaintStatus.ANSWERED:
+            raise Conflict("只能在答复后、评价前对答复进行评价", code="complaint_rating_not_allowed")
+        c.satisfaction = score
+        await steps.record_step(settings, c, "rate", c.status, PUBLIC, now, clock, note=comment,
+                                data={"score": score})
+        if score <= UNSATISFIED:
+            c.status = COMPLAINT.next(c.status, "escalate")
+            c.escalated_at, c.escalation_reason = now, "unsatisfied"
+            _, ids = await steps.record_step(settings, c, "escalate", c.status, steps.ESCALATION, now,
+                                             clock, data={"reason": "unsatisfied"})
+        else:
+            c.status = COMPLAINT.next(c.status, "close")
+            _, ids = await steps.record_step(settings, c, "close", c.status, PUBLIC, now, clock)
+        await c.save(update_fields=["satisfaction", "status", "escalated_at", "escalation_reason", "updated_at"])
+    return c, ids
