@@ -180,12 +180,15 @@ class DecisionStatus(StrEnum):
     PUBLISHED = "published"
     CORRECTED = "corrected"  # published, with at least one correction
     WITHDRAWN = "withdrawn"
+    ENDED = "ended"  # its publication period is over (by itself, or early by a credit repair)
 
 
 class DecisionVersionKind(StrEnum):
     PUBLISH = "publish"
     CORRECT = "correct"
     WITHDRAW = "withdraw"
+    END = "end"  # the publication period ran out
+    CREDIT_REPAIR = "credit_repair"  # 信用修复: ended before the maximum period
 
 
 class ComplaintKind(StrEnum):
@@ -235,3 +238,18 @@ class LeafKind(StrEnum):
     REVIEW_OPINION = "review_opinion"
     REVIEW_EVENT = "review_event"  # a review's submission, dispute or head decision (the opinion has its own)
     CREDENTIAL_CHANGE = "credential_change"
+
+
+class RevocationReason(StrEnum):
+    """Why a published decision must leave public view within 3 working days (R-P3)."""
+
+    REVOKED = "revoked"  # 被撤销
+    CONFIRMED_ILLEGAL = "confirmed_illegal"  # 被确认违法
+    ORDERED_REMADE = "ordered_remade"  # 被责令重新作出
+
+
+class CalendarDayKind(StrEnum):
+    """A day of the official schedule that differs from the plain week."""
+
+    HOLIDAY = "holiday"  # 放假
+    WORKDAY = "workday"  # 调休上班
