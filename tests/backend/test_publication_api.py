@@ -30,7 +30,8 @@ async def test_a_decision_shows_its_publication_clock_and_is_overdue_for_its_age
     assert resp.status == 200, await resp.text()
     page = await resp.json()
     item = next(i for i in page["items"] if i["decision_id"] == decision["id"])
-    assert (item["kind"], item["clock"], item["days_overdue"], item["due_on"]) == ("publication", "red", 1, "2026-12-01")
+    assert (item["kind"], item["clock"], item["days_overdue"]) == ("publication", "red", 1)
+    assert item["due_on"] == "2026-12-01"
     assert item["document_no"] == decision["document_no"] and item["review_id"] is None
     assert "2027" in page["calendar_warning"]  # December, and 2027's schedule is not loaded
     own = await (await client.get("/api/v1/overdue?kind=publication", headers=agency.auth())).json()

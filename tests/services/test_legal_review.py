@@ -28,9 +28,9 @@ from backend.models.enums import (
 )
 from backend.services import audit, cases, decisions, officers
 from backend.services.apikeys import KeyHolder, create_key
+from backend.services.calendar import Deadline
 from backend.services.records import case_officers
 from backend.services.review import catalogue, deadlines, responsibility, reviews, staffing
-from backend.services.calendar import Deadline
 from backend.services.transparency import log
 from tests.factories import a_supervisor, an_agency, officer_body
 

@@ -18,6 +18,7 @@ from tests.factories import an_agency
 from tests.services.test_legal_review import a_world
 
 D = date
+NOVEMBER_20 = D(2026, 11, 20)
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def frozen() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))  # a Friday
 
 
-async def a_decision(clock: FrozenClock, type: str = "penalty", decided_at: date = D(2026, 11, 20),
+async def a_decision(clock: FrozenClock, type: str = "penalty", decided_at: date = NOVEMBER_20,
                      agency_id: uuid.UUID | None = None) -> Decision:
     if agency_id is None:
         agency_id = (await an_agency()).agency.id
@@ -195,3 +196,41 @@ async def test_loading_a_year_recomputes_every_stored_deadline_that_counted_it(d
         (str(revoked.id), "publication", "2027-01-07", "2027-01-08"),
         (str(revoked.id), "withdrawal", "2027-01-05", "2027-01-06")}
     assert all(c.actor_name == "operator:王运维" for c in changes)
+
+
+def _job(name: str):  # type: ignore[no-untyped-def]
+    from backend.periodic import PERIODIC_JOBS
+
+    return next(j for j in PERIODIC_JOBS if j.name == name)
+
+
+def _context(db, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    from backend.periodic import JobContext
+    from backend.services.disclosure.verification import VerifyCache
+    from notifications.deps import Deps
+    from notifications.policy import Policy
+
+    return JobContext(deps=Deps(settings=db, clock=clock, policy=Policy(schedule=(0.01,)), channels={}),
+                      cache=VerifyCache(None))
+
+
+async def test_the_december_job_warns_once_a_day_while_next_year_is_missing(db, caplog):
+    job = _job("calendar_coverage")
+    november = FrozenClock(datetime(2026, 11, 30, 9, 10, tzinfo=SHANGHAI))
+    assert await job.run(_context(db, november)) is None
+    december = FrozenClock(datetime(2026, 12, 1, 9, 10, tzinfo=SHANGHAI))
+    warning = await job.run(_context(db, december))
+    assert warning is not None and "2027" in warning
+    assert any(r.levelname == "WARNING" and "calendar_year_missing" in r.getMessage() for r in caplog.records)
+    assert await job.run(_context(db, FrozenClock(datetime(2026, 12, 1, 14, 0, tzinfo=SHANGHAI)))) is None  # once a day
+    await clocks.load(calendar.parse(SCHEDULE_2027.encode()), source_name="2027.csv", sha256="0" * 64,
+                      actor="operator:王运维", clock=december)
+    assert await job.run(_context(db, december)) is None
+
+
+async def test_the_periodic_table_ends_publications_whose_period_ran_out(db, frozen):
+    decision = await published(db, frozen)
+    assert await _job("end_publications").run(_context(db, frozen)) == 0
+    later = FrozenClock(datetime(2027, 11, 21, 0, 30, tzinfo=SHANGHAI))
+    assert await _job("end_publications").run(_context(db, later)) == 1
+    assert (await Decision.get(id=decision.id)).status is DecisionStatus.ENDED
