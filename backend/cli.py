@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from backend.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from backend.services.transparency.verify import LeafSources
 
 log = logging.getLogger("yangguang.cli")
@@ -168,6 +170,23 @@ def _parser() -> argparse.ArgumentParser:
     brestore.add_argument("--passphrase-file", default=None, help="加密备份的口令文件")
     brestore.add_argument("--checkpoint", default=None, help="另行保存的检查点文件，一并核对")
     brestore.set_defaults(func=cmd_backup_restore)
+    cal = sub.add_parser("calendar", help="官方工作日历（国务院节假日安排）").add_subparsers(dest="calendar_command")
+    cload = cal.add_parser("load", help="载入国务院办公厅公布的某年放假与调休安排（CSV 或 JSON：date,kind,name；"
+                                        "kind 为 holiday 或 workday），并重算已存的期限")
+    cload.add_argument("file", help="安排文件（.csv 或 .json）")
+    cload.add_argument("--by", default="", help="载入人姓名（默认为当前系统用户）")
+    cload.set_defaults(func=cmd_calendar_load)
+    cshow = cal.add_parser("show", help="列出某年的放假日与调休上班日及其来源")
+    cshow.add_argument("year")
+    cshow.set_defaults(func=cmd_calendar_show)
+    work = sub.add_parser("workdays", help="按官方工作日历计算").add_subparsers(dest="workdays_command")
+    wadd = work.add_parser("add", help="DATE 之后第 N 个工作日（输出一行：日期，未覆盖年份后加 provisional）")
+    wadd.add_argument("date")
+    wadd.add_argument("n")
+    wadd.set_defaults(func=cmd_workdays_add)
+    wday = work.add_parser("day", help="DATE 是否为工作日（输出一行：日期 workday|holiday 名称 来源）")
+    wday.add_argument("date")
+    wday.set_defaults(func=cmd_workdays_day)
 
     logcmd = sub.add_parser("log", help="透明日志").add_subparsers(dest="log_command")
     lrotate = logcmd.add_parser("rotate-key", help="轮换日志签名密钥（旧公钥保留，旧检查点继续可验证）")
@@ -578,6 +597,107 @@ def cmd_backup_restore(settings: Settings, args: argparse.Namespace) -> int:
         return 3
     print(f"已恢复并核验：日志 {result.log_size} 条，根哈希 {result.root_hash}，"
           f"与备份的检查点（{result.checkpoint_size} 条）一致")
+    return 0
+
+
+def _date_arg(raw: str) -> date:
+    from datetime import date
+
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _UserError(f"日期 {raw[:20]!r} 无效，须为 YYYY-MM-DD") from None
+
+
+def cmd_workdays_add(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.services import calendar
+
+    start = _date_arg(args.date)
+    if not args.n.isascii() or not args.n.isdigit():
+        raise _UserError(f"工作日数 {args.n[:20]!r} 无效，须为 0 到 {calendar.MAX_WORKING_DAYS} 的整数")
+
+    async def run() -> calendar.Deadline:
+        async with _db(settings):
+            return await calendar.add_working_days(start, int(args.n))
+
+    due = asyncio.run(run())
+    print(due.on.isoformat() + (" provisional" if due.provisional else ""))
+    return 0
+
+
+def cmd_workdays_day(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.services import calendar
+
+    on = _date_arg(args.date)
+
+    async def run() -> calendar.Day:
+        async with _db(settings):
+            return await calendar.day(on)
+
+    day = asyncio.run(run())
+    print(" ".join(x for x in (on.isoformat(), "workday" if day.working else "holiday", day.name, day.source) if x))
+    return 0
+
+
+def cmd_calendar_load(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+    import hashlib
+    from pathlib import Path
+
+    from backend.clock import Clock
+    from backend.services import calendar, clocks
+
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > calendar.MAX_FILE_BYTES:
+            raise _UserError(f"{args.file} 超过 {calendar.MAX_FILE_BYTES // 1024} KiB，不像节假日安排文件")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _UserError(f"无法读取 {args.file}：{exc.strerror}") from exc
+    entries = calendar.parse(data)
+    person = (args.by.strip() or getpass.getuser())[:50]
+
+    async def run() -> clocks.LoadResult:
+        async with _db(settings):
+            return await clocks.load(entries, source_name=path.name, sha256=hashlib.sha256(data).hexdigest(),
+                                     actor=f"operator:{person}", clock=Clock())
+
+    result = asyncio.run(run())
+    words = {"review": "法制审核", "publication": "决定公示", "withdrawal": "撤回公示"}
+    changed = "，".join(f"{words[k]} {v} 个" for k, v in result.recomputed.items())
+    confirmed = sum(result.confirmed.values())
+    print(f"已载入 {'、'.join(map(str, result.years))} 年的安排（{len(entries)} 天，载入编号 {result.load.id}）；"
+          f"重算期限：{changed}；另有 {confirmed} 个暂定期限已按官方安排确认")
+    return 0
+
+
+def cmd_calendar_show(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.services import calendar
+
+    if (not args.year.isascii() or not args.year.isdigit()
+            or not calendar.FIRST_YEAR <= int(args.year) <= calendar.LAST_YEAR):
+        raise _UserError(f"年份 {args.year[:20]!r} 无效，须为 {calendar.FIRST_YEAR} 到 {calendar.LAST_YEAR}")
+    year = int(args.year)
+
+    async def run() -> calendar.Calendar:
+        async with _db(settings):
+            return await calendar.current()
+
+    cal = asyncio.run(run())
+    source = cal.source_of(year)
+    first, last = calendar.library_range()
+    if source == "loaded":
+        print(f"{year} 年：官方安排（由 yangguang calendar load 载入）")
+    elif source == "chinese_calendar":
+        print(f"{year} 年：官方安排（chinese-calendar 数据，覆盖 {first}–{last} 年）")
+    else:
+        print(f"{year} 年：未载入官方安排（chinese-calendar 覆盖 {first}–{last} 年，数据库中也没有）；"
+              f"暂按周末和固定日期节日计算，结果标记为 provisional；{calendar.LUNAR_NOTE}")
+    for day in cal.special_days(year):
+        print(f"{day.on.isoformat()}\t{'workday' if day.working else 'holiday'}\t{day.name}\t{day.source}")
+    print(f"全年工作日 {cal.working_days_in(year)} 天")
     return 0
 
 

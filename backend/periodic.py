@@ -17,6 +17,7 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
+from backend.services import calendar, decisions
 from backend.services.complaints import handling as complaints
 from backend.services.disclosure import credentials as lifecycle
 from backend.services.disclosure.verification import VerifyCache
@@ -37,7 +38,7 @@ class JobContext:
 class PeriodicJob:
     name: str
     run: Callable[[JobContext], Awaitable[object]]
-    every: int  # seconds; divides a minute below 60, an hour below 3600 (cron needs a fixed grid)
+    every: int  # seconds; divides a minute below 60, an hour up to 3600 (cron needs a fixed grid)
     offset: int = 0  # seconds into each period, so jobs of one cadence do not start together
     at_startup: bool = False
     notifications: bool = False  # needs a notification worker (the embedded one may be switched off)
@@ -74,6 +75,26 @@ async def _checkpoint(ctx: JobContext) -> int | None:
     return await checkpoints.checkpoint_if_grown(ctx.deps.settings, ctx.deps.clock)
 
 
+async def _end_publications(ctx: JobContext) -> int:
+    # Publication periods end by themselves at their type's maximum (a new version, never a delete).
+    return await decisions.end_due_publications(ctx.deps.settings, ctx.deps.clock)
+
+
+CALENDAR_WARNING_HOUR = 9  # once a day, in office hours, where the operator's log alerts are read
+
+
+async def _calendar_coverage(ctx: JobContext) -> str | None:
+    # Each December while next year's State Council schedule is not loaded (and whenever the
+    # current year's is missing): a WARNING the operator's log alerts pick up, once a day. The
+    # supervisor sees the same text on every overdue view (calendar_warning).
+    if ctx.deps.clock.now().hour != CALENDAR_WARNING_HOUR:
+        return None
+    warning = (await calendar.current()).missing_year_warning(ctx.deps.clock.today())
+    if warning is not None:
+        log.warning("calendar_year_missing: %s", warning)
+    return warning
+
+
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Committed pending notification rows -> workers (after a lost hand-over or Redis outage).
     PeriodicJob("relay", _relay, every=1, at_startup=True, notifications=True),
@@ -86,6 +107,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("escalate_complaints", _escalate_complaints, every=1800, offset=420, at_startup=True),
     # Transparency log: at least once a minute while entries arrive (twice, so a slow run never skips one).
     PeriodicJob("log_checkpoint", _checkpoint, every=30, offset=11, at_startup=True),
+    PeriodicJob("end_publications", _end_publications, every=1800, offset=600, at_startup=True),
+    # Hourly; it speaks only in the 9 o'clock hour, so once a day.
+    PeriodicJob("calendar_coverage", _calendar_coverage, every=3600, offset=900, at_startup=True),
 )
 
 
@@ -93,7 +117,7 @@ def cron_fields(job: PeriodicJob) -> dict[str, set[int]]:
     """The arq cron fields for a row: the seconds (or minutes) of the hour at which it fires."""
     if job.every < 60 and 60 % job.every == 0:
         return {"second": {(job.offset + k * job.every) % 60 for k in range(60 // job.every)}}
-    if job.every < 3600 and job.every % 60 == 0 and 3600 % job.every == 0:
+    if job.every <= 3600 and job.every % 60 == 0 and 3600 % job.every == 0:
         return {"minute": {(job.offset + k * job.every) // 60 % 60 for k in range(3600 // job.every)},
                 "second": {job.offset % 60}}
     raise ValueError(f"periodic job {job.name}: every={job.every}s does not fit a cron grid")

@@ -27,6 +27,15 @@ DEFAULT_SMS_TEMPLATES: dict[str, str] = {
     "decision_corrected_plain": "SMS_YG_CORRECTED_PLAIN",
 }
 
+# How long a decision stays public, in months (minimum, maximum) per decision type. The maximum
+# ends the publication by itself; a credit repair (信用修复) may end it early, never before the
+# minimum. Penalties: 3 months to 1 year, the general case of 《失信行为纠正后的信用信息修复管理办法
+# （试行）》; a severe one (严重失信, 1 to 3 years) needs YANGGUANG_PUBLICATION_PERIODS.
+DEFAULT_PUBLICATION_PERIODS: dict[str, tuple[int, int]] = {
+    "penalty": (3, 12), "permit": (0, 36), "coercion": (3, 12), "inspection": (0, 12), "collection": (0, 12),
+    "other": (0, 12),
+}
+
 
 def _event_loop(value: str | None) -> bool:
     if value not in (None, "uvloop", "asyncio"):
@@ -104,6 +113,8 @@ class Settings:
     notify_daily_cap: int = 50  # per recipient and template (Aliyun's own limit)
     notify_concurrency: int = 32  # jobs per worker process
     notify_embedded_worker: bool = True  # run the in-process worker when Redis is not configured
+    publication_periods: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: dict(DEFAULT_PUBLICATION_PERIODS))
     # The transparency log's origin: first line of every checkpoint and the signing key's name (C2SP).
     log_origin: str = "yangguang.local/log"
     # GET /metrics: answered with this Bearer token on the service's own port; without it, 404 there.
@@ -176,6 +187,7 @@ class Settings:
             log_origin=_origin(env, "LOG_ORIGIN", "yangguang.local/log"),
             metrics_token=_token(env, "METRICS_TOKEN"),
             metrics_listen=_listen_address(env, "METRICS_LISTEN"),
+            publication_periods=_periods(env, "PUBLICATION_PERIODS"),
         )
 
 
@@ -242,6 +254,29 @@ def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tu
     if not values or any(v < 0 for v in values):
         raise SettingsError(f"{PREFIX}{name} must be non-negative seconds")
     return values
+
+
+def _periods(env: Mapping[str, str], name: str) -> dict[str, tuple[int, int]]:
+    """``{"penalty": [3, 12], ...}``: months (minimum, maximum) per decision type, over the defaults."""
+    periods = dict(DEFAULT_PUBLICATION_PERIODS)
+    raw = env.get(PREFIX + name)
+    if not raw:
+        return periods
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise SettingsError(f"{PREFIX}{name} must be a JSON object of decision type -> [min, max] months")
+    for key, pair in value.items():
+        if key not in periods:
+            raise SettingsError(f"{PREFIX}{name}: unknown decision type {key!r} (one of {', '.join(periods)})")
+        if (not isinstance(pair, list) or len(pair) != 2 or not all(type(m) is int for m in pair)
+                or not 0 <= pair[0] <= pair[1] or not 1 <= pair[1] <= 120):
+            raise SettingsError(f"{PREFIX}{name}: {key} must be [min, max] whole months, 0 <= min <= max, "
+                                f"1 <= max <= 120, got {pair!r}")
+        periods[key] = (pair[0], pair[1])
+    return periods
 
 
 def _json_map(env: Mapping[str, str], name: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from backend.models.enums import (
     NotificationEvent,
     NotificationStatus,
     PartyKind,
+    RevocationReason,
 )
 from backend.services.masking import mask_recipient
 
@@ -140,9 +142,52 @@ class DecisionOut(Out):
     status: DecisionStatus
     current_version: int
     published_at: datetime | None
+    publish_due_on: date | None = Field(
+        None, description="应公示的最后一天：决定日期后7个工作日（行政许可、行政处罚）或20个工作日（其他）")
+    publish_due_on_provisional: bool = Field(
+        False, description="true：计算时该年国务院节假日安排尚未载入（暂按周末和固定日期节日），载入后自动重算")
+    withdraw_due_on: date | None = Field(None, description="登记撤销后应撤回公示的最后一天（3个工作日）")
+    withdraw_due_on_provisional: bool = False
+    publication_ends_on: date | None = Field(None, description="公示期的最后一天（按决定类型的最长公示期）")
     notifications: int = Field(0, description="本次操作写入的通知条数")
     unreachable_parties: list[UnreachablePartyOut] = Field(
         default_factory=list, description="本次操作无法通知的当事人（无联系方式或拒收）")
+
+
+class RevocationIn(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "reason": "revoked", "date": "2026-12-01", "basis": "杭州市西湖区人民政府行政复议决定书西政复〔2026〕31号"}]})
+
+    reason: RevocationReason = Field(
+        description="revoked 被撤销；confirmed_illegal 被确认违法；ordered_remade 被责令重新作出")
+    date: dt.date = Field(description="撤销（确认违法、责令重作）文书的日期，3个工作日的撤回期限由此起算；不得晚于今天")
+    basis: Annotated[str, StringConstraints(max_length=500)] = Field(
+        "", description="依据，如复议决定书或判决书文号（仅内部可见）")
+
+
+class RevocationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "2b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e", "decision_id": "8c2e5f10-3a4b-4c5d-8e9f-0a1b2c3d4e5f",
+        "reason": "revoked", "date": "2026-12-01", "basis": "西政复〔2026〕31号", "recorded_by": "张执法",
+        "recorded_at": "2026-12-02T09:30:00+08:00", "withdraw_due_on": "2026-12-04",
+        "withdraw_due_on_provisional": False}]})
+
+    id: uuid.UUID
+    decision_id: uuid.UUID
+    reason: RevocationReason
+    date: dt.date
+    basis: str
+    recorded_by: str
+    recorded_at: datetime
+    withdraw_due_on: dt.date
+    withdraw_due_on_provisional: bool
+
+
+class CreditRepairIn(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "reason": "当事人已履行行政处罚决定并作出信用承诺，经信用修复审核同意提前停止公示"}]})
+
+    reason: Reason
 
 
 class NoticeCreate(Body):

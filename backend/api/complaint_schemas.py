@@ -147,6 +147,7 @@ class SatisfactionOut(BaseModel):
 class ComplaintOverdueOut(BaseModel):
     """An item of ``GET /api/v1/supervision/overdue?kind=complaint``."""
 
+    kind: Literal["complaint"] = "complaint"
     complaint_id: uuid.UUID
     tracking_no: str
     agency_id: uuid.UUID

@@ -4,6 +4,7 @@ acknowledge, handle, answer, the agency's limits, and satisfaction per agency. T
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -51,7 +52,7 @@ def complaint_out(c: Complaint, viewer: handling.Viewer, events: list[ComplaintE
         longitude=float(c.longitude) if c.longitude is not None else None, anonymous=c.anonymous,
         complainant=identity, status=c.status, submitted_at=c.submitted_at or c.created_at,
         acknowledge_due_on=c.acknowledge_due_on, answer_due_on=c.answer_due_on,
-        due_on_provisional=handling.PROVISIONAL, overdue=handling.lateness(c, today),
+        due_on_provisional=c.due_on_provisional, overdue=handling.lateness(c, today),
         acknowledged_at=c.acknowledged_at, answered_at=c.answered_at, escalated_at=c.escalated_at,
         escalation_reason=c.escalation_reason, answer=c.answer, satisfaction=c.satisfaction, leaf_index=c.leaf_index,
         steps=[StepOut(action=e.action, status=e.status, note=handling.text_for(viewer, e.note),
@@ -142,12 +143,13 @@ async def supervision_complaints(call: Call[None, None]) -> SatisfactionOut:
         meets_target=r.meets_target) for r in rows], below_target=sum(1 for r in rows if r.meets_target is False))
 
 
-async def overdue_items(call: Call[Any, Any], page: int, page_size: int) -> tuple[list[ComplaintOverdueOut],
-                                                                                        int]:
-    """``GET /api/v1/supervision/overdue?kind=complaint`` (the route lives with the review views)."""
-    rows, total = await handling.overdue(call.request.app[CLOCK], page=page, page_size=page_size)
+async def overdue_items(call: Call[Any, Any], page: int, page_size: int, *,
+                        scope: uuid.UUID | None) -> tuple[list[ComplaintOverdueOut], int]:
+    """``GET /api/v1/supervision/overdue?kind=complaint`` and the agency's own ``/api/v1/overdue``
+    (the routes live with the review views); ``scope`` narrows to one agency."""
+    rows, total = await handling.overdue(call.request.app[CLOCK], page=page, page_size=page_size, scope=scope)
     return [ComplaintOverdueOut(
         complaint_id=o.complaint.id, tracking_no=o.complaint.tracking_no, agency_id=o.complaint.agency_id,
         agency_name=o.agency_name, status=o.complaint.status, late=o.late, due_on=o.due_on,
-        due_on_provisional=handling.PROVISIONAL, days_overdue=o.days_overdue,
+        due_on_provisional=o.complaint.due_on_provisional, days_overdue=o.days_overdue,
         escalated=o.complaint.escalated_at is not None) for o in rows], total

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from backend.api.case_schemas import DecisionCorrect, DecisionCreate, DecisionOut, DecisionWithdraw
+from backend.api.case_schemas import (
+    CreditRepairIn,
+    DecisionCorrect,
+    DecisionCreate,
+    DecisionOut,
+    DecisionWithdraw,
+    RevocationIn,
+    RevocationOut,
+)
 from backend.api.cases import READERS, WRITERS, read_scope, unreachable_out
 from backend.app_keys import CLOCK, SETTINGS
 from backend.http.routing import Call, RouteTable
@@ -55,3 +63,29 @@ async def correct_decision(call: Call[DecisionCorrect, None]) -> DecisionOut:
               tag="decisions", body=DecisionWithdraw, response=DecisionOut, errors=(404, 409, 422))
 async def withdraw_decision(call: Call[DecisionWithdraw, None]) -> DecisionOut:
     return await _change(call, "withdraw", reason=call.body.reason)
+
+
+@routes.route("POST", "/decisions/{decision_id}/revocations", access=WRITERS, status=201,
+              summary="登记公示中的执法决定被撤销、确认违法或责令重作（自该日期起3个工作日内须撤回公示）",
+              tag="decisions", body=RevocationIn, response=RevocationOut, errors=(404, 409, 422))
+async def revoke_decision(call: Call[RevocationIn, None]) -> RevocationOut:
+    b = call.body
+    revocation = await decisions.revoke(call.principal.agency_id, call.path_uuid("decision_id"), b.reason, b.date,
+                                        b.basis, call.principal.actor, call.request.app[CLOCK])
+    decision = await decisions.get(call.principal.agency_id, revocation.decision_id)
+    assert decision.withdraw_due_on is not None  # set with the revocation
+    return RevocationOut(id=revocation.id, decision_id=revocation.decision_id, reason=revocation.reason,
+                         date=revocation.revoked_on, basis=revocation.basis, recorded_by=revocation.actor_name,
+                         recorded_at=revocation.created_at, withdraw_due_on=decision.withdraw_due_on,
+                         withdraw_due_on_provisional=decision.withdraw_due_on_provisional)
+
+
+@routes.route("POST", "/decisions/{decision_id}/credit-repair", access=WRITERS,
+              summary="信用修复：提前结束公示期（不早于该类决定的最短公示期；留存版本，不删除）",
+              tag="decisions", body=CreditRepairIn, response=DecisionOut, errors=(404, 409, 422))
+async def credit_repair(call: Call[CreditRepairIn, None]) -> DecisionOut:
+    app = call.request.app
+    decision = await decisions.end_publication(app[SETTINGS], app[CLOCK], call.path_uuid("decision_id"),
+                                               "credit_repair", call.principal.actor,
+                                               agency_id=call.principal.agency_id, reason=call.body.reason)
+    return DecisionOut.model_validate(decision)

@@ -21,6 +21,7 @@ from backend.models.enums import (
     ReviewLevel,
     ReviewOutcome,
     ReviewStatus,
+    RevocationReason,
 )
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=5000), AfterValidator(stripped_nonempty)]
@@ -427,32 +428,54 @@ class RatioOut(BaseModel):
 
 
 class OverdueQuery(PageQuery):
-    kind: Literal["review", "complaint"] = Field(description="review 法制审核；complaint 投诉举报（超期未受理或未答复）"
-                                                             "（其他类别随后加入）")
+    kind: Literal["review", "publication", "withdrawal", "complaint"] = Field(
+        description="review 待审核的法制审核（5个工作日）；publication 尚未公示的执法决定（决定日期后7或20个工作日）；"
+                    "withdrawal 已登记撤销但仍在公示的决定（3个工作日）；complaint 超期未受理或未答复的投诉举报")
 
 
 class OverdueItemOut(BaseModel):
-    review_id: uuid.UUID
+    kind: Literal["review", "publication", "withdrawal"] = "review"
     agency_id: uuid.UUID
     agency_name: str
     case_id: uuid.UUID
     case_number: str
-    level: ReviewLevel
-    round: int
     due_on: date
-    due_on_provisional: bool
-    clock: Colour
+    due_on_provisional: bool = Field(
+        description="true：期限跨入尚未载入国务院节假日安排的年份，暂按周末和固定日期节日计算")
+    clock: Colour = Field(description="red 已超期；yellow 今天或明天到期")
     days_overdue: int
+    review_id: uuid.UUID | None = Field(None, description="kind=review")
+    level: ReviewLevel | None = Field(None, description="kind=review")
+    round: int | None = Field(None, description="kind=review")
+    decision_id: uuid.UUID | None = Field(None, description="kind=publication、withdrawal")
+    document_no: str | None = Field(None, description="kind=publication、withdrawal")
+    decision_type: CaseType | None = Field(None, description="kind=publication、withdrawal")
+    decided_at: date | None = Field(None, description="kind=publication、withdrawal")
+    revocation_reason: RevocationReason | None = Field(None, description="kind=withdrawal")
+    revoked_on: date | None = Field(None, description="kind=withdrawal")
 
 
 class OverduePage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
-        "review_id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "agency_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10",
+        "kind": "review", "review_id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        "agency_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10",
         "agency_name": "杭州市西湖区市场监督管理局", "case_id": "7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21",
         "case_number": "2026-3F2A91C0", "level": "agency", "round": 1, "due_on": "2026-11-27",
-        "due_on_provisional": True, "clock": "red", "days_overdue": 2}], "page": 1, "page_size": 20, "total": 1}]})
+        "due_on_provisional": False, "clock": "red", "days_overdue": 2}], "page": 1, "page_size": 20, "total": 1,
+        "calendar_warning": None}, {"items": [{
+            "kind": "publication", "decision_id": "8c2e5f10-3a4b-4c5d-8e9f-0a1b2c3d4e5f",
+            "agency_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10", "agency_name": "杭州市西湖区市场监督管理局",
+            "case_id": "7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21", "case_number": "2026-3F2A91C0",
+            "document_no": "杭西市监罚〔2026〕12号", "decision_type": "penalty", "decided_at": "2026-12-21",
+            "due_on": "2026-12-30", "due_on_provisional": False, "clock": "yellow", "days_overdue": 0}],
+            "page": 1, "page_size": 20, "total": 1,
+            "calendar_warning": "2027 年的国务院节假日安排尚未载入：涉及该年的期限暂按周末和固定日期节日"
+                                "（元旦、劳动节、国庆节）计算并标记为暂定；……请在通知公布后运行 "
+                                "yangguang calendar load 载入，已存的期限将自动重算"}]})
 
     items: list[OverdueItemOut | ComplaintOverdueOut]
     page: int
     page_size: int
     total: int
+    calendar_warning: str | None = Field(
+        None, description="当年（或12月里的下一年）的国务院节假日安排尚未载入时的提醒；载入后消失")

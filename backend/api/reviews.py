@@ -46,7 +46,7 @@ from backend.errors import NotFound
 from backend.http.routing import Call, RouteTable
 from backend.models import Case, LegalReview, MajorCatalogue, ReviewerRosterFiling
 from backend.models.enums import CaseType, Measure, ReviewOutcome, Role
-from backend.services import cases
+from backend.services import cases, clocks
 from backend.services.review import catalogue, responsibility, reviews, staffing
 
 routes = RouteTable("/api/v1")
@@ -269,17 +269,42 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
 
 
 @routes.route("GET", "/supervision/overdue", access={Role.SUPERVISOR},
-              summary="超期与临期事项（kind=review：待审核的法制审核，红色已超期、黄色明天到期；"
-                      "kind=complaint：超期未受理或未答复的投诉）",
+              summary="超期与临期事项（红色已超期、黄色今天或明天到期）：kind=review 法制审核、"
+                      "publication 执法决定公示、"
+                      "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉；每个机关",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
-    q = call.query
+    return await _overdue(call, scope=None)
+
+
+@routes.route("GET", "/overdue", access=READERS - {Role.SUPERVISOR},
+              summary="本机关的超期与临期事项（与 /supervision/overdue 相同的 kind 与字段，只含本机关）",
+              tag="supervision", query=OverdueQuery, response=OverduePage)
+async def own_overdue(call: Call[None, OverdueQuery]) -> OverduePage:
+    return await _overdue(call, scope=call.principal.agency_id)
+
+
+async def _overdue(call: Call[None, OverdueQuery], scope: uuid.UUID | None) -> OverduePage:
+    q, clock = call.query, call.request.app[CLOCK]
+    warning = await clocks.calendar_warning(clock)
     if q.kind == "complaint":
-        items, count = await complaints.overdue_items(call, q.page, q.page_size)
-        return OverduePage(items=list(items), page=q.page, page_size=q.page_size, total=count)
-    rows, total = await reviews.overdue(call.request.app[CLOCK], page=q.page, page_size=q.page_size)
-    return OverduePage(items=[OverdueItemOut(
-        review_id=o.review.id, agency_id=o.review.agency_id, agency_name=o.agency_name, case_id=o.review.case_id,
-        case_number=o.case_number, level=o.review.level, round=o.review.round, due_on=o.review.due_on,
-        due_on_provisional=o.review.due_on_provisional, clock=o.colour, days_overdue=o.days_overdue)
-        for o in rows], page=q.page, page_size=q.page_size, total=total)
+        found_complaints, count = await complaints.overdue_items(call, q.page, q.page_size, scope=scope)
+        return OverduePage(items=list(found_complaints), page=q.page, page_size=q.page_size, total=count,
+                           calendar_warning=warning)
+    if q.kind == "review":
+        rows, total = await reviews.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)
+        items = [OverdueItemOut(
+            kind="review", review_id=o.review.id, agency_id=o.review.agency_id, agency_name=o.agency_name,
+            case_id=o.review.case_id, case_number=o.case_number, level=o.review.level, round=o.review.round,
+            due_on=o.review.due_on, due_on_provisional=o.review.due_on_provisional, clock=o.colour,
+            days_overdue=o.days_overdue) for o in rows]
+    else:
+        found, total = await clocks.overdue_decisions(q.kind, clock, page=q.page, page_size=q.page_size, scope=scope)
+        items = [OverdueItemOut(
+            kind=q.kind, decision_id=o.decision.id, agency_id=o.decision.agency_id, agency_name=o.agency_name,
+            case_id=o.decision.case_id, case_number=o.case_number, document_no=o.decision.document_no,
+            decision_type=o.decision.type, decided_at=o.decision.decided_at, due_on=o.due_on,
+            due_on_provisional=o.provisional, clock=o.colour, days_overdue=o.days_overdue,
+            revocation_reason=o.revocation.reason if o.revocation else None,
+            revoked_on=o.revocation.revoked_on if o.revocation else None) for o in found]
+    return OverduePage(items=items, page=q.page, page_size=q.page_size, total=total, calendar_warning=warning)

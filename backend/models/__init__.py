@@ -2,6 +2,7 @@
 
 from backend.models.agency import Agency, ApiKey, RegisterItem, RegisterVersion
 from backend.models.audit import AuditEvent
+from backend.models.calendar import CalendarDay, CalendarLoad
 from backend.models.case import (
     Case,
     CaseOfficer,
@@ -12,7 +13,7 @@ from backend.models.case import (
     RecordAccess,
 )
 from backend.models.complaint import Complaint, ComplaintEvent, ComplaintUpload, PhoneVerification, Rectification
-from backend.models.decision import Decision, DecisionVersion
+from backend.models.decision import Decision, DecisionRevocation, DecisionVersion
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
@@ -22,6 +23,8 @@ __all__ = [
     "Agency",
     "ApiKey",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarLoad",
     "Case",
     "CaseOfficer",
     "CaseParty",
@@ -32,6 +35,7 @@ __all__ = [
     "Credential",
     "CredentialEvent",
     "Decision",
+    "DecisionRevocation",
     "DecisionVersion",
     "DeliveryReceipt",
     "Evidence",

@@ -51,6 +51,11 @@ class Complaint(Model):
     submitted_at = fields.DatetimeField(null=True)  # the injected clock's time of intake
     acknowledge_due_on = fields.DateField(null=True)
     answer_due_on = fields.DateField(null=True)
+    # The limits the complaint was given (working days) and whether a day counted was not on an
+    # official schedule yet: `calendar load` recomputes such dates (services/clocks.py).
+    acknowledge_days = fields.SmallIntField(null=True)
+    answer_days = fields.SmallIntField(null=True)
+    due_on_provisional = fields.BooleanField(default=False)
     acknowledged_at = fields.DatetimeField(null=True)
     answered_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)

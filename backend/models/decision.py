@@ -12,7 +12,7 @@ from tortoise.models import Model
 from backend.models.agency import Agency
 from backend.models.base import created_at, updated_at, uuid_pk
 from backend.models.case import Case
-from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
+from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind, RevocationReason
 
 
 class Decision(Model):
@@ -35,8 +35,14 @@ class Decision(Model):
     review_id = fields.UUIDField(null=True)  # the approved review the gate accepted, for a major case
     decided_at = fields.DateField()
     status = fields.CharEnumField(DecisionStatus, max_length=16, default=DecisionStatus.DRAFT)
-    publish_due_on = fields.DateField(null=True)  # 7 or 20 working days (R-P1)
-    withdraw_due_on = fields.DateField(null=True)  # 3 working days (R-P3)
+    # The clocks (services/clocks.py): 7 or 20 working days after decided_at (R-P1); 3 working days
+    # after a revocation (R-P3). Provisional: the calendar did not cover every day counted yet.
+    publish_due_on = fields.DateField(null=True)
+    publish_due_on_provisional = fields.BooleanField(default=False)
+    withdraw_due_on = fields.DateField(null=True)
+    withdraw_due_on_provisional = fields.BooleanField(default=False)
+    # The last day of the publication period (the maximum for its type, from the day it was published).
+    publication_ends_on = fields.DateField(null=True)
     published_at = fields.DatetimeField(null=True)
     public_party_name = fields.CharField(max_length=200, default="", db_index=True)  # masked
     current_version = fields.IntField(default=0)
@@ -68,3 +74,24 @@ class DecisionVersion(Model):
     class Meta:
         table = "decision_version"
         unique_together = (("decision", "version"),)
+
+
+class DecisionRevocation(Model):
+    """A published decision revoked, confirmed illegal or ordered remade (R-P3): it must leave public
+    view within 3 working days of ``revoked_on``. One per decision; never changed."""
+
+    id = uuid_pk()
+    decision: fields.OneToOneRelation[Decision] = fields.OneToOneField(
+        "models.Decision", related_name="revocation", on_delete=fields.RESTRICT
+    )
+    decision_id: uuid.UUID
+    reason = fields.CharEnumField(RevocationReason, max_length=24)
+    revoked_on = fields.DateField()  # the date of the revoking act (judgment, reconsideration, own decision)
+    basis = fields.CharField(max_length=500, default="")  # e.g. the reconsideration decision's number
+    actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    created_at = created_at()
+
+    class Meta:
+        table = "decision_revocation"

@@ -180,12 +180,15 @@ class DecisionStatus(StrEnum):
     PUBLISHED = "published"
     CORRECTED = "corrected"  # published, with at least one correction
     WITHDRAWN = "withdrawn"
+    ENDED = "ended"  # its publication period is over (by itself, or early by a credit repair)
 
 
 class DecisionVersionKind(StrEnum):
     PUBLISH = "publish"
     CORRECT = "correct"
     WITHDRAW = "withdraw"
+    END = "end"  # the publication period ran out
+    CREDIT_REPAIR = "credit_repair"  # 信用修复: ended before the maximum period
 
 
 class ComplaintKind(StrEnum):
@@ -247,3 +250,18 @@ class LeafKind(StrEnum):
     CREDENTIAL_CHANGE = "credential_change"
     COMPLAINT = "complaint"  # a complaint as received (its receipt carries this leaf's index)
     COMPLAINT_EVENT = "complaint_event"  # each later step: acknowledge, handle, answer, rating, escalation
+
+
+class RevocationReason(StrEnum):
+    """Why a published decision must leave public view within 3 working days (R-P3)."""
+
+    REVOKED = "revoked"  # 被撤销
+    CONFIRMED_ILLEGAL = "confirmed_illegal"  # 被确认违法
+    ORDERED_REMADE = "ordered_remade"  # 被责令重新作出
+
+
+class CalendarDayKind(StrEnum):
+    """A day of the official schedule that differs from the plain week."""
+
+    HOLIDAY = "holiday"  # 放假
+    WORKDAY = "workday"  # 调休上班

@@ -61,7 +61,7 @@ class LegalReview(Model):
     submitted_by_role = fields.CharField(max_length=16, default="")
     submitted_at = fields.DatetimeField()
     due_on = fields.DateField()  # 5 working days (R-L4)
-    due_on_provisional = fields.BooleanField(default=True)  # a weekday count until the calendar lands
+    due_on_provisional = fields.BooleanField(default=True)  # the calendar did not cover every day counted
     # The opinion (法制审核意见书).
     reviewer_officer_id = fields.UUIDField(null=True)
     reviewer_name = fields.CharField(max_length=100, default="")

@@ -18,9 +18,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from backend.clock import Clock
-from backend.errors import Conflict, NotFound
-from backend.models import Agency, Case, Decision, DecisionVersion
+from backend.clock import SHANGHAI, Clock
+from backend.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from backend.models import Agency, Case, Decision, DecisionRevocation, DecisionVersion
 from backend.models.enums import (
     CaseType,
     DecisionStatus,
@@ -28,8 +28,9 @@ from backend.models.enums import (
     LeafKind,
     NotificationEvent,
     RecordStep,
+    RevocationReason,
 )
-from backend.services import audit, masking
+from backend.services import audit, clocks, masking
 from backend.services.cases import case_parties, get_case, move_case
 from backend.services.records import entries as records
 from backend.services.review import gate
@@ -47,7 +48,13 @@ EVENTS = {
     "correct": (E.DECISION_CORRECTED, DecisionVersionKind.CORRECT, "更正执法决定公示"),
     "withdraw": (E.DECISION_WITHDRAWN, DecisionVersionKind.WITHDRAW, "撤回执法决定公示"),
 }
-assert set(EVENTS) == set(DECISION.table), "every DECISION action has its event"
+# The end of a publication period: by itself, or early by a credit repair (end_publication; the
+# public text leaves view, no message is sent).
+ENDINGS = {
+    "end": (DecisionVersionKind.END, "公示期满，停止公示"),
+    "credit_repair": (DecisionVersionKind.CREDIT_REPAIR, "信用修复，提前停止公示"),
+}
+assert set(EVENTS) | set(ENDINGS) == set(DECISION.table), "every DECISION action has its event"
 # The actions that put a decision's text before the public: each passes the review gate first.
 GATED = frozenset({"publish", "correct"})
 
@@ -86,10 +93,12 @@ async def create(agency_id: uuid.UUID, case_id: uuid.UUID, data: dict[str, Any],
             review = await gate.check(case, gate.Proposed(case.type, amount, frozenset(measures),
                                                           bool(data.get("in_government_name"))), clock.today())
             await move_case(case, "decide")
+            due = await clocks.publish_due(case.type, data["decided_at"])  # R-P1: 7 or 20 working days
             decision = await Decision.create(
                 case=case, agency_id=agency_id, type=case.type, document_no=data["document_no"],
                 summary=data["summary"], decided_at=data["decided_at"], amount=amount, measures=measures,
                 review_id=review.id if review is not None else None,
+                publish_due_on=due.on, publish_due_on_provisional=due.provisional,
                 public_party_name=masking.joined_public_names(parties))
             await audit.record(actor, "decision.create", "decision", decision.id, agency_id=agency_id,
                                data={"document_no": decision.document_no})
@@ -121,6 +130,7 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
             decision.summary = summary
         if action == "publish":
             decision.published_at = now
+            decision.publication_ends_on = clocks.publication_ends_on(settings, decision.type, now.date())
         decision.current_version += 1
         if action == "publish":
             await move_case(case, "execute")  # the case status follows its events (services/cases.py)
@@ -157,6 +167,114 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
     return EventResult(decision, ids, unreachable)
 
 
+REVOCATION_WORDS = {RevocationReason.REVOKED: "被撤销", RevocationReason.CONFIRMED_ILLEGAL: "被确认违法",
+                    RevocationReason.ORDERED_REMADE: "被责令重新作出"}
+
+
+async def revoke(agency_id: uuid.UUID, decision_id: uuid.UUID, reason: RevocationReason, revoked_on: date,
+                 basis: str, actor: str, clock: Clock) -> DecisionRevocation:
+    """A published decision was revoked, confirmed illegal or ordered remade (R-P3): record it and
+    start the 3-working-day clock to withdraw it from public view (``withdraw_due_on``)."""
+    now = clock.now()
+    if revoked_on > now.date():
+        raise ValidationFailed("撤销日期不能晚于今天", code="revocation_date_in_future")
+    try:
+        async with in_transaction():
+            decision = await Decision.filter(id=decision_id, agency_id=agency_id).select_for_update().first()
+            if decision is None:
+                raise NotFound("未找到该执法决定", code="decision_not_found")
+            if decision.status not in clocks.PUBLIC:
+                raise Conflict("只有公示中的执法决定才需登记撤销并在3个工作日内撤回公示", code="decision_not_public")
+            if await DecisionRevocation.filter(decision_id=decision.id).exists():
+                raise Conflict("该执法决定已登记撤销", code="decision_already_revoked")
+            if revoked_on < decision.decided_at:
+                raise ValidationFailed("撤销日期不能早于决定日期", code="revocation_date_before_decision")
+            due = await clocks.withdraw_due(revoked_on)
+            name, role = audit.who(actor)
+            revocation = await DecisionRevocation.create(
+                decision=decision, reason=reason, revoked_on=revoked_on, basis=basis, actor=actor, actor_name=name,
+                actor_role=role)
+            decision.withdraw_due_on, decision.withdraw_due_on_provisional = due.on, due.provisional
+            await decision.save(update_fields=["withdraw_due_on", "withdraw_due_on_provisional", "updated_at"])
+            case = await Case.get(id=decision.case_id)
+            await records.append(case, RecordStep.PUBLICATION,
+                                 f"登记执法决定{REVOCATION_WORDS[reason]}：{decision.document_no}"
+                                 + (f"（{basis}）" if basis else "") + f"，应于{due.on.isoformat()}前撤回公示",
+                                 actor, now)
+            await audit.record(actor, "decision.revoke", "decision", decision.id, agency_id=agency_id,
+                               data={"reason": reason.value, "revoked_on": revoked_on.isoformat(),
+                                     "withdraw_due_on": due.on.isoformat(), "provisional": due.provisional})
+    except IntegrityError as exc:  # a concurrent revocation of the same decision
+        raise Conflict("该执法决定已登记撤销", code="decision_already_revoked") from exc
+    return revocation
+
+
+async def revocation_of(decision_id: uuid.UUID) -> DecisionRevocation | None:
+    return await DecisionRevocation.filter(decision_id=decision_id).first()
+
+
+async def end_publication(settings: Settings, clock: Clock, decision_id: uuid.UUID, action: str, actor: str, *,
+                          agency_id: uuid.UUID | None, reason: str = "", checkpoint: bool = True) -> Decision:
+    """End a publication period (R-P3 versioning): ``end`` once its maximum has passed, or
+    ``credit_repair`` early (never before its type's minimum). A new version, a leaf, the case
+    record and the audit, like every decision event; nothing is deleted."""
+    kind, label = ENDINGS[action]
+    async with in_transaction():
+        query = Decision.filter(id=decision_id)
+        decision = await (query if agency_id is None else query.filter(agency_id=agency_id)).select_for_update().first()
+        if decision is None:
+            raise NotFound("未找到该执法决定", code="decision_not_found")
+        decision.status = DECISION.next(decision.status, action)
+        now = clock.now()
+        assert decision.published_at is not None  # every public state was published
+        published_on = decision.published_at.astimezone(SHANGHAI).date()
+        if action == "credit_repair":
+            earliest = clocks.earliest_credit_repair(settings, decision.type, published_on)
+            if now.date() < earliest:
+                raise Conflict(f"公示未满最短公示期，{earliest.isoformat()}起方可因信用修复停止公示",
+                               code="publication_minimum_not_reached")
+        else:
+            ends_on = decision.publication_ends_on or clocks.publication_ends_on(settings, decision.type, published_on)
+            if now.date() <= ends_on:
+                raise Conflict(f"公示期至{ends_on.isoformat()}，尚未届满", code="publication_period_running")
+        last = await DecisionVersion.filter(decision_id=decision.id).order_by("-version").first()
+        case = await Case.get(id=decision.case_id)
+        parties = await case_parties(case.id)
+        decision.current_version += 1
+        who = audit.who(actor)
+        version = DecisionVersion(
+            decision=decision, version=decision.current_version, kind=kind,
+            public_text=last.public_text if last is not None else "", reason=masking.mask_text(reason, parties),
+            actor=actor, actor_name=who[0], actor_role=who[1])
+        await log.append_row(version, LeafKind.DECISION_EVENT, leaf_content(version, decision),
+                             agency_id=decision.agency_id, ref=str(version.id), clock=clock)
+        await decision.save()
+        await records.append(case, RecordStep.PUBLICATION, f"{label}：{decision.document_no}"
+                             + (f"，理由：{reason}" if reason else ""), actor, now)
+        await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=decision.agency_id,
+                           data={"version": version.version})
+    if checkpoint:
+        await checkpoints.checkpoint_after_commit(settings, clock)
+    return decision
+
+
+async def end_due_publications(settings: Settings, clock: Clock) -> int:
+    """The periodic job: every publication whose period ran out ends by itself (idempotent)."""
+    due: list[uuid.UUID] = await Decision.filter(  # type: ignore[assignment]  # flat values_list
+        status__in=list(clocks.PUBLIC), publication_ends_on__lt=clock.today()).values_list("id", flat=True)
+    ended = 0
+    for decision_id in due:
+        try:
+            await end_publication(settings, clock, decision_id, "end", "system:公示期满", agency_id=None,
+                                  checkpoint=False)
+            ended += 1
+        except (IllegalTransition, Conflict):
+            continue  # changed meanwhile (withdrawn, repaired, or ended by a concurrent run)
+    if ended:
+        await checkpoints.checkpoint_after_commit(settings, clock)
+    return ended
+
+
 @dataclass(frozen=True)
 class PublicVersion:
     version: int
@@ -174,7 +292,7 @@ class PublicDecision:
     decided_at: date
     status: DecisionStatus
     party: str
-    text: str | None  # None once withdrawn: it leaves public view
+    text: str | None  # None once withdrawn or its publication period ended: it leaves public view
     published_at: datetime | None
     history: list[PublicVersion]
 
@@ -189,7 +307,7 @@ async def public_view(decision_id: uuid.UUID) -> PublicDecision:
     agency = await Agency.get(id=decision.agency_id).values("name")
     latest_text = next((v.public_text for v in reversed(versions) if v.kind is not DecisionVersionKind.WITHDRAW),
                        None)
-    withdrawn = decision.status is DecisionStatus.WITHDRAWN
+    withdrawn = decision.status in (DecisionStatus.WITHDRAWN, DecisionStatus.ENDED)
     return PublicDecision(
         id=decision.id, agency_name=agency["name"], type=decision.type, document_no=decision.document_no,
         decided_at=decision.decided_at, status=decision.status, party=decision.public_party_name,

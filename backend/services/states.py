@@ -58,6 +58,9 @@ DECISION = Machine[DecisionStatus]("decision", {
     "publish": {D.DRAFT: D.PUBLISHED},
     "correct": {D.PUBLISHED: D.CORRECTED, D.CORRECTED: D.CORRECTED},
     "withdraw": {D.PUBLISHED: D.WITHDRAWN, D.CORRECTED: D.WITHDRAWN},
+    # The publication period is over: by itself at its maximum, or early by a credit repair (信用修复).
+    "end": {D.PUBLISHED: D.ENDED, D.CORRECTED: D.ENDED},
+    "credit_repair": {D.PUBLISHED: D.ENDED, D.CORRECTED: D.ENDED},
 })
 
 P = ComplaintStatus

@@ -19,9 +19,10 @@ from notifications import templates
 routes = RouteTable()
 
 STATUS_WORD = {DecisionStatus.PUBLISHED: "公示中", DecisionStatus.CORRECTED: "已更正",
-               DecisionStatus.WITHDRAWN: "已撤回"}
+               DecisionStatus.WITHDRAWN: "已撤回", DecisionStatus.ENDED: "公示期已结束"}
 KIND_WORD = {DecisionVersionKind.PUBLISH: "公示", DecisionVersionKind.CORRECT: "更正",
-             DecisionVersionKind.WITHDRAW: "撤回"}
+             DecisionVersionKind.WITHDRAW: "撤回", DecisionVersionKind.END: "公示期满",
+             DecisionVersionKind.CREDIT_REPAIR: "信用修复，提前结束公示"}
 TYPE_WORD = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", CaseType.COERCION: "行政强制",
              CaseType.INSPECTION: "行政检查", CaseType.COLLECTION: "行政征收", CaseType.OTHER: "其他执法决定"}
 
@@ -63,8 +64,9 @@ async def decision_page(call: Call[None, None]) -> web.Response:
     history = "".join(
         f"<li>{v.at:%Y-%m-%d %H:%M} {KIND_WORD[v.kind]}" + (f"：{escape(v.reason)}" if v.reason else "") + "</li>"
         for v in d.history)
+    gone = "公示期已结束" if d.status is DecisionStatus.ENDED else "已撤回"
     body = (f"<p>{escape(d.text)}</p>" if d.text is not None
-            else "<p><strong>该决定已撤回，不再公示。</strong></p>")
+            else f"<p><strong>该决定{gone}，不再公示。</strong></p>")
     remedy = templates.remedy_notice(d.type)  # a permit never shows penalty-appeal text
     notice = ('<p class="muted">该决定公示后有更正，以下为更正后的内容；更正记录见下方。</p>'
               if d.status is DecisionStatus.CORRECTED else "")

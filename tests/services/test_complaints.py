@@ -8,7 +8,7 @@ import asyncio
 import re
 import subprocess
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import orjson
 import pytest
@@ -118,6 +118,24 @@ async def test_due_dates_are_the_agencys_limits_in_working_days(db, frozen):
     with pytest.raises(ValidationFailed) as exc:
         await handling.set_limits(w.agency.id, 6, 5, "key:test")
     assert exc.value.code == "complaint_limits_invalid"
+
+
+async def test_a_limit_counted_into_a_year_without_a_schedule_is_provisional_until_the_year_is_loaded(db, frozen):
+    from backend.services import calendar, clocks
+    from tests.services.test_publication_clocks import SCHEDULE_2027
+
+    w = await a_world(db, frozen)
+    frozen.at = datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI)  # a Monday; 15 working days reach into 2027
+    c = (await a_complaint(db, frozen, w)).complaint
+    assert (c.acknowledge_due_on, c.due_on_provisional) == (date(2026, 12, 30), True)
+    fallback_answer = c.answer_due_on
+    result = await clocks.load(calendar.parse(SCHEDULE_2027.encode()), source_name="2027.csv", sha256="0" * 64,
+                               actor="operator:王运维", clock=frozen)
+    assert result.recomputed["complaint"] == 1 and result.confirmed["complaint"] == 1
+    c = await Complaint.get(id=c.id)
+    # 2027-01-04 is a holiday in the loaded schedule that the weekend-and-fixed-dates fallback missed.
+    assert (c.acknowledge_due_on, c.answer_due_on, c.due_on_provisional) == (
+        date(2026, 12, 30), fallback_answer + timedelta(days=1), False)
 
 
 async def test_the_agency_moves_a_complaint_only_through_the_transition_table(db, frozen):

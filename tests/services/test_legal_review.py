@@ -28,6 +28,7 @@ from backend.models.enums import (
 )
 from backend.services import audit, cases, decisions, officers
 from backend.services.apikeys import KeyHolder, create_key
+from backend.services.calendar import Deadline
 from backend.services.records import case_officers
 from backend.services.review import catalogue, deadlines, responsibility, reviews, staffing
 from backend.services.transparency import log
@@ -389,12 +390,18 @@ async def test_a_decision_said_to_be_in_the_governments_name_is_refused_without_
 
 # -- clocks, records, staffing (R-L4..R-L6) --------------------------------------------------------
 
-def test_due_on_counts_five_weekdays_provisionally():
-    friday = date(2026, 11, 20)
-    assert deadlines.add_working_days(friday, 5) == date(2026, 11, 27)
-    assert deadlines.add_working_days(date(2026, 11, 21), 5) == date(2026, 11, 27)  # from a Saturday
-    assert deadlines.add_working_days(date(2026, 11, 23), 5) == date(2026, 11, 30)
-    assert deadlines.PROVISIONAL is True
+async def test_due_on_counts_five_working_days_on_the_official_calendar(db):
+    assert await deadlines.review_due_on(date(2026, 11, 20)) == Deadline(date(2026, 11, 27), False)
+    assert await deadlines.review_due_on(date(2026, 11, 21)) == Deadline(date(2026, 11, 27), False)  # a Saturday
+    # Submitted on the eve of National Day 2026: 10-01..07 off, Saturday 10-10 worked (调休).
+    assert await deadlines.review_due_on(date(2026, 9, 30)) == Deadline(date(2026, 10, 13), False)
+    # Spring Festival 2025: 01-28..02-04 off, Sunday 01-26 and Saturday 02-08 worked.
+    assert await deadlines.review_due_on(date(2025, 1, 24)) == Deadline(date(2025, 2, 7), False)
+    # Into 2027, which no source covers yet: counted on weekends and 元旦 alone, and said so.
+    assert await deadlines.review_due_on(date(2026, 12, 28)) == Deadline(date(2027, 1, 5), True)
+
+
+def test_the_review_clock_colours():
     due = date(2026, 11, 27)
     assert [deadlines.colour(due, due - timedelta(days=n)) for n in (3, 1, 0, -1)] == \
         ["green", "yellow", "yellow", "red"]
@@ -403,7 +410,7 @@ def test_due_on_counts_five_weekdays_provisionally():
 async def test_reviews_due_tomorrow_are_yellow_and_overdue_ones_red_for_the_supervisor(db, frozen):
     world = await a_world(frozen)
     review = await world.submit()
-    assert review.due_on == date(2026, 11, 27) and review.due_on_provisional
+    assert review.due_on == date(2026, 11, 27) and not review.due_on_provisional
     assert reviews.colour(review, frozen.today()) == "green"
     assert (await reviews.overdue(frozen, page=1, page_size=20))[1] == 0
     frozen.advance(days=6)  # Thursday the 26th

@@ -8,8 +8,9 @@ complainant's identity (phone, openid) only by the handling agency's admins and 
 Everyone else reads the text with phone and ID numbers masked.
 
 Limits per agency (working days from the day of intake): acknowledge in 2, answer in 15 unless the
-agency set others. Working days come from ``review.deadlines.add_working_days`` (the one function
-the working-day calendar replaces).
+agency set others. Working days come from the official calendar (``services/calendar.py``); a
+complaint whose count reached into a year with no schedule loaded is ``due_on_provisional`` and is
+recomputed when that year is loaded (``services/clocks.py``).
 """
 
 from __future__ import annotations
@@ -27,16 +28,14 @@ from backend.clock import Clock
 from backend.errors import NotFound, ValidationFailed
 from backend.models import Agency, ApiKey, Complaint, ComplaintEvent
 from backend.models.enums import AgencyKind, ComplaintStatus, Role
-from backend.services import audit, masking
+from backend.services import audit, calendar, masking
 from backend.services.complaints import steps
-from backend.services.review import deadlines
 from backend.services.states import COMPLAINT
 from backend.settings import Settings
 
 ACKNOWLEDGE_DAYS = 2
 ANSWER_DAYS = 15
 MAX_DAYS = 60
-PROVISIONAL = deadlines.PROVISIONAL  # weekdays only until the working-day calendar lands
 S = ComplaintStatus
 OPEN = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.HANDLING, S.ESCALATED})  # not answered yet
 IDENTITY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -44,8 +43,18 @@ ACTIONS = ("acknowledge", "handle", "answer")  # what the agency does; escalate 
 TARGET_PERCENT = 90  # satisfaction target per agency (share of rated answers rated ≥ 4)
 
 
-def add_working_days(start: date, days: int) -> date:
-    return deadlines.add_working_days(start, days)
+@dataclass(frozen=True)
+class Due:
+    acknowledge: calendar.Deadline
+    answer: calendar.Deadline
+
+    @property
+    def provisional(self) -> bool:
+        return self.acknowledge.provisional or self.answer.provisional
+
+
+def due_dates(cal: calendar.Calendar, received_on: date, acknowledge_days: int, answer_days: int) -> Due:
+    return Due(cal.add(received_on, acknowledge_days), cal.add(received_on, answer_days))
 
 
 def complaint_not_found() -> NotFound:
@@ -268,10 +277,14 @@ class Overdue:
     days_overdue: int
 
 
-async def overdue(clock: Clock, *, page: int, page_size: int) -> tuple[list[Overdue], int]:
-    """The supervisor's view of every agency's open complaints past a limit, the longest late first."""
+async def overdue(clock: Clock, *, page: int, page_size: int,
+                  scope: uuid.UUID | None = None) -> tuple[list[Overdue], int]:
+    """Open complaints past a limit, the longest late first: every agency's for the supervisor, one
+    agency's when ``scope`` names it."""
     today = clock.today()
     query = Complaint.filter(overdue_q(today))
+    if scope is not None:
+        query = query.filter(agency_id=scope)
     total = await query.count()
     rows = await query.order_by("answer_due_on", "acknowledge_due_on", "id").offset((page - 1) * page_size) \
         .limit(page_size)

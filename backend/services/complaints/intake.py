@@ -46,7 +46,7 @@ from backend.models.enums import (
     DecisionStatus,
     NotificationEvent,
 )
-from backend.services import audit
+from backend.services import audit, calendar
 from backend.services.complaints import handling, photos, steps
 from backend.services.ratelimit import PHONE_CODE_WINDOWS
 from backend.services.states import COMPLAINT
@@ -263,6 +263,8 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
     verification = await _check_code(filing.named, clock) if filing.named is not None else None
     now = clock.now()
     limits = await handling.limits(subject.agency_id)
+    due = handling.due_dates(await calendar.current(), now.date(), limits.acknowledge_days,
+                             limits.answer_days)
     query_code, salt = _random(8), secrets.token_hex(16)
     async with in_transaction():
         complaint_id = uuid.uuid4()
@@ -288,8 +290,9 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             contact_phone=verification.phone if verification is not None else None, channel=filing.channel,
             status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
             query_code_hash=code_hash(salt, query_code),
-            acknowledge_due_on=handling.add_working_days(now.date(), limits.acknowledge_days),
-            answer_due_on=handling.add_working_days(now.date(), limits.answer_days))
+            acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
+            acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
+            due_on_provisional=due.provisional)
         await steps.record_intake(complaint, clock)
         await audit.record(PUBLIC, "complaint.submit", "complaint", complaint.id, agency_id=subject.agency_id,
                            role=steps.COMPLAINANT_ROLE, data={"kind": filing.kind.value,

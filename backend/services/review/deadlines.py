@@ -1,38 +1,26 @@
-"""The review clock (R-L4): 5 working days from submission, yellow from the day before, red after.
-
-The working-day engine (issue 11) does not exist yet: ``add_working_days`` counts Monday to Friday
-and says so (``PROVISIONAL``). Issue 11 replaces this one function with the calendar (holidays and
-make-up working days) and sets ``PROVISIONAL`` to False; nothing else changes.
-"""
+"""The review clock (R-L4): 5 working days from submission on the official calendar
+(``services/calendar.py``), yellow from the day before, red after. ``due_on_provisional`` says the
+calendar did not cover every day counted (a year with no schedule loaded yet); such a due date is
+recomputed when the year is loaded (``services/clocks.py``)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Literal
 
+from backend.services import calendar
+
 REVIEW_WORKING_DAYS = 5
-PROVISIONAL = True  # weekdays only: public holidays and make-up working days are not known yet
 
 Colour = Literal["green", "yellow", "red"]
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days after ``start`` (Monday to Friday, provisionally)."""
-    day = start
-    left = days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
-
-
-def review_due_on(submitted_on: date) -> date:
-    return add_working_days(submitted_on, REVIEW_WORKING_DAYS)
+async def review_due_on(submitted_on: date) -> calendar.Deadline:
+    return await calendar.add_working_days(submitted_on, REVIEW_WORKING_DAYS)
 
 
 def colour(due_on: date, today: date) -> Colour:
-    """red: overdue; yellow: due tomorrow (or today); green otherwise (for reviews still waiting)."""
+    """red: overdue; yellow: due tomorrow (or today); green otherwise (for clocks still running)."""
     if today > due_on:
         return "red"
     if due_on - today <= timedelta(days=1):

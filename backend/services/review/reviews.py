@@ -146,11 +146,12 @@ async def submit(agency_id: uuid.UUID, case_id: uuid.UUID, proposal: Proposal, a
         now = clock.now()
         await catalogue.evaluate(case, now.date())
         name, role = audit.who(actor)
+        due = await deadlines.review_due_on(now.date())
         review = await LegalReview.create(
             case_id=case.id, agency_id=case.agency_id, round=(rounds[0].round + 1) if rounds else 1,
             level=ReviewLevel.AGENCY, in_government_name=proposal.in_government_name, proposal=proposal.stored(),
             submitted_by=actor, submitted_by_name=name, submitted_by_role=role, submitted_at=now,
-            due_on=deadlines.review_due_on(now.date()), due_on_provisional=deadlines.PROVISIONAL)
+            due_on=due.on, due_on_provisional=due.provisional)
         await _event(review, case, "submit", {"round": review.round, "level": review.level.value,
                                              "proposal": review.proposal,
                                              "in_government_name": review.in_government_name,
@@ -249,11 +250,12 @@ async def give_opinion(scope: uuid.UUID | None, key_id: uuid.UUID, review_id: uu
 
 async def _government_round(review: LegalReview, case: Case, actor: str, now: datetime) -> LegalReview:
     """A decision in the district government's name: the agency's approval opens the second review."""
+    due = await deadlines.review_due_on(now.date())
     second = await LegalReview.create(
         case_id=case.id, agency_id=case.agency_id, round=review.round, level=ReviewLevel.GOVERNMENT,
         in_government_name=True, proposal=review.proposal, submitted_by=actor,
         submitted_by_name=review.reviewer_name, submitted_by_role="system", submitted_at=now,
-        due_on=deadlines.review_due_on(now.date()), due_on_provisional=deadlines.PROVISIONAL)
+        due_on=due.on, due_on_provisional=due.provisional)
     await _event(second, case, "submit", {"round": second.round, "level": second.level.value,
                                          "proposal": second.proposal, "in_government_name": True,
                                          "due_on": second.due_on.isoformat()},
@@ -351,10 +353,12 @@ class OverdueReview:
     days_overdue: int
 
 
-async def overdue(clock: Clock, *, page: int, page_size: int) -> tuple[list[OverdueReview], int]:
-    """The supervisor's view: reviews of every agency still waiting whose clock is red or yellow."""
+async def overdue(clock: Clock, *, page: int, page_size: int,
+                  scope: uuid.UUID | None = None) -> tuple[list[OverdueReview], int]:
+    """Reviews still waiting whose clock is red or yellow: of every agency for the supervisor
+    (``scope=None``), of one agency for its own view."""
     today = clock.today()
-    query = LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lte=today + timedelta(days=1))
+    query = scoped(LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lte=today + timedelta(days=1)), scope)
     total = await query.count()
     rows = await query.order_by("due_on", "id").offset((page - 1) * page_size).limit(page_size)
     names = {a["id"]: a["name"] for a in await Agency.filter(id__in={r.agency_id for r in rows}).values("id", "name")}

@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_reviewer_roster')]
+    dependencies = [('models', '0008_calendar_and_publication_clocks')]
 
     initial = False
 
@@ -148,5 +148,20 @@ class Migration(migrations.Migration):
             model_name='Notification',
             name='event',
             field=fields.CharEnumField(description='DECISION_PUBLISHED: decision_published\nDECISION_CORRECTED: decision_corrected\nDECISION_WITHDRAWN: decision_withdrawn\nAGENCY_NOTICE: agency_notice\nCOMPLAINT_UPDATE: complaint_update\nCOMPLAINT_PHONE_CODE: complaint_phone_code', enum_type=NotificationEvent, max_length=24),
+        ),
+        ops.AddField(
+            model_name='Complaint',
+            name='acknowledge_days',
+            field=fields.SmallIntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Complaint',
+            name='answer_days',
+            field=fields.SmallIntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Complaint',
+            name='due_on_provisional',
+            field=fields.BooleanField(default=False),
         ),
     ]
