@@ -12,8 +12,8 @@ Overdue items, by kind, counted from what the schema holds today:
   ``acknowledge_due_on`` (R-X2);
 * ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
 
-Nothing writes ``publish_due_on``/``withdraw_due_on`` or complaint deadlines yet either; those kinds
-report 0 until the capability that sets them lands (README, Metrics).
+The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
+the official calendar).
 """
 
 from __future__ import annotations
