@@ -134,9 +134,9 @@ def _apply(text: str, spans: Sequence[Span]) -> str:
 # --- numbers ------------------------------------------------------------------------------------
 
 # A run of digits with at most three separators (spaces, dashes, brackets) between two digits, not
-# glued to a Latin letter or digit (so hex ids and UUIDs are left alone), not after a decimal point;
-# a trailing X belongs to an ID number. Possessive: a run is taken whole or not at all.
-_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)(?<![0-9A-Za-z][ \-])"
+# glued to a Latin letter or digit nor dashed onto one (hex ids and UUIDs are left alone), not after
+# a decimal point; a trailing X belongs to an ID number. Possessive: a run is taken whole or not at all.
+_RUN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)(?<![0-9A-Za-z]-)"
                   r"[0-9](?:[ \-()]{0,3}[0-9])*+(?:[ \-]?[Xx](?![0-9A-Za-z]))?(?![0-9A-Za-z])")
 _PREFIX = re.compile(r"(?:\(\s?\+|\+\s?\(|\+|\()[ \-]?$")  # +86, (+86), (010 …
 _PHONE_CUE = re.compile(r"(?:电话|手机|座机|传真|固话|联系方式|联系号码|号码|热线|tel|phone|mobile|fax)"
@@ -174,7 +174,8 @@ def _number_kind(digits: str, plus: bool, before: str) -> str | None:
         return "bank_card" if n <= 19 else "long_number"
     if plus and n >= 7:
         return "phone"
-    national = digits[4:] if digits.startswith("0086") else digits[2:] if digits.startswith("86") and n >= 13 else digits
+    national = digits[4:] if digits.startswith("0086") else (
+        digits[2:] if digits.startswith("86") and n >= 13 else digits)
     if re.fullmatch(r"1[3-9][0-9]{9}", national) or re.fullmatch(r"0[1-9][0-9]{8,10}", national):
         return "phone"
     if digits.startswith("0086") and n >= 11:
@@ -407,7 +408,8 @@ _HOME_CUE = re.compile(r"(?P<cue>家庭住址|家庭地址|户籍地址|户籍�
                        r"居住地址|居住地|居住于|居住在|家住|暂住地|暂住|住址|住所地|住所|联系地址|通讯地址|地址|"
                        r"(?<=[,，、:：\s(（])住)(?:为|是|在|于)?[:：\s]{0,2}")
 _ADDRESS_BODY = re.compile(f"[{_CJK}0-9A-Za-z\\-#()（） ]{{2,80}}")
-_ADDRESS_MARKERS = re.compile(r"省|市|区|县|旗|镇|乡|村|组|路|街|道|巷|弄|胡同|号|室|栋|幢|楼|单元|小区|社区|苑|园|里|屯")
+_ADDRESS_MARKERS = re.compile(r"省|市|区|县|旗|镇|乡|村|组|路|街|道|巷|弄|胡同|号|室|栋|幢|楼|单元|小区|社区|苑|园|"
+                              r"里|屯")
 _ALWAYS_HOME = frozenset({"家庭住址", "家庭地址", "户籍地址", "户籍所在地", "户籍地", "户口所在地", "现住址", "现住",
                           "现居住地", "现居", "居住地址", "居住地", "居住于", "居住在", "家住", "暂住地", "暂住",
                           "住址"})

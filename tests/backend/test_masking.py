@@ -105,7 +105,7 @@ def test_both_log_formats_redact_messages_and_tracebacks() -> None:
 def test_party_details_and_names_are_masked_for_publication() -> None:
     person = Party(kind=PartyKind.PERSON, name="王小明", phone="13912345678", id_number=None)
     out = mask_text("王小明（电话 139 1234 5678）", [person])
-    assert out == "王**（电话 [电话已隐去]）"
+    assert out == "王*（电话 [电话已隐去]）"
 
 
 def test_log_redaction_removes_anything_shaped_like_a_key() -> None:

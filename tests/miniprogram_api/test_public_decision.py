@@ -10,7 +10,7 @@ from backend.models import Party
 from backend.models.enums import PartyKind
 from backend.services.masking import mask_text
 from tests.conftest import make_settings
-from tests.factories import an_agency
+from tests.factories import an_agency, correct, publish
 
 
 async def _published(client, agency, summary: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ async def _published(client, agency, summary: str) -> tuple[dict, dict]:  # type
     resp = await client.post(f"/api/v1/cases/{case['id']}/decisions", headers=agency.auth(), json={
         "document_no": f"杭西市监罚〔2026〕{uuid.uuid4().hex[:6]}号", "summary": summary, "decided_at": "2026-11-20"})
     decision = await resp.json()
-    assert (await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())).status == 200
+    assert (await publish(client, decision["id"], agency.auth())).status == 200
     return case, decision
 
 
@@ -37,8 +37,7 @@ async def test_the_public_sees_a_masked_decision_and_every_correction(client):
         assert secret not in html
     assert "杭州某某餐饮有限公司" in html  # organisations are named
 
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/correct", headers=agency.auth(),
-                             json={"summary": "当事人欧阳明无证经营，罚款一千元。", "reason": "金额笔误"})
+    resp = await correct(client, decision["id"], agency.auth(), "当事人欧阳明无证经营，罚款一千元。", "金额笔误")
     assert resp.status == 200
     data = await (await client.get(f"/mp/v1/decisions/{decision['id']}")).json()
     assert data["status"] == "corrected" and "一千元" in data["text"] and "欧阳明" not in data["text"]
