@@ -168,15 +168,17 @@ def id_number_valid(number: str) -> bool:
 def _number_kind(digits: str, plus: bool, before: str) -> str | None:
     """What a run of digits is, or None for a number the public may read (an amount, a date …)."""
     n = len(digits)
+    national = digits[4:] if digits.startswith("0086") else (
+        digits[2:] if digits.startswith("86") and n >= 13 else digits)
+    if re.fullmatch(r"1[3-9][0-9]{9}", national):  # a mobile, also behind 86 or 0086
+        return "phone"
     if n == 18 or (n == 15 and digits.isdigit()):
         return "id_number"
     if n >= 15:
         return "bank_card" if n <= 19 else "long_number"
     if plus and n >= 7:
         return "phone"
-    national = digits[4:] if digits.startswith("0086") else (
-        digits[2:] if digits.startswith("86") and n >= 13 else digits)
-    if re.fullmatch(r"1[3-9][0-9]{9}", national) or re.fullmatch(r"0[1-9][0-9]{8,10}", national):
+    if re.fullmatch(r"0[1-9][0-9]{8,10}", national):
         return "phone"
     if digits.startswith("0086") and n >= 11:
         return "phone"
@@ -238,7 +240,7 @@ SINGLE_SURNAMES = frozenset(
 # (当事人王某, 证人于是 …), or, in second place, that the name has one character (证人张三称).
 _NOT_GIVEN = frozenset("某×xX*＊称说在于的是为和与及等向对将已因未系到被把从自也都就又曾后前时处了着过人所其该"
                        "此之并且以而或即经由给让无不没有均各再还才只同作做进出来去上下中内外年月日个先女男父母"
-                       "妻夫子儿兄弟姐妹等将于系已现住家户籍址电话手机身份证号码出生岁周")
+                       "妻夫子儿兄弟姐妹等将于系已现住家户籍址电话手机身份证号码出生岁周罚违拒擅涉驾")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _ORG_WORDS = re.compile(r"公司|有限|集团|商行|经营部|门市|店|厂|中心|合作社|协会|学会|事务所|医院|诊所|学校|大学|"
                         r"学院|幼儿园|银行|酒店|宾馆|饭店|餐厅|超市|药房|委员会|工作室|俱乐部|基地|农场|车行|"
@@ -305,17 +307,27 @@ def _is_org(folded: str, i: int) -> bool:
     return bool(run and _ORG_WORDS.search(run.group()[2:]))
 
 
-def _cue_names(folded: str, protected: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
-    """(start, end, plain name, is a minor) for every name the cues point at."""
+def _cue_names(folded: str, protected: list[tuple[int, int]],
+               parties: Sequence[str] = ()) -> list[tuple[int, int, str, bool]]:
+    """(start, end, plain name, is a minor) for every name the cues point at. A party's own name
+    at the cue is taken as recorded (当事人李四罚款: 李四, not 李四罚)."""
     def free(a: int, b: int) -> bool:
         return not any(a < pe and ps < b for ps, pe in protected)
+
+    patterns = [_loose(p) for p in sorted(parties, key=len, reverse=True)]
+
+    def name_at(i: int) -> tuple[int, str] | None:
+        for pattern in patterns:
+            if (m := pattern.match(folded, i)) is not None:
+                return m.end(), m.group()
+        return _name_at(folded, i)
 
     found: list[tuple[int, int, str, bool]] = []
     for m in _BEFORE_CUE.finditer(folded):
         minor = m.group("cue") in _MINOR_CUES
         i = m.end()
         while True:
-            hit = _name_at(folded, i)
+            hit = name_at(i)
             if hit is None or _is_org(folded, i) or not free(i, hit[0]):
                 break
             found.append((i, hit[0], hit[1], minor))
@@ -332,7 +344,7 @@ def _cue_names(folded: str, protected: list[tuple[int, int]]) -> list[tuple[int,
         # The longest surname-led name ending right before the cue (a name of 2–4 characters, or 5
         # with a space or dot), not starting on a function character.
         for start in range(max(0, end - 5), end - 1):
-            if folded[start] in _NOT_GIVEN:
+            if folded[start] in _NOT_GIVEN and folded[start] not in "周曾":  # common surnames, also words
                 continue
             hit = _name_at(folded, start)
             if hit is not None and hit[0] == end and not _is_org(folded, start) and free(start, end):
@@ -349,6 +361,11 @@ def _cue_names(folded: str, protected: list[tuple[int, int]]) -> list[tuple[int,
                 folded[end] == "·" and end + 1 < len(folded) and re.match(f"[{_CJK}]", folded[end + 1]))) \
                 and folded[end] not in _NOT_GIVEN:
             end += 1
+        cue = None
+        for cue in re.finditer(_BEFORE, folded[start:m.start()]):
+            pass
+        if cue is not None:  # 名叫王·明: the name starts after the role word
+            start += cue.end()
         if start < m.start() and end > m.end() and not _is_org(folded, start) and free(start, end):
             found.append((start, end, folded[start:end], False))
     return found
@@ -375,11 +392,14 @@ def _name_spans(folded: str, people: list[tuple[str, bool]], protected: list[tup
         if plain:
             known[plain] = (replacement(name, minor), minor, "party")
             dotted[plain] = fold(name.strip())
-    for start, end, name, minor in _cue_names(folded, protected):
-        plain = re.sub(r"[ ·]", "", name)
-        prev = known.get(plain)
-        minor = minor or (prev is not None and prev[1])
+    cued = [(start, end, name, re.sub(r"[ ·]", "", name), minor)
+            for start, end, name, minor in _cue_names(folded, protected, list(known))]
+    # A name is a minor's if any cue or the party record says so: then every mention of it is.
+    minors = {plain for plain, (_, minor, _) in known.items() if minor} | {c[3] for c in cued if c[4]}
+    for start, end, name, plain, _ in cued:
+        minor = plain in minors
         spans.append(Span(start, end, "minor" if minor else "person_name", replacement(name, minor), "cue"))
+        prev = known.get(plain)
         if prev is None or (minor and not prev[1]):
             known[plain] = (replacement(name, minor), minor, "recurrence")
             dotted.setdefault(plain, name)
