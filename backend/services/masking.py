@@ -361,9 +361,7 @@ def _cue_names(folded: str, protected: list[tuple[int, int]],
                 folded[end] == "·" and end + 1 < len(folded) and re.match(f"[{_CJK}]", folded[end + 1]))) \
                 and folded[end] not in _NOT_GIVEN:
             end += 1
-        cue = None
-        for cue in re.finditer(_BEFORE, folded[start:m.start()]):
-            pass
+        cue = next(reversed(list(re.finditer(_BEFORE, folded[start:m.start()]))), None)
         if cue is not None:  # 名叫王·明: the name starts after the role word
             start += cue.end()
         if start < m.start() and end > m.end() and not _is_org(folded, start) and free(start, end):

@@ -7,13 +7,11 @@ import json
 import logging
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from backend.logging_setup import JsonFormatter, PlainFormatter
 from backend.models import Party
 from backend.models.enums import PartyKind
 from backend.services.masking import mask_text, redact
-
 from tests.support.pii import CONTEXT, digits_left, id_numbers, phones
 
 _digits_left = digits_left
