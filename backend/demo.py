@@ -121,7 +121,10 @@ async def _demo_case(settings: Settings, agency: Agency) -> tuple[str, str]:
             "summary": "当事人杭州某某餐饮有限公司未在经营场所显著位置公示食品经营许可证，"
                        "依据《中华人民共和国食品安全法》责令改正，给予警告。"}, "demo", clock)
     if decision.status.value == "draft":
-        result = await decisions.change(settings, clock, agency.id, decision.id, "publish", "demo")
+        # The demo publishes what its preview showed, as a person would (the hash proves it).
+        shown = await decisions.preview(agency.id, decision.id)
+        result = await decisions.change(settings, clock, agency.id, decision.id, "publish", "demo",
+                                        preview_hash=shown.preview_hash)
         if not settings.sms_configured and not settings.wechat_configured and result.notification_ids:
             await _hand_to_sandbox(settings, result.notification_ids)
     return str(case.id), str(decision.id)

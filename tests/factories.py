@@ -53,3 +53,26 @@ def officer_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def previewed(agency_id: Any, decision_id: Any, summary: str | None = None, reason: str = "") -> str:
+    """The preview hash a person reviewing the decision (or this correction) would send back."""
+    from backend.services import decisions
+
+    return (await decisions.preview(agency_id, decision_id, summary=summary, reason=reason)).preview_hash
+
+
+async def publish(client: Any, decision_id: str, headers: dict[str, str]) -> Any:
+    """Publish over HTTP as a person does: read the preview, send its hash back (none if the preview
+    was refused, so the publish call shows its own refusal)."""
+    preview = await client.get(f"/api/v1/decisions/{decision_id}/preview", headers=headers)
+    body = {"preview_hash": (await preview.json())["preview_hash"]} if preview.status == 200 else {}
+    return await client.post(f"/api/v1/decisions/{decision_id}/publish", json=body, headers=headers)
+
+
+async def correct(client: Any, decision_id: str, headers: dict[str, str], summary: str, reason: str) -> Any:
+    """Correct over HTTP after previewing exactly this correction."""
+    proposal = {"summary": summary, "reason": reason}
+    preview = await client.post(f"/api/v1/decisions/{decision_id}/preview", json=proposal, headers=headers)
+    body = {**proposal, "preview_hash": (await preview.json())["preview_hash"]} if preview.status == 200 else proposal
+    return await client.post(f"/api/v1/decisions/{decision_id}/correct", json=body, headers=headers)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from backend.api.schemas import Money, Phone
 from backend.http.schemas import Body, Out, QueryDate, stripped_nonempty
@@ -39,6 +39,13 @@ class PartyIn(Body):
     phone: Phone | None = None
     # Resident ID number or an organisation's unified social credit code: 18 characters.
     id_number: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")] | None = None
+    is_minor: bool = Field(False, description="未成年人：其任何信息都不公示（姓名显示为“未成年人”）；仅限自然人")
+
+    @model_validator(mode="after")
+    def _minor_is_a_person(self) -> PartyIn:
+        if self.is_minor and self.kind is not PartyKind.PERSON:
+            raise ValueError("只有自然人可以标记为未成年人")
+        return self
 
 
 class CaseCreate(Body):
@@ -55,6 +62,7 @@ class PartyOut(BaseModel):
     id: uuid.UUID
     name: str
     kind: PartyKind
+    is_minor: bool = Field(False, description="未成年人（不公示任何信息）")
     has_phone: bool
     has_wechat: bool
     reachable: bool = Field(description="能否收到通知（有手机号或已绑定微信，且未拒收）")
@@ -76,7 +84,8 @@ class CaseOut(BaseModel):
         "title": "某餐饮店未按规定公示许可证案",
         "type": "penalty", "status": "decided", "created_at": "2026-11-20T09:30:00+08:00",
         "parties": [{"id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "name": "杭州某某餐饮有限公司",
-                     "kind": "organization", "has_phone": False, "has_wechat": False, "reachable": False,
+                     "kind": "organization", "is_minor": False, "has_phone": False, "has_wechat": False,
+                     "reachable": False,
                      "unreachable_reason": "no_contact", "binding_code": None}]}]})
 
     id: uuid.UUID
@@ -122,9 +131,68 @@ class DecisionCreate(Body):
     in_government_name: bool = Field(False, description="以区政府名义作出（还须区政府法制机构审核）")
 
 
+PreviewHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+PREVIEW_HASH_DOC = ("预览返回的 preview_hash：证明提交人看过将要公示的内容；缺少时 422 preview_hash_required，"
+                    "内容自预览后有变化时 409 preview_stale")
+
+
+class DecisionPublish(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "preview_hash": "3f5a0c9e7b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a"}]})
+
+    preview_hash: PreviewHash | None = Field(None, description=PREVIEW_HASH_DOC)
+
+
 class DecisionCorrect(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "summary": "当事人王小明无证经营，罚款一千元。", "reason": "罚款金额笔误",
+        "preview_hash": "3f5a0c9e7b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a"}]})
+
     summary: Summary
     reason: Reason
+    preview_hash: PreviewHash | None = Field(
+        None, description=PREVIEW_HASH_DOC + "（须为同一 summary 与 reason 的更正预览）")
+
+
+class CorrectionPreview(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "summary": "当事人王小明无证经营，罚款一千元。", "reason": "罚款金额笔误"}]})
+
+    summary: Summary
+    reason: Reason
+
+
+class MaskedOut(BaseModel):
+    field: Literal["summary", "reason"] = Field(description="所在字段：summary 决定内容；reason 更正理由")
+    kind: Literal["person_name", "minor", "id_number", "phone", "bank_card", "long_number", "email", "address"] = (
+        Field(description="被隐去的内容类别"))
+    rule: Literal["party", "cue", "recurrence", "given_name", "pattern"] = Field(
+        description="发现方式：party 案件当事人；cue 上下文提示词；recurrence 已识别姓名再次出现；"
+                    "given_name 单独使用的名；"
+                    "pattern 号码、邮箱等格式")
+    start: int = Field(description="在原文中的起始位置（字符，含）")
+    end: int = Field(description="在原文中的结束位置（字符，不含）")
+    original: str = Field(description="原文（仅本机构可见，不写入日志）")
+    replacement: str = Field(description="公示时替换成的文字")
+
+
+class PreviewOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "decision_id": "7a1f3c2e-5b6d-4e8f-9a0b-1c2d3e4f5a6b", "document_no": "杭西市监罚〔2026〕12号",
+        "party": "王*", "public_text": "当事人王*（电话[电话已隐去]）无证经营，罚款二千元。", "public_reason": "",
+        "masked": [{"field": "summary", "kind": "person_name", "rule": "party", "start": 3, "end": 6,
+                    "original": "王小明", "replacement": "王*"},
+                   {"field": "summary", "kind": "phone", "rule": "pattern", "start": 9, "end": 20,
+                    "original": "13900001111", "replacement": "[电话已隐去]"}],
+        "preview_hash": "3f5a0c9e7b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a"}]})
+
+    decision_id: uuid.UUID
+    document_no: str
+    party: str = Field(description="公示的当事人名称（自然人为姓+*，未成年人为“未成年人”，单位为全称）")
+    public_text: str = Field(description="将要公示的决定内容，与公示后一字不差")
+    public_reason: str = Field(description="将要公示的更正理由（公示预览时为空）")
+    masked: list[MaskedOut] = Field(description="被隐去的每一处")
+    preview_hash: str = Field(description="提交公示或更正时须原样带回")
 
 
 class DecisionWithdraw(Body):

@@ -33,7 +33,7 @@ READERS = {Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.HEAD, Role.SUPERVISOR}
 
 def _party_out(party: Party, code: str | None = None) -> PartyOut:
     reason = outgoing.unreachable_reason(party)
-    return PartyOut(id=party.id, name=party.name, kind=party.kind, has_phone=bool(party.phone),
+    return PartyOut(id=party.id, name=party.name, kind=party.kind, is_minor=party.is_minor, has_phone=bool(party.phone),
                     has_wechat=bool(party.wechat_openid), reachable=reason is None,
                     unreachable_reason=reason, binding_code=code)
 

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from backend.api.case_schemas import (
+    CorrectionPreview,
     CreditRepairIn,
     DecisionCorrect,
     DecisionCreate,
     DecisionOut,
+    DecisionPublish,
     DecisionWithdraw,
+    MaskedOut,
+    PreviewOut,
     RevocationIn,
     RevocationOut,
 )
@@ -35,11 +39,31 @@ async def get_decision(call: Call[None, None]) -> DecisionOut:
     return DecisionOut.model_validate(await decisions.get(read_scope(call), call.path_uuid("decision_id")))
 
 
-async def _change(call: Call, action: str, summary: str | None = None, reason: str = "") -> DecisionOut:
+def _preview_out(p: decisions.Preview) -> PreviewOut:
+    return PreviewOut(decision_id=p.decision_id, document_no=p.document_no, party=p.party,
+                      public_text=p.public_text, public_reason=p.public_reason, preview_hash=p.preview_hash,
+                      masked=[MaskedOut.model_validate(m, from_attributes=True) for m in p.masked])
+
+
+@routes.route("GET", "/decisions/{decision_id}/preview", access=READERS, summary="预览公示内容（公示前核对脱敏）",
+              tag="decisions", response=PreviewOut, errors=(404,))
+async def preview_decision(call: Call[None, None]) -> PreviewOut:
+    return _preview_out(await decisions.preview(read_scope(call), call.path_uuid("decision_id")))
+
+
+@routes.route("POST", "/decisions/{decision_id}/preview", access=READERS, summary="预览更正后的公示内容",
+              tag="decisions", body=CorrectionPreview, response=PreviewOut, errors=(404, 422))
+async def preview_correction(call: Call[CorrectionPreview, None]) -> PreviewOut:
+    return _preview_out(await decisions.preview(read_scope(call), call.path_uuid("decision_id"),
+                                                summary=call.body.summary, reason=call.body.reason))
+
+
+async def _change(call: Call, action: str, summary: str | None = None, reason: str = "",
+                  preview_hash: str | None = None) -> DecisionOut:
     app = call.request.app
     result = await decisions.change(app[SETTINGS], app[CLOCK], call.principal.agency_id,
                                     call.path_uuid("decision_id"), action, call.principal.actor,
-                                    summary=summary, reason=reason)
+                                    summary=summary, reason=reason, preview_hash=preview_hash)
     await get_outbox(app).dispatch(result.notification_ids)  # after commit; the relay covers failures
     out = DecisionOut.model_validate(result.decision)
     out.notifications = len(result.notification_ids)
@@ -48,15 +72,16 @@ async def _change(call: Call, action: str, summary: str | None = None, reason: s
 
 
 @routes.route("POST", "/decisions/{decision_id}/publish", access=WRITERS, summary="公示执法决定并通知当事人",
-              tag="decisions", response=DecisionOut, errors=(404, 409))
-async def publish_decision(call: Call[None, None]) -> DecisionOut:
-    return await _change(call, "publish")
+              tag="decisions", body=DecisionPublish, response=DecisionOut, errors=(404, 409, 422))
+async def publish_decision(call: Call[DecisionPublish, None]) -> DecisionOut:
+    return await _change(call, "publish", preview_hash=call.body.preview_hash)
 
 
 @routes.route("POST", "/decisions/{decision_id}/correct", access=WRITERS, summary="更正公示内容并通知当事人",
               tag="decisions", body=DecisionCorrect, response=DecisionOut, errors=(404, 409, 422))
 async def correct_decision(call: Call[DecisionCorrect, None]) -> DecisionOut:
-    return await _change(call, "correct", summary=call.body.summary, reason=call.body.reason)
+    return await _change(call, "correct", summary=call.body.summary, reason=call.body.reason,
+                         preview_hash=call.body.preview_hash)
 
 
 @routes.route("POST", "/decisions/{decision_id}/withdraw", access=WRITERS, summary="撤回公示并通知当事人",

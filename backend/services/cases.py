@@ -94,7 +94,8 @@ async def create_case(agency_id: uuid.UUID, data: dict[str, Any], actor: str,
                 parties: list[tuple[Party, str]] = []
                 for p in data["parties"]:
                     party = await Party.create(kind=PartyKind(p["kind"]), name=p["name"],
-                                               phone=p.get("phone"), id_number=p.get("id_number"))
+                                               phone=p.get("phone"), id_number=p.get("id_number"),
+                                               is_minor=bool(p.get("is_minor")))
                     code = secrets.token_hex(5).upper()
                     await CaseParty.create(case=case, party=party, binding_code_hash=binding_code_hash(code))
                     parties.append((party, code))

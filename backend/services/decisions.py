@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import SHANGHAI, Clock
 from backend.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
-from backend.models import Agency, Case, Decision, DecisionRevocation, DecisionVersion
+from backend.models import Agency, Case, Decision, DecisionRevocation, DecisionVersion, Party
 from backend.models.enums import (
     CaseType,
     DecisionStatus,
@@ -113,9 +113,59 @@ async def get(agency_id: uuid.UUID | None, decision_id: uuid.UUID) -> Decision:
                              NotFound("未找到该执法决定", code="decision_not_found"))
 
 
+@dataclass(frozen=True)
+class MaskedItem:
+    """One thing the public will not see: in which field, what it was, what stands instead, why."""
+
+    field: str  # "summary" (the decision text) or "reason" (a correction's reason)
+    kind: str  # masking.Span.kind
+    rule: str  # masking.Span.rule
+    start: int
+    end: int
+    original: str
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Exactly what publishing (or this correction) puts before the public, what was masked, and the
+    hash the publish or correct call must carry back (``preview_stale`` if anything moved since)."""
+
+    decision_id: uuid.UUID
+    document_no: str
+    party: str
+    public_text: str
+    public_reason: str
+    masked: list[MaskedItem]
+    preview_hash: str
+
+
+def _preview(decision: Decision, parties: list[Party], summary: str, reason: str) -> Preview:
+    text, why = masking.analyse(summary, parties), masking.analyse(reason, parties)
+    party = masking.joined_public_names(parties)
+    masked = [MaskedItem(name, s.kind, s.rule, s.start, s.end, raw[s.start:s.end], s.replacement)
+              for name, raw, result in (("summary", summary, text), ("reason", reason, why)) for s in result.spans]
+    digest = masking.preview_hash({
+        "decision_id": str(decision.id), "document_no": decision.document_no, "summary": summary,
+        "reason": reason, "party": party, "public_text": text.text, "public_reason": why.text,
+        "masked": [[m.field, m.kind, m.start, m.end, m.replacement] for m in masked]})
+    return Preview(decision.id, decision.document_no, party, text.text, why.text, masked, digest)
+
+
+async def preview(agency_id: uuid.UUID | None, decision_id: uuid.UUID, *, summary: str | None = None,
+                  reason: str = "") -> Preview:
+    """What the public would see if the decision were published now (``summary=None``), or corrected
+    to ``summary`` for ``reason``: computed exactly as ``change`` computes it."""
+    decision = await get(agency_id, decision_id)
+    parties = await case_parties(decision.case_id)
+    return _preview(decision, parties, decision.summary if summary is None else summary, reason)
+
+
 async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decision_id: uuid.UUID,
-                 action: str, actor: str, *, summary: str | None = None, reason: str = "") -> EventResult:
-    """Publish, correct or withdraw: one DECISION transition with its version, record and messages."""
+                 action: str, actor: str, *, summary: str | None = None, reason: str = "",
+                 preview_hash: str | None = None) -> EventResult:
+    """Publish, correct or withdraw: one DECISION transition with its version, record and messages.
+    Publish and correct carry the ``preview_hash`` of the preview the person reviewed."""
     event, kind, label = EVENTS[action]
     async with in_transaction():
         decision = await Decision.filter(id=decision_id, agency_id=agency_id).select_for_update().first()
@@ -126,22 +176,28 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         case = await Case.filter(id=decision.case_id).select_for_update().get()
         if action in GATED:  # what reaches the public passed the legal review it needed (R-L2)
             await gate.check(case, _proposed(decision), clock.today())
-        if action == "correct" and summary is not None:
-            decision.summary = summary
+        parties = await case_parties(case.id)
+        new_summary = summary if action == "correct" and summary is not None else decision.summary
+        # Only the masked text is stored in a version: the public never sees the raw summary (R-P2);
+        # and for publish and correct it is exactly the text the person previewed.
+        shown = _preview(decision, parties, new_summary, reason)
+        if action in GATED and not preview_hash:
+            raise ValidationFailed("请先预览公示内容，并提交预览返回的 preview_hash", code="preview_hash_required")
+        if action in GATED and shown.preview_hash != preview_hash:
+            raise Conflict("公示内容自预览后已变化，请重新预览后再提交", code="preview_stale")
+        decision.summary = new_summary
         if action == "publish":
             decision.published_at = now
             decision.publication_ends_on = clocks.publication_ends_on(settings, decision.type, now.date())
         decision.current_version += 1
         if action == "publish":
             await move_case(case, "execute")  # the case status follows its events (services/cases.py)
-        parties = await case_parties(case.id)
-        # Only the masked text is stored in a version: the public never sees the raw summary (R-P2).
-        decision.public_party_name = masking.joined_public_names(parties)
-        public_reason = masking.mask_text(reason, parties)
+        decision.public_party_name = shown.party
+        public_reason = shown.public_reason
         who = audit.who(actor)
         version = DecisionVersion(
             decision=decision, version=decision.current_version, kind=kind,
-            public_text=masking.mask_text(decision.summary, parties), reason=public_reason, actor=actor,
+            public_text=shown.public_text, reason=public_reason, actor=actor,
             actor_name=who[0], actor_role=who[1])
         await log.append_row(version, LeafKind.DECISION_EVENT, leaf_content(version, decision),
                              agency_id=agency_id, ref=str(version.id), clock=clock)
@@ -160,7 +216,7 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
                                                  ctx, now))
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=agency_id,
                            data={"version": version.version, "notifications": len(ids),
-                                 "unreachable": len(unreachable)})
+                                 "unreachable": len(unreachable), "preview_hash": shown.preview_hash})
     # A signed tree head after every decision event, so anyone keeping copies can hold us to it;
     # the event is committed, so a failure to sign now never turns its answer into an error.
     await checkpoints.checkpoint_after_commit(settings, clock)

@@ -8,7 +8,7 @@ import uuid
 
 from backend.models import Case
 from backend.models.enums import Role
-from tests.factories import a_supervisor, an_agency
+from tests.factories import a_supervisor, an_agency, correct, publish
 from tests.notifications.helpers import a_case, a_decision, notifications, wait_for
 
 
@@ -75,10 +75,9 @@ async def test_the_case_status_follows_its_decision(client):
     decision = await a_decision(client, agency.auth(), case["id"])
     status = lambda: client.get(f"/api/v1/cases/{case['id']}", headers=agency.auth())  # noqa: E731
     assert (await (await status()).json())["status"] == "decided"
-    url = f"/api/v1/decisions/{decision['id']}"
-    assert (await client.post(f"{url}/publish", headers=agency.auth())).status == 200
+    assert (await publish(client, decision["id"], agency.auth())).status == 200
     assert (await (await status()).json())["status"] == "executing"
-    await client.post(f"{url}/correct", json={"summary": "改为警告。", "reason": "依法从轻"}, headers=agency.auth())
+    await correct(client, decision["id"], agency.auth(), "改为警告。", "依法从轻")
     assert (await (await status()).json())["status"] == "executing"
     # A second decision on a decided case is refused by the CASE table, in Chinese.
     resp = await client.post(f"/api/v1/cases/{case['id']}/decisions", headers=agency.auth(),
@@ -98,7 +97,7 @@ async def test_refusals_read_in_chinese(client):
     err = (await resp.json())["error"]
     assert resp.status == 409 and err["message"] == "该决定当前状态为“草稿”，不能撤回"
     reviewer = await agency.key(Role.REVIEWER)
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth(reviewer))
+    resp = await publish(client, decision["id"], agency.auth(reviewer))
     err = (await resp.json())["error"]
     assert resp.status == 403 and "法制审核人员" in err["message"] and not re.search(r"[A-Za-z]", err["message"])
 
@@ -116,7 +115,7 @@ async def test_a_party_without_phone_or_wechat_is_shown_as_unreachable_not_skipp
     assert [p["reachable"] for p in seen["parties"]] == [True, False]
 
     decision = await a_decision(client, agency.auth(), case["id"])
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    resp = await publish(client, decision["id"], agency.auth())
     body = await resp.json()
     assert body["notifications"] == 1
     assert [(u["party_id"], u["reason"]) for u in body["unreachable_parties"]] == [(company["id"], "no_contact")]
@@ -138,10 +137,8 @@ async def test_a_permit_decision_never_shows_penalty_appeal_text(client):
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1, type="permit", title="食品经营许可申请")
     decision = await a_decision(client, agency.auth(), case["id"])
-    url = f"/api/v1/decisions/{decision['id']}"
-    assert (await client.post(f"{url}/publish", headers=agency.auth())).status == 200
-    await client.post(f"{url}/correct", json={"summary": "准予许可，有效期五年。", "reason": "补充有效期"},
-                      headers=agency.auth())
+    assert (await publish(client, decision["id"], agency.auth())).status == 200
+    await correct(client, decision["id"], agency.auth(), "准予许可，有效期五年。", "补充有效期")
     items = await wait_for(client, agency.auth(), case["id"],
                            lambda xs: len(xs) == 2 and all(x["status"] == "delivered" for x in xs))
     assert {i["template"] for i in items} == {"SMS_YG_PUBLISHED_PLAIN", "SMS_YG_CORRECTED_PLAIN"}
@@ -154,7 +151,7 @@ async def test_a_permit_decision_never_shows_penalty_appeal_text(client):
     # A penalty decision keeps its appeal text, in the messages and on the page.
     penalty = await a_case(client, agency.auth(), n_parties=1)
     pdecision = await a_decision(client, agency.auth(), penalty["id"])
-    await client.post(f"/api/v1/decisions/{pdecision['id']}/publish", headers=agency.auth())
+    await publish(client, pdecision["id"], agency.auth())
     [item] = await wait_for(client, agency.auth(), penalty["id"],
                             lambda xs: len(xs) == 1 and xs[0]["status"] == "delivered")
     assert "行政复议" in item["content"] and item["template"] == "SMS_YG_PUBLISHED"

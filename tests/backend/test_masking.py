@@ -1,4 +1,5 @@
-"""One masking implementation for logs and publication (A.7): numbers are found however they are written."""
+"""One masking implementation for logs and publication (A.7): numbers are found however they are written.
+The publication rules (names, addresses, minors, what stays public) are in test_masking_rules.py."""
 
 from __future__ import annotations
 
@@ -6,48 +7,14 @@ import json
 import logging
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from backend.logging_setup import JsonFormatter, PlainFormatter
 from backend.models import Party
 from backend.models.enums import PartyKind
 from backend.services.masking import mask_text, redact
+from tests.support.pii import CONTEXT, digits_left, id_numbers, phones
 
-FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
-TO_ASCII = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
-SEPARATORS = ["", "", "", " ", "-", "\u3000", "－", "\u2014", "\u00a0"]
-# What may stand next to a number in a log line or a decision text.
-CONTEXT = st.text(alphabet="电话身份证号码：，。 ()[]是的", max_size=6)
-
-
-@st.composite
-def written(draw: st.DrawFn, digits: str) -> str:
-    """``digits`` as a person might type them: separators between digits, some digits full-width."""
-    out = []
-    for i, ch in enumerate(digits):
-        if i:
-            out.append(draw(st.sampled_from(SEPARATORS)))
-        out.append(ch.translate(FULL_WIDTH) if draw(st.booleans()) else ch)
-    return "".join(out)
-
-
-@st.composite
-def phones(draw: st.DrawFn) -> tuple[str, str]:
-    digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text(alphabet="0123456789", min_size=9, max_size=9))
-    text = draw(written(digits))
-    prefix = draw(st.sampled_from(["", "+86", "86", "+86 ", "＋８６", "86-"]))
-    return digits, prefix + text
-
-
-@st.composite
-def id_numbers(draw: st.DrawFn) -> tuple[str, str]:
-    digits = draw(st.text(alphabet="0123456789", min_size=17, max_size=17)) + draw(st.sampled_from("0123456789Xx"))
-    return digits, draw(written(digits))
-
-
-def _digits_left(text: str) -> str:
-    """The text's digits with every separator gone, as a reader would reassemble them."""
-    return "".join(ch for ch in text.translate(TO_ASCII) if ch.isascii() and (ch.isdigit() or ch in "Xx"))
+_digits_left = digits_left
 
 
 @settings(max_examples=300, deadline=None)
@@ -105,7 +72,7 @@ def test_both_log_formats_redact_messages_and_tracebacks() -> None:
 def test_party_details_and_names_are_masked_for_publication() -> None:
     person = Party(kind=PartyKind.PERSON, name="王小明", phone="13912345678", id_number=None)
     out = mask_text("王小明（电话 139 1234 5678）", [person])
-    assert out == "王**（电话 [电话已隐去]）"
+    assert out == "王*（电话 [电话已隐去]）"
 
 
 def test_log_redaction_removes_anything_shaped_like_a_key() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from backend.clock import SHANGHAI, FrozenClock
-from tests.factories import a_supervisor, an_agency
+from tests.factories import a_supervisor, an_agency, publish
 from tests.notifications.helpers import a_case, a_decision
 
 
@@ -41,7 +41,7 @@ async def test_a_decision_shows_its_publication_clock_and_is_overdue_for_its_age
     assert (await client.get("/api/v1/supervision/overdue?kind=publication", headers=agency.auth())).status == 403
     assert (await client.get("/api/v1/overdue?kind=later", headers=agency.auth())).status == 422
 
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish(client, decision["id"], agency.auth())
     assert (await (await client.get("/api/v1/overdue?kind=publication", headers=agency.auth())).json())["total"] == 0
 
 
@@ -53,7 +53,7 @@ async def test_a_revocation_starts_the_withdrawal_clock_shown_in_both_views(clie
     body = {"reason": "revoked", "date": "2026-11-23", "basis": "西政复〔2026〕31号"}
     refused = await client.post(url, json=body, headers=agency.auth())  # still a draft: nothing to withdraw
     assert refused.status == 409 and (await refused.json())["error"]["code"] == "decision_not_public"
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish(client, decision["id"], agency.auth())
     for bad in ({**body, "reason": "annulled"}, {**body, "date": "2026-13-01"}, {"reason": "revoked"},
                 {**body, "date": "2026-11-25"}, {**body, "extra": 1}):
         resp = await client.post(url, json=bad, headers=agency.auth())
@@ -83,7 +83,7 @@ async def test_a_credit_repair_before_the_minimum_period_is_refused(client, cloc
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1)
     decision = await a_decision(client, agency.auth(), case["id"])
-    published = await (await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())).json()
+    published = await (await publish(client, decision["id"], agency.auth())).json()
     assert published["publication_ends_on"] == "2027-11-23"
     url = f"/api/v1/decisions/{decision['id']}/credit-repair"
     resp = await client.post(url, json={"reason": "已履行并作出信用承诺"}, headers=agency.auth())

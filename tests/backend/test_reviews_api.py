@@ -10,7 +10,7 @@ from backend.app_keys import CLOCK
 from backend.models import Case
 from backend.models.enums import Role
 from backend.services.calendar import Calendar
-from tests.factories import a_supervisor, an_agency, officer_body
+from tests.factories import a_supervisor, an_agency, officer_body, publish
 from tests.notifications.helpers import a_case, a_decision
 from tests.support.endpoints import endpoints
 
@@ -27,6 +27,7 @@ NOT_PUBLISHING = {
     ("POST", "/api/v1/decisions/{decision_id}/withdraw"),  # takes a decision out of public view
     ("POST", "/api/v1/decisions/{decision_id}/revocations"),  # starts the clock to take it out of view
     ("POST", "/api/v1/decisions/{decision_id}/credit-repair"),  # ends its publication early
+    ("POST", "/api/v1/decisions/{decision_id}/preview"),  # computes a correction's preview, writes nothing
     ("POST", "/api/v1/reviews/{review_id}/head-decision"),  # records the head's meeting, registers nothing
 }
 BODIES: dict[str, dict[str, Any]] = {
@@ -70,7 +71,7 @@ async def test_no_route_creates_or_publishes_a_decision_on_an_unreviewed_major_c
     await becomes_major_after_deciding(draft_case["id"])
     published_case = await a_case(client, agency.auth(), n_parties=1)
     published = await a_decision(client, agency.auth(), published_case["id"])
-    assert (await client.post(f"/api/v1/decisions/{published['id']}/publish", headers=agency.auth())).status == 200
+    assert (await publish(client, published["id"], agency.auth())).status == 200
     await becomes_major_after_deciding(published_case["id"])
     ids = {"case_id": major["id"], "publish": draft["id"], "correct": published["id"]}
 

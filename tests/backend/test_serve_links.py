@@ -50,7 +50,9 @@ def test_links_qr_codes_and_sms_links_point_at_the_port_served(tmp_path):
         status, decision = _post(f"{base}/api/v1/cases/{case['id']}/decisions", key, {
             "document_no": f"杭西罚〔2026〕{uuid.uuid4().hex[:6]}号", "summary": "罚款", "decided_at": "2026-11-20"})
         assert status == 201, decision
-        assert _post(f"{base}/api/v1/decisions/{decision['id']}/publish", key, {})[0] == 200
+        shown = json.loads(_get_bytes(f"{base}/api/v1/decisions/{decision['id']}/preview", key))
+        assert _post(f"{base}/api/v1/decisions/{decision['id']}/publish", key,
+                     {"preview_hash": shown["preview_hash"]})[0] == 200
         sent = json.loads(_get_bytes(f"{base}/api/v1/notifications?case_id={case['id']}", key))
         texts = [n["content"] for n in sent["items"]]
         assert texts and all(f"{base}/d/{decision['id']}" in t for t in texts), texts

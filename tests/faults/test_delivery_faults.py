@@ -50,8 +50,28 @@ async def post(client, url: str, auth, body: Any = None, attempts: int = 30) -> 
 async def publish_one(client, auth) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     case = await a_case(client, auth, n_parties=2)
     decision = await a_decision(client, auth, case["id"])
-    await post(client, f"/api/v1/decisions/{decision['id']}/publish", auth)
+    await post(client, f"/api/v1/decisions/{decision['id']}/publish", auth,
+               {"preview_hash": (await preview(client, decision["id"], auth))["preview_hash"]})
     return decision
+
+
+async def preview(client, decision_id: str, auth, proposal: dict[str, str] | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The preview a person reads before publishing (or correcting), retried like ``post``."""
+    url = f"/api/v1/decisions/{decision_id}/preview"
+    for _ in range(30):
+        resp = await (client.post(url, json=proposal, headers=auth) if proposal else client.get(url, headers=auth))
+        if resp.status < 500:
+            assert resp.status == 200, await resp.text()
+            return await resp.json()
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{url} kept failing")
+
+
+async def correct(client, decision_id: str, auth, summary: str, reason: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    proposal = {"summary": summary, "reason": reason}
+    shown = await preview(client, decision_id, auth, proposal)
+    return await post(client, f"/api/v1/decisions/{decision_id}/correct", auth,
+                      {**proposal, "preview_hash": shown["preview_hash"]})
 
 
 async def until(predicate: Any, seconds: float = 30) -> None:
@@ -129,8 +149,7 @@ async def test_publishing_works_while_redis_is_down_and_delivery_follows(api, al
     redis_server.stop()
     try:
         decisions = [await publish_one(api, agency.auth()) for _ in range(4)]  # Redis is down: still 200
-        await post(api, f"/api/v1/decisions/{decisions[0]['id']}/correct", agency.auth(),
-                   {"summary": "改为警告。", "reason": "依法从轻处罚"})
+        await correct(api, decisions[0]["id"], agency.auth(), "改为警告。", "依法从轻处罚")
         pending = await Notification.filter(status=NotificationStatus.PENDING).count()
         assert pending == 10
     finally:
@@ -174,8 +193,7 @@ async def test_done_means(api, aliyun, worker_env, workers, tmp_path, redis_serv
     redis_server.stop()
     try:
         await publish_one(api, agency.auth())
-        await post(api, f"/api/v1/decisions/{decisions[0]['id']}/correct", agency.auth(),
-                   {"summary": "罚款人民币一千元。", "reason": "金额更正"})
+        await correct(api, decisions[0]["id"], agency.auth(), "罚款人民币一千元。", "金额更正")
     finally:
         redis_server.start()
     workers.append(spawn(worker_env, tmp_path, "w2"))

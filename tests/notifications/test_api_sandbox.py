@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.models import CaseRecord, DecisionVersion, Notification
 from backend.models.enums import Role
-from tests.factories import a_supervisor, an_agency
+from tests.factories import a_supervisor, an_agency, correct, publish
 from tests.notifications.helpers import a_case, a_decision, notifications, wait_for
 
 
@@ -17,7 +17,7 @@ async def test_publishing_a_decision_notifies_every_party_once_in_the_sandbox(cl
     case = await a_case(client, agency.auth(), n_parties=3)
     assert case["number"] and all(p["binding_code"] for p in case["parties"])
     decision = await a_decision(client, agency.auth(), case["id"])
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    resp = await publish(client, decision["id"], agency.auth())
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["notifications"] == 3
 
@@ -34,9 +34,8 @@ async def test_correction_and_withdrawal_each_send_a_message_saying_what_and_why
     case = await a_case(client, agency.auth(), n_parties=1)
     decision = await a_decision(client, agency.auth(), case["id"])
     url = f"/api/v1/decisions/{decision['id']}"
-    assert (await client.post(f"{url}/publish", headers=agency.auth())).status == 200
-    resp = await client.post(f"{url}/correct", json={"summary": "罚款人民币一千元。", "reason": "罚款金额笔误"},
-                             headers=agency.auth())
+    assert (await publish(client, decision["id"], agency.auth())).status == 200
+    resp = await correct(client, decision["id"], agency.auth(), "罚款人民币一千元。", "罚款金额笔误")
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["status"] == "corrected"
     resp = await client.post(f"{url}/withdraw", json={"reason": "复议机关已撤销该决定"}, headers=agency.auth())

@@ -7,7 +7,8 @@ from backend.clock import SHANGHAI
 from backend.models import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.outbox import get_outbox
 from notifications import tasks
-from tests.factories import an_agency
+from tests.factories import an_agency, correct
+from tests.factories import publish as publish_previewed
 from tests.notifications.helpers import a_case, a_decision, notifications, wait_for
 
 
@@ -18,7 +19,7 @@ def settled(n: int, statuses=("sent", "delivered")):  # type: ignore[no-untyped-
 async def publish(client, auth, n_parties=2, **case_kw):  # type: ignore[no-untyped-def]
     case = await a_case(client, auth, n_parties=n_parties, **case_kw)
     decision = await a_decision(client, auth, case["id"])
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=auth)
+    resp = await publish_previewed(client, decision["id"], auth)
     assert resp.status == 200, await resp.text()
     return case, decision
 
@@ -79,7 +80,7 @@ async def test_a_permanent_failure_is_final_and_visible_to_the_agency(make_clien
     body = {"name": "赵六", "kind": "person", "phone": "13900000400"}
     case = await a_case(client, agency.auth(), parties=[body])
     decision = await a_decision(client, agency.auth(), case["id"])
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish_previewed(client, decision["id"], agency.auth())
     items = await wait_for(client, agency.auth(), case["id"], settled(1, ("failed",)))
     assert items[0]["attempts"] == 1 and items[0]["provider_status"] == "isv.MOBILE_NUMBER_ILLEGAL"
 
@@ -89,7 +90,7 @@ async def test_retries_run_out_into_failed(make_client, fake_aliyun):
     agency = await an_agency()
     case = await a_case(client, agency.auth(), parties=[{"name": "钱七", "kind": "person", "phone": "13900000500"}])
     decision = await a_decision(client, agency.auth(), case["id"])
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish_previewed(client, decision["id"], agency.auth())
     items = await wait_for(client, agency.auth(), case["id"], settled(1, ("failed",)))
     assert items[0]["attempts"] == 4  # first try + the three retries of the schedule
     assert "500" in items[0]["last_error"]
@@ -124,8 +125,7 @@ async def test_wechat_with_a_grant_then_sms_when_the_grant_is_used_up(make_clien
     case = await a_case(client, agency.auth(), n_parties=1)
     assert (await _bind_and_grant(client, case, ["YG_WX_DECISION_PUBLISHED"], code="p1"))["granted"] == 1
     decision = await a_decision(client, agency.auth(), case["id"])
-    url = f"/api/v1/decisions/{decision['id']}"
-    await client.post(f"{url}/publish", headers=agency.auth())
+    await publish_previewed(client, decision["id"], agency.auth())
     items = await wait_for(client, agency.auth(), case["id"], settled(1))
     assert items[0]["channel"] == "wechat"
     [msg] = fake_wechat.messages()
@@ -134,7 +134,7 @@ async def test_wechat_with_a_grant_then_sms_when_the_grant_is_used_up(make_clien
     assert await SubscriptionGrant.filter(openid="o_p1", consumed_at__isnull=False).count() == 1
 
     # No grant for the correction template: the message goes by SMS instead.
-    await client.post(f"{url}/correct", json={"summary": "改为警告。", "reason": "依法从轻"}, headers=agency.auth())
+    await correct(client, decision["id"], agency.auth(), "改为警告。", "依法从轻")
     items = await wait_for(client, agency.auth(), case["id"],
                            lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in xs))
     superseded = [i for i in items if i["status"] == "superseded"]
@@ -150,7 +150,7 @@ async def test_wechat_43101_falls_back_to_sms(make_client, fake_aliyun, fake_wec
     case = await a_case(client, agency.auth(), n_parties=1)
     await _bind_and_grant(client, case, ["YG_WX_DECISION_PUBLISHED"], code="noquota1")
     decision = await a_decision(client, agency.auth(), case["id"])
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish_previewed(client, decision["id"], agency.auth())
     items = await wait_for(client, agency.auth(), case["id"],
                            lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in xs))
     assert {i["status"] for i in items} == {"superseded", "sent"}
@@ -182,7 +182,7 @@ async def test_subscriptions_work_in_the_embedded_default_through_the_sandbox(cl
     seen = await (await client.get(f"/api/v1/cases/{case['id']}", headers=agency.auth())).json()
     assert seen["parties"][0]["has_wechat"] is True
     decision = await a_decision(client, agency.auth(), case["id"])
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish_previewed(client, decision["id"], agency.auth())
     [item] = await wait_for(client, agency.auth(), case["id"], lambda xs: len(xs) == 1 and
                             xs[0]["status"] == "delivered")
     assert item["channel"] == "wechat" and item["provider_id"].startswith("sandbox-")

@@ -22,7 +22,7 @@ from notifications.channels import Accepted
 from notifications.deps import Deps
 from notifications.policy import Policy
 from tests.conftest import make_settings
-from tests.factories import an_agency
+from tests.factories import an_agency, publish
 from tests.fakes.wechat import FakeWechat
 from tests.notifications.conftest import provider_settings
 from tests.notifications.helpers import a_case, a_decision
@@ -182,7 +182,7 @@ async def test_the_cli_lists_sandbox_messages(client, settings):
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1)
     decision = await a_decision(client, agency.auth(), case["id"])
-    await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())
+    await publish(client, decision["id"], agency.auth())
     env = {**os.environ, "YANGGUANG_DATABASE_URL": settings.database_url, "YANGGUANG_DATA_DIR": str(settings.data_dir),
            "YANGGUANG_LOG_FORMAT": "plain"}
     out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "backend.cli", "notifications", "list",

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from backend.errors import IllegalTransition
-from backend.models import CaseRecord, DecisionVersion, Notification
+from backend.errors import Conflict, IllegalTransition, ValidationFailed
+from backend.models import AuditEvent, CaseRecord, Decision, DecisionVersion, Notification, Party
 from backend.services import cases, decisions
-from tests.factories import an_agency
+from tests.factories import an_agency, previewed
 
 PERSON_A = {"kind": "person", "name": "李四", "phone": "13800138001", "id_number": "330102199001011234"}
 PERSON_B = {"kind": "person", "name": "王小明", "phone": "13900139002", "id_number": "33010219850505432X"}
@@ -38,10 +38,13 @@ async def test_an_illegal_move_writes_nothing(db, clock):
 
 async def test_publishing_writes_the_version_the_record_and_one_message_per_party_together(db, clock):
     agency_id, decision = await a_decision(clock)
-    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test")
+    shown = await decisions.preview(agency_id, decision.id)
+    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test",
+                                    preview_hash=shown.preview_hash)
     assert len(result.notification_ids) == 2
     version = await DecisionVersion.get(decision_id=decision.id)
     assert (version.version, version.actor) == (1, "key:test")
+    assert version.public_text == shown.public_text  # exactly what the preview showed
     rows = await Notification.filter(id__in=result.notification_ids)
     assert sorted(r.recipient for r in rows) == sorted([PERSON_A["phone"], PERSON_B["phone"]])
     assert await CaseRecord.filter(case_id=decision.case_id, step="publication").count() == 1
@@ -49,10 +52,12 @@ async def test_publishing_writes_the_version_the_record_and_one_message_per_part
 
 async def test_a_correction_never_carries_one_partys_data_to_another(db, clock):
     agency_id, decision = await a_decision(clock)
-    await decisions.change(db, clock, agency_id, decision.id, "publish", "test")
+    await decisions.change(db, clock, agency_id, decision.id, "publish", "test",
+                           preview_hash=await previewed(agency_id, decision.id))
     text = f"当事人王小明（身份证号{PERSON_B['id_number']}，电话{PERSON_B['phone']}）罚款三千元"
-    result = await decisions.change(db, clock, agency_id, decision.id, "correct", "test",
-                                               summary=text, reason=f"王小明身份证号{PERSON_B['id_number']}有误")
+    reason = f"王小明身份证号{PERSON_B['id_number']}有误"
+    result = await decisions.change(db, clock, agency_id, decision.id, "correct", "test", summary=text,
+                                    reason=reason, preview_hash=await previewed(agency_id, decision.id, text, reason))
     to_a = await Notification.get(id__in=result.notification_ids, recipient=PERSON_A["phone"])
     message = to_a.content + str(to_a.params)
     for secret in (PERSON_B["id_number"], PERSON_B["phone"], "王小明"):
@@ -71,8 +76,68 @@ async def test_a_committed_event_answers_success_even_when_no_checkpoint_can_be_
     agency_id, decision = await a_decision(clock)
     signed = await checkpoints.make_checkpoint(db, clock)
     await connections.get("default").execute_query(f"DELETE FROM log_leaf WHERE leaf_index = {signed.tree_size - 1}")
-    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test")
+    result = await decisions.change(db, clock, agency_id, decision.id, "publish", "key:test",
+                                    preview_hash=await previewed(agency_id, decision.id))
     assert result.decision.status.value == "published"
     assert await DecisionVersion.filter(decision_id=decision.id).count() == 1
     assert await LogCheckpoint.all().count() == 1  # nothing signed over the damaged log
     assert any(r.levelname == "ERROR" and "log_forked" in r.getMessage() for r in caplog.records)
+
+
+async def _nothing_written(decision_id) -> None:  # type: ignore[no-untyped-def]
+    assert await DecisionVersion.filter(decision_id=decision_id).count() == 0
+    assert await Notification.all().count() == 0
+
+
+async def test_publishing_without_the_preview_hash_is_refused_and_writes_nothing(db, clock):
+    agency_id, decision = await a_decision(clock)
+    for missing in (None, ""):
+        with pytest.raises(ValidationFailed) as exc:
+            await decisions.change(db, clock, agency_id, decision.id, "publish", "test", preview_hash=missing)
+        assert exc.value.code == "preview_hash_required" and exc.value.status == 422
+    await _nothing_written(decision.id)
+    assert (await Decision.get(id=decision.id)).status.value == "draft"
+
+
+async def test_a_preview_goes_stale_when_what_it_showed_changes(db, clock):
+    """The text, a party (here: found to be a minor) or the decision changed after the person looked."""
+    agency_id, decision = await a_decision(clock)
+    seen = await decisions.preview(agency_id, decision.id)
+    assert seen.preview_hash == (await decisions.preview(agency_id, decision.id)).preview_hash  # stable
+    await Decision.filter(id=decision.id).update(summary="当事人李四罚款五千元")
+    with pytest.raises(Conflict) as exc:
+        await decisions.change(db, clock, agency_id, decision.id, "publish", "test", preview_hash=seen.preview_hash)
+    assert exc.value.code == "preview_stale" and exc.value.status == 409
+    seen = await decisions.preview(agency_id, decision.id)
+    assert seen.public_text == "当事人李*罚款五千元"
+    await Party.filter(name="李四").update(is_minor=True)
+    with pytest.raises(Conflict) as exc:
+        await decisions.change(db, clock, agency_id, decision.id, "publish", "test", preview_hash=seen.preview_hash)
+    assert exc.value.code == "preview_stale"
+    await _nothing_written(decision.id)
+    seen = await decisions.preview(agency_id, decision.id)
+    assert seen.public_text == "当事人未成年人罚款五千元" and "李" not in seen.party
+    await decisions.change(db, clock, agency_id, decision.id, "publish", "test", preview_hash=seen.preview_hash)
+    entry = await AuditEvent.filter(action="decision.publish", target_id=str(decision.id)).get()
+    assert entry.data["preview_hash"] == seen.preview_hash  # who published which reviewed text
+
+
+async def test_a_correction_carries_the_preview_of_exactly_that_correction(db, clock):
+    agency_id, decision = await a_decision(clock)
+    published = await decisions.preview(agency_id, decision.id)
+    await decisions.change(db, clock, agency_id, decision.id, "publish", "test", preview_hash=published.preview_hash)
+    text, reason = "当事人李四（电话13800138001）罚款三千元", "李四提出金额有误"
+    shown = await decisions.preview(agency_id, decision.id, summary=text, reason=reason)
+    assert (shown.public_text, shown.public_reason) == ("当事人李*（电话[电话已隐去]）罚款三千元", "李*提出金额有误")
+    assert [(m.field, m.kind, m.original) for m in shown.masked] == [
+        ("summary", "person_name", "李四"), ("summary", "phone", "13800138001"), ("reason", "person_name", "李四")]
+    for stale in (published.preview_hash,  # the publication's preview is not this correction's
+                  (await decisions.preview(agency_id, decision.id, summary=text, reason="别的理由")).preview_hash):
+        with pytest.raises(Conflict) as exc:
+            await decisions.change(db, clock, agency_id, decision.id, "correct", "test", summary=text, reason=reason,
+                                   preview_hash=stale)
+        assert exc.value.code == "preview_stale"
+    await decisions.change(db, clock, agency_id, decision.id, "correct", "test", summary=text, reason=reason,
+                           preview_hash=shown.preview_hash)
+    version = await DecisionVersion.get(decision_id=decision.id, version=2)
+    assert (version.public_text, version.reason) == (shown.public_text, shown.public_reason)

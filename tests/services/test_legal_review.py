@@ -32,7 +32,7 @@ from backend.services.calendar import Deadline
 from backend.services.records import case_officers
 from backend.services.review import catalogue, deadlines, responsibility, reviews, staffing
 from backend.services.transparency import log
-from tests.factories import a_supervisor, an_agency, officer_body
+from tests.factories import a_supervisor, an_agency, officer_body, previewed
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)  # a Friday
 CRITERIA: dict[str, Any] = {
@@ -211,7 +211,8 @@ async def test_publishing_a_decision_that_slipped_in_is_refused_too(db, frozen):
     decision = await world.decide()  # not major when registered
     await Case.filter(id=world.case.id).update(hearing_held=True)  # then a hearing was held
     with pytest.raises(Conflict) as exc:
-        await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test")
+        await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test",
+                               preview_hash=await previewed(world.agency.id, decision.id))
     assert exc.value.code == "review_required"
     assert (await Decision.get(id=decision.id)).current_version == 0
 
@@ -230,7 +231,8 @@ async def test_an_approved_review_lets_exactly_the_reviewed_decision_through(db,
     assert exc.value.code == "review_stale" and exc.value.details == [{"field": "measures"}]
     decision = await world.decide()
     assert decision.review_id == review.id and decision.amount == Decimal("50000")
-    result = await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test")
+    result = await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test",
+                                    preview_hash=await previewed(world.agency.id, decision.id))
     assert result.decision.current_version == 1
 
 

@@ -14,7 +14,7 @@ from backend.errors import Conflict, IllegalTransition, ValidationFailed
 from backend.models import AuditEvent, Decision, DecisionVersion, LegalReview
 from backend.models.enums import DecisionStatus, DecisionVersionKind, RevocationReason
 from backend.services import calendar, cases, clocks, decisions
-from tests.factories import an_agency
+from tests.factories import an_agency, previewed
 from tests.services.test_legal_review import a_world
 
 D = date
@@ -63,13 +63,15 @@ async def test_an_unpublished_decision_shows_yellow_then_red_in_its_agencys_and_
     rows, _ = await clocks.overdue_decisions("publication", frozen, page=1, page_size=20, scope=decision.agency_id)
     assert (rows[0].colour, rows[0].days_overdue, rows[0].due_on) == ("red", 2, D(2026, 12, 1))
     assert (await clocks.overdue_decisions("publication", frozen, page=1, page_size=20, scope=other))[1] == 0
-    await decisions.change(db, frozen, decision.agency_id, decision.id, "publish", "test")
+    await decisions.change(db, frozen, decision.agency_id, decision.id, "publish", "test",
+                           preview_hash=await previewed(decision.agency_id, decision.id))
     assert (await clocks.overdue_decisions("publication", frozen, page=1, page_size=20))[1] == 0
 
 
 async def published(db, frozen: FrozenClock, **kw) -> Decision:  # type: ignore[no-untyped-def]
     decision = await a_decision(frozen, **kw)
-    return (await decisions.change(db, frozen, decision.agency_id, decision.id, "publish", "test")).decision
+    return (await decisions.change(db, frozen, decision.agency_id, decision.id, "publish", "test",
+                                   preview_hash=await previewed(decision.agency_id, decision.id))).decision
 
 
 async def test_a_revoked_decision_must_be_withdrawn_within_three_working_days(db, frozen):
@@ -128,7 +130,8 @@ async def test_a_publication_ends_by_itself_at_its_maximum_as_a_new_version(db, 
     view = await decisions.public_view(decision.id)
     assert view.text is None and view.status is DecisionStatus.ENDED and len(view.history) == 2
     with pytest.raises(IllegalTransition):
-        await decisions.change(db, frozen, decision.agency_id, decision.id, "correct", "test", summary="x", reason="y")
+        await decisions.change(db, frozen, decision.agency_id, decision.id, "correct", "test", summary="x", reason="y",
+                               preview_hash="0" * 64)  # the table refuses before the preview is compared
 
 
 async def test_a_credit_repair_ends_a_publication_early_but_never_before_the_minimum(db, frozen):

@@ -20,6 +20,7 @@ from backend.models.enums import EvidenceKind, RecordStep, SignatureState
 from backend.services import decisions
 from backend.services.records import entries, evidence
 from backend.services.transparency import checkpoints
+from tests.factories import previewed
 from tests.services.test_case_records import NOW, a_world
 from tests.support.processes import cli_env, run_cli
 
@@ -48,7 +49,8 @@ async def an_installation(db, frozen):  # type: ignore[no-untyped-def]
         "document_no": f"杭西市监罚〔2026〕{world.case.number}号", "summary": "罚款五千元",
         "decided_at": date(2026, 11, 20)}, "key:test", world.clock)
     world.clock.at = NOW + timedelta(minutes=5)
-    await decisions.change(db, world.clock, world.case.agency_id, decision.id, "publish", "key:test")
+    await decisions.change(db, world.clock, world.case.agency_id, decision.id, "publish", "key:test",
+                           preview_hash=await previewed(world.case.agency_id, decision.id))
     return world, video
 
 
