@@ -23,6 +23,7 @@ GATED = {("POST", "/api/v1/cases/{case_id}/decisions"), ("POST", "/api/v1/decisi
          ("POST", "/api/v1/decisions/{decision_id}/correct")}
 NOT_PUBLISHING = {
     ("POST", "/api/v1/decisions/{decision_id}/withdraw"),  # takes a decision out of public view
+    ("POST", "/api/v1/decisions/{decision_id}/preview"),  # computes a correction's preview, writes nothing
     ("POST", "/api/v1/reviews/{review_id}/head-decision"),  # records the head's meeting, registers nothing
 }
 BODIES: dict[str, dict[str, Any]] = {
