@@ -199,6 +199,23 @@ async def test_no_decision_on_a_major_case_without_an_approved_review(db, frozen
     assert (await world.refresh()).status is CaseStatus.OPEN
 
 
+async def test_a_decision_above_the_catalogue_needs_the_review_even_when_the_case_facts_do_not(db, frozen):
+    # The attack of issue 10: the case's own amount left empty, the decision a fine of 5,000,000.
+    world = await a_world(frozen)
+    assert not (await world.refresh()).is_major
+    with pytest.raises(Conflict) as exc:
+        await world.decide(amount=Decimal("5000000"), measures=["fine"])
+    assert exc.value.code == "review_required" and exc.value.details == [{"level": "agency"}]
+    assert "5000000" in exc.value.message
+    assert await Decision.filter(case_id=world.case.id).count() == 0
+    decision = await world.decide(amount=Decimal("5000"), measures=["fine"])  # below the threshold: no review
+    await Decision.filter(id=decision.id).update(amount=Decimal("5000000"))  # then it grew
+    with pytest.raises(Conflict) as exc:
+        await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test")
+    assert exc.value.code == "review_required"
+    assert (await Decision.get(id=decision.id)).current_version == 0
+
+
 async def test_a_case_that_is_not_major_needs_no_review(db, frozen):
     world = await a_world(frozen)
     decision = await world.decide(measures=["warning"])

@@ -11,7 +11,7 @@ lifts a flag set by hand.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -164,6 +164,19 @@ async def evaluate(case: Case, day: date) -> None:
     case.major_reasons = reasons
     await case.save(update_fields=["major_by_catalogue", "major_catalogue_version", "is_major", "major_reasons",
                                    "updated_at"])
+
+
+async def reasons_for_decision(case: Case, type_: CaseType, amount: Decimal | None, measures: frozenset[str],
+                               day: date) -> list[dict[str, str]]:
+    """The catalogue's reasons a decision of this type, amount and measures on the case is major, on
+    ``day``: the gate judges what is decided, not only the facts the case was given (a case whose own
+    amount was left small must not carry a large fine past the review)."""
+    catalogue = await in_effect(case.agency_id, day)
+    if catalogue is None:
+        return []
+    facts = replace(await facts_of(case), type=type_, amount=amount,
+                    measures=frozenset(Measure(m) for m in measures))
+    return match(catalogue.criteria, facts)
 
 
 async def _case(agency_id: uuid.UUID, case_id: uuid.UUID) -> Case:
