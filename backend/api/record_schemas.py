@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.http.schemas import Body, stripped, stripped_nonempty
+from backend.http.schemas import Body, EventTime, stripped, stripped_nonempty
 from backend.models.enums import (
     CaseOfficerRole,
     CaseStatus,
@@ -68,7 +68,7 @@ class RecordCreate(Body):
         "evidence_ids": ["3c9e7b1a-2d4f-4a6b-9c8d-0e1f2a3b4c5d"]}]})
 
     step: AgencyStep = Field(description="环节（publication、notice 由系统生成，不可手工添加）")
-    occurred_at: AwareDatetime = Field(description="发生时间（须带时区）")
+    occurred_at: EventTime = Field(description="发生时间（须带时区）")
     place: Place = ""
     officer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20,
                                          description="参与的执法人员（须先指派到本案）")
