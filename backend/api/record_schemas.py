@@ -23,6 +23,7 @@ from backend.models.enums import (
     OfficerKind,
     RecordAccessKind,
     RecordStep,
+    ReviewLevel,
     ReviewStatus,
     ServiceMethod,
     SignatureState,
@@ -160,13 +161,23 @@ class FullDecisionOut(BaseModel):
     versions: list[DecisionVersionOut]
 
 
+class ReviewEventOut(BaseModel):
+    kind: str = Field(description="submit 提交；opinion 审核意见；dispute 异议；head_decision 负责人集体讨论决定")
+    at: datetime
+    actor_name: str
+    actor_role: str
+    leaf_index: int | None = Field(description="该事件在透明日志中的叶序号")
+
+
 class ReviewOut(BaseModel):
     id: uuid.UUID
     round: int
+    level: ReviewLevel
     status: ReviewStatus
     submitted_at: datetime
     reviewed_at: datetime | None
-    leaf_index: int | None = None
+    leaf_index: int | None = Field(None, description="提交审核这一事件的叶序号（其余事件见 events）")
+    events: list[ReviewEventOut] = Field(default_factory=list, description="提交、审核意见、异议、负责人决定，按时间")
 
 
 class FullNotificationOut(BaseModel):
