@@ -152,7 +152,8 @@ async def test_every_item_of_the_full_record_names_its_leaf_of_the_log(client):
     expected: list[tuple[int | None, str, str]] = []  # (leaf index, kind, what the leaf must name)
     expected += [(s["leaf_index"], "case_record", str(s["seq"])) for s in full["steps"]]
     expected += [(e["leaf_index"], "evidence", e["id"]) for e in full["evidence"]]
-    expected += [(v["leaf_index"], "decision_event", d["document_no"]) for d in full["decisions"] for v in d["versions"]]
+    expected += [(v["leaf_index"], "decision_event", d["document_no"])
+                 for d in full["decisions"] for v in d["versions"]]
     [round_] = full["reviews"]
     assert [e["kind"] for e in round_["events"]] == ["submit", "opinion"]
     assert round_["leaf_index"] == round_["events"][0]["leaf_index"]

@@ -281,6 +281,18 @@ async def test_the_reviewer_must_be_a_legal_reviewer_outside_the_handling_unit_a
     assert approved.reviewer_name == "王法制" and approved.reviewer_officer_id == world.reviewer.id
 
 
+async def test_without_a_recorded_handling_unit_the_lead_officers_unit_is_the_handling_unit(db, frozen):
+    world = await a_world(frozen)
+    await world.set(handling_unit="")
+    review = await world.submit()
+    same_unit = await officers.create_officer(
+        world.agency.id, officer_body(name="同队审核员", unit="执法一队", is_legal_reviewer=True), "test")
+    with pytest.raises(Conflict) as exc:
+        await world.opinion(review, key_id=await world.key(Role.REVIEWER, same_unit))
+    assert exc.value.code == "reviewer_conflict"
+    assert (await world.opinion(review)).reviewer_name == "王法制"  # 法制科 is not the lead's unit
+
+
 async def test_every_point_of_the_checklist_is_answered_and_approval_needs_all_of_them_to_pass(db, frozen):
     world = await a_world(frozen)
     review = await world.submit()

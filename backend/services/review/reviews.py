@@ -7,7 +7,7 @@ leaf of the transparency log: ``leaf_content``), the case's full-process record 
 
 The reviewer is the person the key belongs to: the key must belong to an officer (``ApiKey.officer_id``)
 who is a legal reviewer (``is_legal_reviewer``), in post, of the case's agency, not in the case's
-handling unit and not one of the case's officers; for the government-level review, an officer of a
+handling unit (none recorded: the lead officer's unit) and not one of the case's officers; for the government-level review, an officer of a
 supervising body (the district government's legal unit) who is a legal reviewer. Anyone else: 409
 ``reviewer_conflict``.
 """
@@ -27,6 +27,7 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Agency, ApiKey, Case, CaseOfficer, LegalReview, LegalReviewEvent, Officer
 from backend.models.enums import (
     AgencyKind,
+    CaseOfficerRole,
     CaseType,
     LeafKind,
     Measure,
@@ -161,6 +162,15 @@ async def submit(agency_id: uuid.UUID, case_id: uuid.UUID, proposal: Proposal, a
 
 # -- opinion -----------------------------------------------------------------------------------------
 
+async def _handling_unit(case: Case) -> str:
+    """The unit that handles the case: as recorded on it, else the unit of its lead officer (主办人), so
+    a case whose unit was never recorded does not let the handling unit's own reviewer through."""
+    if case.handling_unit:
+        return case.handling_unit
+    lead = await CaseOfficer.filter(case_id=case.id, role=CaseOfficerRole.LEAD).prefetch_related("officer").first()
+    return lead.officer.unit if lead is not None else ""
+
+
 async def _reviewer(key_id: uuid.UUID, review: LegalReview, case: Case) -> Officer:
     """The person behind the key, if they may review this case at this level; else reviewer_conflict."""
     key = await ApiKey.filter(id=key_id).first()
@@ -174,7 +184,7 @@ async def _reviewer(key_id: uuid.UUID, review: LegalReview, case: Case) -> Offic
         return officer
     if officer.agency_id != case.agency_id:
         raise Conflict("审核人须为本机关的法制审核人员", code="reviewer_conflict")
-    if case.handling_unit and officer.unit == case.handling_unit:
+    if officer.unit and officer.unit == await _handling_unit(case):
         raise Conflict("审核人不能是本案承办机构的人员", code="reviewer_conflict")
     if await CaseOfficer.filter(case_id=case.id, officer_id=officer.id).exists():
         raise Conflict("审核人不能是本案的办案人员", code="reviewer_conflict")
