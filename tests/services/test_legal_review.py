@@ -293,6 +293,18 @@ async def test_without_a_recorded_handling_unit_the_lead_officers_unit_is_the_ha
     assert (await world.opinion(review)).reviewer_name == "王法制"  # 法制科 is not the lead's unit
 
 
+async def test_a_legal_reviewer_does_not_review_what_they_submitted_themselves(db, frozen):
+    world = await a_world(frozen)
+    submitter, _ = await create_key(world.agency, Role.OFFICER, "test", "test", KeyHolder(officer_id=world.reviewer.id))
+    review = await reviews.submit(world.agency.id, world.case.id, world.proposal(), f"key:{submitter.id}", world.clock)
+    with pytest.raises(Conflict) as exc:
+        await world.opinion(review)  # 王法制's own reviewer key
+    assert exc.value.code == "reviewer_conflict"
+    other = await officers.create_officer(
+        world.agency.id, officer_body(name="赵法制", unit="法制科", is_legal_reviewer=True), "test")
+    assert (await world.opinion(review, key_id=await world.key(Role.REVIEWER, other))).reviewer_name == "赵法制"
+
+
 async def test_every_point_of_the_checklist_is_answered_and_approval_needs_all_of_them_to_pass(db, frozen):
     world = await a_world(frozen)
     review = await world.submit()

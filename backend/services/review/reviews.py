@@ -7,7 +7,8 @@ leaf of the transparency log: ``leaf_content``), the case's full-process record 
 
 The reviewer is the person the key belongs to: the key must belong to an officer (``ApiKey.officer_id``)
 who is a legal reviewer (``is_legal_reviewer``), in post, of the case's agency, not in the case's
-handling unit (none recorded: the lead officer's unit) and not one of the case's officers; for the government-level review, an officer of a
+handling unit (none recorded: the lead officer's unit), not one of the case's officers and not the
+person whose key submitted the round; for the government-level review, an officer of a
 supervising body (the district government's legal unit) who is a legal reviewer. Anyone else: 409
 ``reviewer_conflict``.
 """
@@ -188,7 +189,21 @@ async def _reviewer(key_id: uuid.UUID, review: LegalReview, case: Case) -> Offic
         raise Conflict("审核人不能是本案承办机构的人员", code="reviewer_conflict")
     if await CaseOfficer.filter(case_id=case.id, officer_id=officer.id).exists():
         raise Conflict("审核人不能是本案的办案人员", code="reviewer_conflict")
+    if officer.id == await _key_holder_officer(review.submitted_by):
+        raise Conflict("审核人不能审核自己提交的审核申请", code="reviewer_conflict")
     return officer
+
+
+async def _key_holder_officer(actor: str) -> uuid.UUID | None:
+    """The officer who holds the key behind an actor (``key:<id>``), if it is an officer's key."""
+    if not actor.startswith("key:"):
+        return None
+    try:
+        key_id = uuid.UUID(actor[4:])
+    except ValueError:
+        return None
+    key = await ApiKey.filter(id=key_id).first().values("officer_id")
+    return key["officer_id"] if key else None
 
 
 def check_checklist(outcome: ReviewOutcome, checklist: dict[str, dict[str, Any]]) -> None:
