@@ -227,6 +227,12 @@ async def test_only_a_reviewer_lifts_a_hand_flag_over_http(client):
     assert resp.status == 200 and (await resp.json())["is_major"] is True
     resp = await client.put(url, json={"major": False, "reason": "不重大"}, headers=officer)
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "major_lift_reviewer_only"
+    # A reviewer-role key held by someone who is not a legal reviewer (here: a plain officer) lifts nothing.
+    plain = await an_officer(client, agency, name="普通执法员", unit="执法一队")
+    resp = await client.put(url, json={"major": False, "reason": "不重大"},
+                            headers=agency.auth(await a_key(client, agency, "reviewer", officer_id=plain["id"])))
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "reviewer_conflict"
+    reviewer = await an_officer(client, agency, name="王法制", unit="法制科", is_legal_reviewer=True)
     resp = await client.put(url, json={"major": False, "reason": "经审核不属重大"},
-                            headers=agency.auth(await agency.key(Role.REVIEWER)))
+                            headers=agency.auth(await a_key(client, agency, "reviewer", officer_id=reviewer["id"])))
     assert resp.status == 200 and (await resp.json())["is_major"] is False

@@ -173,8 +173,20 @@ async def test_an_officer_flags_by_hand_and_only_a_reviewer_lifts_that_flag(db, 
     with pytest.raises(Forbidden) as exc:
         await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.OFFICER, "test", frozen)
     assert exc.value.code == "major_lift_reviewer_only"
+    # A reviewer key is not enough: the holder must be a legal reviewer who may review this case.
+    lead_reviewer_key = await world.key(Role.REVIEWER, world.team[0])  # the case's own lead officer
+    on_case = await officers.create_officer(
+        world.agency.id, officer_body(name="办案审核员", unit="法制科", is_legal_reviewer=True), "test")
+    await case_officers.assign(world.case, None, [on_case.id], "test")
+    for key_id in (None, lead_reviewer_key, await world.key(Role.REVIEWER),
+                   await world.key(Role.REVIEWER, on_case)):
+        with pytest.raises(Conflict) as conflict:
+            await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test",
+                                         frozen, key_id=key_id)
+        assert conflict.value.code == "reviewer_conflict"
+    assert (await world.refresh()).is_major
     case = await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不属于重大", Role.REVIEWER,
-                                        "test", frozen)
+                                        "test", frozen, key_id=world.reviewer_key)
     assert not case.is_major
 
 
@@ -182,7 +194,8 @@ async def test_nobody_lifts_a_flag_the_catalogue_set(db, frozen):
     world = await a_world(frozen)
     await world.set(hearing_held=True)
     with pytest.raises(Conflict) as exc:
-        await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test", frozen)
+        await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test", frozen,
+                                     key_id=world.reviewer_key)
     assert exc.value.code == "major_set_by_catalogue"
     assert (await world.refresh()).is_major
 

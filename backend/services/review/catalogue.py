@@ -23,6 +23,7 @@ from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.models import Agency, Case, CaseParty, MajorCatalogue
 from backend.models.enums import AgencyKind, CaseStatus, CaseType, Measure, PartyKind, Role
 from backend.services import audit
+from backend.services.review import reviewers
 from backend.services.scope import visible_one
 
 TYPE_WORDS = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", CaseType.COERCION: "行政强制",
@@ -223,9 +224,10 @@ async def hearing_recorded(case: Case, day: date) -> None:
 
 
 async def flag_by_hand(agency_id: uuid.UUID, case_id: uuid.UUID, major: bool, reason: str, role: Role,
-                       actor: str, clock: Clock) -> Case:
-    """An officer flags a case major by hand; only a legal reviewer lifts that flag. A flag the
-    catalogue set cannot be lifted by anyone: change the facts or the catalogue instead."""
+                       actor: str, clock: Clock, *, key_id: uuid.UUID | None = None) -> Case:
+    """An officer flags a case major by hand; only a legal reviewer lifts that flag, one who may review
+    the case (``reviewers.check`` on the key ``key_id``: not its officers, not its handling unit). A
+    flag the catalogue set cannot be lifted by anyone: change the facts or the catalogue instead."""
     await _case(agency_id, case_id)
     async with in_transaction():
         case = await Case.filter(id=case_id).select_for_update().get()
@@ -234,6 +236,7 @@ async def flag_by_hand(agency_id: uuid.UUID, case_id: uuid.UUID, major: bool, re
         else:
             if role is not Role.REVIEWER:
                 raise Forbidden("只有法制审核人员可以取消人工标记的重大案件", code="major_lift_reviewer_only")
+            await reviewers.check(key_id, case)
             if not case.major_by_hand:
                 if case.major_by_catalogue:
                     raise Conflict("该案件依目录清单认定为重大，不能人工取消", code="major_set_by_catalogue")

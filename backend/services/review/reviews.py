@@ -10,7 +10,7 @@ who is a legal reviewer (``is_legal_reviewer``), in post, of the case's agency, 
 handling unit (none recorded: the lead officer's unit), not one of the case's officers and not the
 person whose key submitted the round; for the government-level review, an officer of a
 supervising body (the district government's legal unit) who is a legal reviewer. Anyone else: 409
-``reviewer_conflict``.
+``reviewer_conflict`` (the rule: ``reviewers.check``).
 """
 
 from __future__ import annotations
@@ -25,14 +25,11 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
 from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.models import Agency, ApiKey, Case, CaseOfficer, LegalReview, LegalReviewEvent, Officer
+from backend.models import Agency, Case, LegalReview, LegalReviewEvent
 from backend.models.enums import (
-    AgencyKind,
-    CaseOfficerRole,
     CaseType,
     LeafKind,
     Measure,
-    OfficerStatus,
     RecordStep,
     ReviewLevel,
     ReviewOutcome,
@@ -41,7 +38,7 @@ from backend.models.enums import (
 from backend.services import audit
 from backend.services.cases import get_case, move_case
 from backend.services.records import entries as records
-from backend.services.review import catalogue, deadlines
+from backend.services.review import catalogue, deadlines, reviewers
 from backend.services.scope import scoped, visible_one
 from backend.services.states import REVIEW
 from backend.services.transparency import log
@@ -163,49 +160,6 @@ async def submit(agency_id: uuid.UUID, case_id: uuid.UUID, proposal: Proposal, a
 
 # -- opinion -----------------------------------------------------------------------------------------
 
-async def _handling_unit(case: Case) -> str:
-    """The unit that handles the case: as recorded on it, else the unit of its lead officer (主办人), so
-    a case whose unit was never recorded does not let the handling unit's own reviewer through."""
-    if case.handling_unit:
-        return case.handling_unit
-    lead = await CaseOfficer.filter(case_id=case.id, role=CaseOfficerRole.LEAD).prefetch_related("officer").first()
-    return lead.officer.unit if lead is not None else ""
-
-
-async def _reviewer(key_id: uuid.UUID, review: LegalReview, case: Case) -> Officer:
-    """The person behind the key, if they may review this case at this level; else reviewer_conflict."""
-    key = await ApiKey.filter(id=key_id).first()
-    officer = await Officer.filter(id=key.officer_id).first() if key is not None and key.officer_id else None
-    if officer is None or not officer.is_legal_reviewer or officer.status is not OfficerStatus.ACTIVE:
-        raise Conflict("审核人须为登记在册、在岗的法制审核人员（密钥须属于该人员）", code="reviewer_conflict")
-    if review.level is ReviewLevel.GOVERNMENT:
-        body = await Agency.get(id=officer.agency_id)
-        if body.kind is not AgencyKind.SUPERVISOR:
-            raise Conflict("政府名义的决定须由区政府法制机构的审核人员进行第二级审核", code="reviewer_conflict")
-        return officer
-    if officer.agency_id != case.agency_id:
-        raise Conflict("审核人须为本机关的法制审核人员", code="reviewer_conflict")
-    if officer.unit and officer.unit == await _handling_unit(case):
-        raise Conflict("审核人不能是本案承办机构的人员", code="reviewer_conflict")
-    if await CaseOfficer.filter(case_id=case.id, officer_id=officer.id).exists():
-        raise Conflict("审核人不能是本案的办案人员", code="reviewer_conflict")
-    if officer.id == await _key_holder_officer(review.submitted_by):
-        raise Conflict("审核人不能审核自己提交的审核申请", code="reviewer_conflict")
-    return officer
-
-
-async def _key_holder_officer(actor: str) -> uuid.UUID | None:
-    """The officer who holds the key behind an actor (``key:<id>``), if it is an officer's key."""
-    if not actor.startswith("key:"):
-        return None
-    try:
-        key_id = uuid.UUID(actor[4:])
-    except ValueError:
-        return None
-    key = await ApiKey.filter(id=key_id).first().values("officer_id")
-    return key["officer_id"] if key else None
-
-
 def check_checklist(outcome: ReviewOutcome, checklist: dict[str, dict[str, Any]]) -> None:
     unknown = sorted(set(checklist) - set(CHECKLIST))
     if unknown:
@@ -249,7 +203,7 @@ async def give_opinion(scope: uuid.UUID | None, key_id: uuid.UUID, review_id: uu
     check_checklist(outcome, checklist)
     async with in_transaction():
         review, case = await _lock(scope, review_id)
-        reviewer = await _reviewer(key_id, review, case)
+        reviewer = await reviewers.check(key_id, case, review.level, submitted_by=review.submitted_by)
         review.status = REVIEW.next(review.status, OUTCOME_ACTION[outcome])
         now = clock.now()
         if outcome is ReviewOutcome.REFER:
