@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,10 @@ from tortoise.transactions import in_transaction  # noqa: E402
 
 from backend.clock import Clock  # noqa: E402
 from backend.db import migrate, orm  # noqa: E402
-from backend.models import AuditEvent  # noqa: E402
+from backend.models import AuditEvent, CaseRecord  # noqa: E402
+from backend.models.enums import RecordStep, SignatureState  # noqa: E402
+from backend.services.leaf_sources import registry, unlogged_rows  # noqa: E402
+from backend.services.records import entries  # noqa: E402
 from backend.services.transparency import checkpoints, log, tree  # noqa: E402
 from backend.services.transparency.verify import audit  # noqa: E402
 from backend.settings import Settings  # noqa: E402
@@ -71,18 +75,65 @@ def rows_for(start: int, count: int, peaks: tree.Peaks) -> list[list[object]]:
     return out
 
 
-async def fill(size: int) -> None:
+async def a_case() -> tuple[uuid.UUID, uuid.UUID, int]:
+    """An agency and a case made through the services (its 立案 record is a leaf): (agency, case, size)."""
+    from backend.services.agencies import create_agency, with_check_digit
+    from backend.services.cases import create_case
+
+    agency, _, _ = await create_agency("基准测试局", with_check_digit("11330106MB0000077"), actor="bench")
+    case, _ = await create_case(agency.id, {"title": "基准案件", "type": "penalty",
+                                            "parties": [{"kind": "organization", "name": "某公司"}]}, "bench", Clock())
+    return agency.id, case.id, await log.tree_size()
+
+
+def record_rows_for(start: int, count: int, peaks: tree.Peaks, agency_id: uuid.UUID, case_id: uuid.UUID,
+                    first: int) -> tuple[list[list[object]], list[CaseRecord]]:
+    """Interview records of one case and their leaves, each leaf built from its row by the function
+    ``entries.add_step`` uses, so the domain checks of ``audit verify`` rebuild and compare them all."""
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    leaves: list[list[object]] = []
+    records: list[CaseRecord] = []
+    for i in range(start, start + count):
+        seq = i - first + 2  # seq 1 is the case's 立案 record, written by the service
+        row = CaseRecord(case_id=case_id, seq=seq, step=RecordStep.INTERVIEW, occurred_at=at, place="某路1号",
+                         officers=[{"officer_id": "o1", "name": "张执法", "credential_valid": True}],
+                         text=f"询问笔录第{i}份", signature=SignatureState.SIGNED, signature_note="",
+                         service_method=None, evidence_ids=[], corrects_id=None, actor="bench", actor_name="bench",
+                         actor_role="officer", leaf_index=i)
+        content = log.canonical(log.envelope(i, "case_record", f"{case_id}:{seq}", agency_id,
+                                             entries.leaf_content(row, agency_id)))
+        digest = tree.leaf_hash(content)
+        nodes = "".join(h.hex() for h in peaks.push(digest))
+        leaves.append([i, "case_record", f"{case_id}:{seq}", str(agency_id), content.decode(), digest.hex(), nodes])
+        records.append(row)
+    return leaves, records
+
+
+async def fill(size: int, domain: bool = False) -> None:
+    """``size`` leaves straight with SQL; with ``domain``, interview records of one case, each with its row."""
     conn = connections.get("default")
     pg = conn.capabilities.dialect == "postgres"
     peaks = tree.Peaks()
+    first = 0
+    if domain:
+        agency_id, case_id, first = await a_case()
+        _, rows = await conn.execute_query("SELECT leaf_hash FROM log_leaf ORDER BY leaf_index")
+        for (digest,) in rows:
+            peaks.push(bytes.fromhex(digest))
     at = "now()" if pg else "'2026-11-20 09:30:00+00:00'"
     marks = "$1, $2, $3, $4, $5, $6, $7" if pg else "?, ?, ?, ?, ?, ?, ?"
     sql = (f"INSERT INTO log_leaf (leaf_index, kind, ref, agency_id, content, leaf_hash, nodes, created_at) "
            f"VALUES ({marks}, {at})")
     step = 50_000
-    for start in range(0, size, step):
+    for start in range(first, size, step):
+        count = min(step, size - start)
         async with in_transaction() as tx:
-            await tx.execute_many(sql, rows_for(start, min(step, size - start), peaks))
+            if domain:
+                leaves, records = record_rows_for(start, count, peaks, agency_id, case_id, first)
+                await tx.execute_many(sql, leaves)
+                await CaseRecord.bulk_create(records, batch_size=5_000, using_db=tx)
+            else:
+                await tx.execute_many(sql, rows_for(start, count, peaks))
 
 
 async def time_proofs(size: int, samples: int = 300) -> dict[str, float]:
@@ -149,7 +200,7 @@ async def run(args: argparse.Namespace, url_for: dict[str, str], data_dir: Path)
     for name, size in sizes.items():
         async with orm(Settings(data_dir=data_dir, database_url=url_for[name])):
             t0 = clock()
-            await fill(size)
+            await fill(size, domain=name == "big")  # the audit (c) rebuilds the big log's leaves from rows
             print(f"    filled {size:,} leaves in {clock() - t0:.1f} s")
     runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
     for _ in range(3):  # interleaved, so load from elsewhere on the machine hits both alike
@@ -174,8 +225,14 @@ async def run(args: argparse.Namespace, url_for: dict[str, str], data_dir: Path)
         t0 = clock()
         report = await audit(keys)
         took = clock() - t0
+        assert report.ok, [p.line() for p in report.problems[:5]]
+        t0 = clock()
+        report = await audit(keys, sources=registry(data_dir))  # each leaf rebuilt from its row, as the CLI does
+        report.problems.extend(await unlogged_rows())
+        took_domain = clock() - t0
     assert report.ok, [p.line() for p in report.problems[:5]]
-    print(f"(c) audit over {report.size:,} leaves in process: {took:.1f} s")
+    print(f"(c) audit over {report.size:,} leaves in process: log only {took:.1f} s; "
+          f"with every leaf rebuilt from its row {took_domain:.1f} s")
     env = {**os.environ, "YANGGUANG_DATABASE_URL": url_for["big"], "YANGGUANG_DATA_DIR": str(data_dir),
            "YANGGUANG_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     t0 = clock()

@@ -8,13 +8,11 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from aiohttp import BodyPartReader, web
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,7 +27,7 @@ from backend.api.records import evidence_out
 from backend.app_keys import CLOCK, SETTINGS
 from backend.errors import DomainError, ValidationFailed
 from backend.http.routing import Call, RouteTable, UnsupportedMediaType
-from backend.http.schemas import Body, stripped_nonempty
+from backend.http.schemas import Body, EventTime, stripped_nonempty
 from backend.models.enums import EvidenceKind, RecordAccessKind
 from backend.services import cases
 from backend.services.records import evidence, full_record
@@ -59,14 +57,7 @@ def _iso_datetime(value: Any) -> Any:
     return value
 
 
-def _plausible(value: datetime) -> datetime:
-    # Years far outside any case cannot be stored and read back on both databases (nor be true).
-    if not 1990 <= value.year <= 2100:
-        raise ValueError("采集时间不在合理范围内")
-    return value
-
-
-FormTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_plausible)]
+FormTime = Annotated[EventTime, BeforeValidator(_iso_datetime)]
 Proves = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(stripped_nonempty)]
 
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from backend.http.schemas import Body, stripped, stripped_nonempty
+from backend.http.schemas import Body, EventTime, stripped, stripped_nonempty
 from backend.models.enums import (
     CaseOfficerRole,
     CaseStatus,
@@ -23,6 +23,7 @@ from backend.models.enums import (
     OfficerKind,
     RecordAccessKind,
     RecordStep,
+    ReviewLevel,
     ReviewStatus,
     ServiceMethod,
     SignatureState,
@@ -68,7 +69,7 @@ class RecordCreate(Body):
         "evidence_ids": ["3c9e7b1a-2d4f-4a6b-9c8d-0e1f2a3b4c5d"]}]})
 
     step: AgencyStep = Field(description="环节（publication、notice 由系统生成，不可手工添加）")
-    occurred_at: AwareDatetime = Field(description="发生时间（须带时区）")
+    occurred_at: EventTime = Field(description="发生时间（须带时区）")
     place: Place = ""
     officer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20,
                                          description="参与的执法人员（须先指派到本案）")
@@ -160,13 +161,23 @@ class FullDecisionOut(BaseModel):
     versions: list[DecisionVersionOut]
 
 
+class ReviewEventOut(BaseModel):
+    kind: str = Field(description="submit 提交；opinion 审核意见；dispute 异议；head_decision 负责人集体讨论决定")
+    at: datetime
+    actor_name: str
+    actor_role: str
+    leaf_index: int | None = Field(description="该事件在透明日志中的叶序号")
+
+
 class ReviewOut(BaseModel):
     id: uuid.UUID
     round: int
+    level: ReviewLevel
     status: ReviewStatus
     submitted_at: datetime
     reviewed_at: datetime | None
-    leaf_index: int | None = None
+    leaf_index: int | None = Field(None, description="提交审核这一事件的叶序号（其余事件见 events）")
+    events: list[ReviewEventOut] = Field(default_factory=list, description="提交、审核意见、异议、负责人决定，按时间")
 
 
 class FullNotificationOut(BaseModel):

@@ -24,6 +24,7 @@ from backend.api.record_schemas import (
     RecordList,
     RecordOfficerOut,
     RecordOut,
+    ReviewEventOut,
     ReviewOut,
 )
 from backend.app_keys import CLOCK
@@ -119,8 +120,11 @@ async def get_full_record(call: Call[None, None]) -> FullRecordOut:
             DecisionVersionOut(version=v.version, kind=v.kind, public_text=v.public_text, reason=v.reason,
                                actor_name=v.actor_name, created_at=v.created_at, leaf_index=v.leaf_index)
             for v in versions]) for d, versions in full.decisions],
-        reviews=[ReviewOut(id=r.id, round=r.round, status=r.status, submitted_at=r.submitted_at,
-                           reviewed_at=r.reviewed_at) for r in full.reviews],
+        reviews=[ReviewOut(id=r.id, round=r.round, level=r.level, status=r.status, submitted_at=r.submitted_at,
+                           reviewed_at=r.reviewed_at, leaf_index=events[0].leaf_index if events else None,
+                           events=[ReviewEventOut(kind=e.kind, at=e.at, actor_name=e.actor_name,
+                                                  actor_role=e.actor_role, leaf_index=e.leaf_index) for e in events])
+                 for r, events in full.reviews],
         notifications=[FullNotificationOut(id=n.id, event=n.event, channel=n.channel, status=n.status,
                                            recipient=mask_recipient(n.recipient), created_at=n.created_at)
                        for n in full.notifications],

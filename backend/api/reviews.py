@@ -118,7 +118,7 @@ async def get_major_flag(call: Call[None, None]) -> CaseFactsOut:
 async def flag_major(call: Call[MajorFlag, None]) -> CaseFactsOut:
     case = await catalogue.flag_by_hand(call.principal.agency_id, call.path_uuid("case_id"), call.body.major,
                                         call.body.reason, call.principal.role, call.principal.actor,
-                                        call.request.app[CLOCK])
+                                        call.request.app[CLOCK], key_id=call.principal.key_id)
     return facts_out(case)
 
 

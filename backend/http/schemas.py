@@ -4,10 +4,10 @@ the error shape and pages."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -38,6 +38,18 @@ def _iso_date_only(value: Any) -> Any:
 
 
 QueryDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _plausible(value: datetime) -> datetime:
+    # Years far outside any case cannot be stored and read back on both databases, nor converted to
+    # Beijing time at the edges of Python's range (nor be true).
+    if not 1990 <= value.year <= 2100:
+        raise ValueError("时间不在合理范围内")
+    return value
+
+
+# When something happened (a step, a capture): with a time zone, within years a case can have.
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 def stripped(value: str) -> str:

@@ -75,6 +75,8 @@ async def test_each_rule_is_a_stable_422_over_http(client):
         (a_step(client, officers, step="seizure"), "av_required"),
         (a_step(client, officers, step="publication"), "validation_error"),
         (a_step(client, officers, occurred_at="2026-11-20T10:00:00"), "validation_error"),  # no time zone
+        # Beijing time of this moment is before year 1: a 422, never an OverflowError's 500
+        (a_step(client, officers, occurred_at="0001-01-01T00:00:00+14:00"), "validation_error"),
     ]
     for body, code in cases:
         resp = await client.post(url, json=body, headers=agency.auth())
@@ -121,3 +123,48 @@ async def test_a_supervisor_retrieves_the_full_record_and_the_agency_sees_who_di
     resp = await client.get(f"/api/v1/record-accesses?case_id={case['id']}", headers=other.auth())
     assert resp.status == 404
     assert (await (await client.get("/api/v1/record-accesses", headers=other.auth())).json())["total"] == 0
+
+
+async def test_every_item_of_the_full_record_names_its_leaf_of_the_log(client):
+    # R-R5: steps, evidence, decision versions and reviews (each event) with the leaf that holds them.
+    from tests.backend.test_evidence_api import CT, form, video
+    from tests.backend.test_reviews_api import CHECKLIST, SUBMISSION, a_key, an_officer
+    from tests.notifications.helpers import a_decision
+
+    agency, supervisor = await an_agency(), await a_supervisor()
+    case, officers = await a_worked_case(client, agency)
+    await client.post(f"/api/v1/cases/{case['id']}/records", json=a_step(client, officers), headers=agency.auth())
+    resp = await client.post(f"/api/v1/cases/{case['id']}/evidence", data=form(video(4096)),
+                             headers={**agency.auth(), **CT})
+    assert resp.status == 201, await resp.text()
+    resp = await client.post(f"/api/v1/cases/{case['id']}/reviews", json=SUBMISSION, headers=agency.auth())
+    assert resp.status == 201, await resp.text()
+    review = await resp.json()
+    reviewer = await an_officer(client, agency, name="王法制", unit="法制科", is_legal_reviewer=True)
+    key = await a_key(client, agency, "reviewer", officer_id=reviewer["id"])
+    resp = await client.post(f"/api/v1/reviews/{review['id']}/opinion", headers=agency.auth(key),
+                             json={"outcome": "approve", "reasons": "事实清楚。", "checklist": CHECKLIST})
+    assert resp.status == 200, await resp.text()
+    decision = await a_decision(client, agency.auth(), case["id"])
+    assert (await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())).status == 200
+
+    full = await (await client.get(f"/api/v1/cases/{case['id']}/full-record", headers=supervisor.auth())).json()
+    expected: list[tuple[int | None, str, str]] = []  # (leaf index, kind, what the leaf must name)
+    expected += [(s["leaf_index"], "case_record", str(s["seq"])) for s in full["steps"]]
+    expected += [(e["leaf_index"], "evidence", e["id"]) for e in full["evidence"]]
+    expected += [(v["leaf_index"], "decision_event", d["document_no"])
+                 for d in full["decisions"] for v in d["versions"]]
+    [round_] = full["reviews"]
+    assert [e["kind"] for e in round_["events"]] == ["submit", "opinion"]
+    assert round_["leaf_index"] == round_["events"][0]["leaf_index"]
+    expected += [(e["leaf_index"], "review_opinion" if e["kind"] == "opinion" else "review_event", review["id"])
+                 for e in round_["events"]]
+    assert {k for _, k, _ in expected} == {"case_record", "evidence", "decision_event", "review_event",
+                                           "review_opinion"}
+    for index, kind, name in expected:
+        assert isinstance(index, int), (kind, name)
+        resp = await client.get(f"/api/v1/log/entries/{index}", headers=supervisor.auth())
+        assert resp.status == 200, await resp.text()
+        leaf = await resp.json()
+        assert leaf["kind"] == kind and leaf["content"]["data"]["case_id"] == case["id"]
+        assert name in str(leaf["content"]["data"]), (kind, name)

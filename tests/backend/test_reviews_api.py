@@ -4,10 +4,11 @@ what, the public catalogue and the supervisor's views."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from backend.app_keys import CLOCK
-from backend.models import Case
+from backend.models import Case, Decision
 from backend.models.enums import Role
 from backend.services.calendar import Calendar
 from tests.factories import a_supervisor, an_agency, officer_body, publish
@@ -73,19 +74,33 @@ async def test_no_route_creates_or_publishes_a_decision_on_an_unreviewed_major_c
     published = await a_decision(client, agency.auth(), published_case["id"])
     assert (await publish(client, published["id"], agency.auth())).status == 200
     await becomes_major_after_deciding(published_case["id"])
-    ids = {"case_id": major["id"], "publish": draft["id"], "correct": published["id"]}
+    # The case's own facts are not major, the decision is: a fine of 5,000,000 (issue 10's attack).
+    plain_case = await a_case(client, agency.auth(), n_parties=1)
+    grown_case = await a_case(client, agency.auth(), n_parties=1)
+    grown = await a_decision(client, agency.auth(), grown_case["id"])
+    await Decision.filter(id=grown["id"]).update(amount=Decimal("5000000"), measures=["fine"])
+    grown_published_case = await a_case(client, agency.auth(), n_parties=1)
+    grown_published = await a_decision(client, agency.auth(), grown_published_case["id"])
+    assert (await client.post(f"/api/v1/decisions/{grown_published['id']}/publish",
+                              headers=agency.auth())).status == 200
+    await Decision.filter(id=grown_published["id"]).update(amount=Decimal("5000000"), measures=["fine"])
+    targets = [({"case_id": major["id"], "publish": draft["id"], "correct": published["id"]}, {}),
+               ({"case_id": plain_case["id"], "publish": grown["id"], "correct": grown_published["id"]},
+                {"amount": "5000000.00", "measures": ["fine"]})]
 
     tried = 0
-    for method, path in sorted(GATED):
-        action = path.rsplit("/", 1)[1]
-        url = path.replace("{case_id}", ids["case_id"]).replace("{decision_id}", ids.get(action, ""))
-        for key in (agency.admin_key, await agency.key(Role.OFFICER)):
-            resp = await client.request(method, url, json=BODIES[action], headers=agency.auth(key))
-            body = await resp.json()
-            assert resp.status == 409 and body["error"]["code"] == "review_required", (path, body)
-            assert body["error"]["message"]
-            tried += 1
-    assert tried == 2 * len(GATED)
+    for ids, decided in targets:
+        for method, path in sorted(GATED):
+            action = path.rsplit("/", 1)[1]
+            url = path.replace("{case_id}", ids["case_id"]).replace("{decision_id}", ids.get(action, ""))
+            payload = {**BODIES[action], **decided} if action == "decisions" else BODIES[action]
+            for key in (agency.admin_key, await agency.key(Role.OFFICER)):
+                resp = await client.request(method, url, json=payload, headers=agency.auth(key))
+                body = await resp.json()
+                assert resp.status == 409 and body["error"]["code"] == "review_required", (path, body)
+                assert body["error"]["message"]
+                tried += 1
+    assert tried == 2 * 2 * len(GATED)
 
 
 async def an_officer(client, agency, **fields: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -219,6 +234,12 @@ async def test_only_a_reviewer_lifts_a_hand_flag_over_http(client):
     assert resp.status == 200 and (await resp.json())["is_major"] is True
     resp = await client.put(url, json={"major": False, "reason": "不重大"}, headers=officer)
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "major_lift_reviewer_only"
+    # A reviewer-role key held by someone who is not a legal reviewer (here: a plain officer) lifts nothing.
+    plain = await an_officer(client, agency, name="普通执法员", unit="执法一队")
+    resp = await client.put(url, json={"major": False, "reason": "不重大"},
+                            headers=agency.auth(await a_key(client, agency, "reviewer", officer_id=plain["id"])))
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "reviewer_conflict"
+    reviewer = await an_officer(client, agency, name="王法制", unit="法制科", is_legal_reviewer=True)
     resp = await client.put(url, json={"major": False, "reason": "经审核不属重大"},
-                            headers=agency.auth(await agency.key(Role.REVIEWER)))
+                            headers=agency.auth(await a_key(client, agency, "reviewer", officer_id=reviewer["id"])))
     assert resp.status == 200 and (await resp.json())["is_major"] is False

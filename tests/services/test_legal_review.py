@@ -174,8 +174,20 @@ async def test_an_officer_flags_by_hand_and_only_a_reviewer_lifts_that_flag(db, 
     with pytest.raises(Forbidden) as exc:
         await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.OFFICER, "test", frozen)
     assert exc.value.code == "major_lift_reviewer_only"
+    # A reviewer key is not enough: the holder must be a legal reviewer who may review this case.
+    lead_reviewer_key = await world.key(Role.REVIEWER, world.team[0])  # the case's own lead officer
+    on_case = await officers.create_officer(
+        world.agency.id, officer_body(name="办案审核员", unit="法制科", is_legal_reviewer=True), "test")
+    await case_officers.assign(world.case, None, [on_case.id], "test")
+    for key_id in (None, lead_reviewer_key, await world.key(Role.REVIEWER),
+                   await world.key(Role.REVIEWER, on_case)):
+        with pytest.raises(Conflict) as conflict:
+            await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test",
+                                         frozen, key_id=key_id)
+        assert conflict.value.code == "reviewer_conflict"
+    assert (await world.refresh()).is_major
     case = await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不属于重大", Role.REVIEWER,
-                                        "test", frozen)
+                                        "test", frozen, key_id=world.reviewer_key)
     assert not case.is_major
 
 
@@ -183,7 +195,8 @@ async def test_nobody_lifts_a_flag_the_catalogue_set(db, frozen):
     world = await a_world(frozen)
     await world.set(hearing_held=True)
     with pytest.raises(Conflict) as exc:
-        await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test", frozen)
+        await catalogue.flag_by_hand(world.agency.id, world.case.id, False, "不重大", Role.REVIEWER, "test", frozen,
+                                     key_id=world.reviewer_key)
     assert exc.value.code == "major_set_by_catalogue"
     assert (await world.refresh()).is_major
 
@@ -198,6 +211,23 @@ async def test_no_decision_on_a_major_case_without_an_approved_review(db, frozen
     assert exc.value.code == "review_required"
     assert await Decision.filter(case_id=world.case.id).count() == 0
     assert (await world.refresh()).status is CaseStatus.OPEN
+
+
+async def test_a_decision_above_the_catalogue_needs_the_review_even_when_the_case_facts_do_not(db, frozen):
+    # The attack of issue 10: the case's own amount left empty, the decision a fine of 5,000,000.
+    world = await a_world(frozen)
+    assert not (await world.refresh()).is_major
+    with pytest.raises(Conflict) as exc:
+        await world.decide(amount=Decimal("5000000"), measures=["fine"])
+    assert exc.value.code == "review_required" and exc.value.details == [{"level": "agency"}]
+    assert "5000000" in exc.value.message
+    assert await Decision.filter(case_id=world.case.id).count() == 0
+    decision = await world.decide(amount=Decimal("5000"), measures=["fine"])  # below the threshold: no review
+    await Decision.filter(id=decision.id).update(amount=Decimal("5000000"))  # then it grew
+    with pytest.raises(Conflict) as exc:
+        await decisions.change(db, frozen, world.agency.id, decision.id, "publish", "test")
+    assert exc.value.code == "review_required"
+    assert (await Decision.get(id=decision.id)).current_version == 0
 
 
 async def test_a_case_that_is_not_major_needs_no_review(db, frozen):
@@ -265,6 +295,30 @@ async def test_the_reviewer_must_be_a_legal_reviewer_outside_the_handling_unit_a
     assert (await LegalReview.get(id=review.id)).status is ReviewStatus.SUBMITTED
     approved = await world.opinion(review)
     assert approved.reviewer_name == "王法制" and approved.reviewer_officer_id == world.reviewer.id
+
+
+async def test_without_a_recorded_handling_unit_the_lead_officers_unit_is_the_handling_unit(db, frozen):
+    world = await a_world(frozen)
+    await world.set(handling_unit="")
+    review = await world.submit()
+    same_unit = await officers.create_officer(
+        world.agency.id, officer_body(name="同队审核员", unit="执法一队", is_legal_reviewer=True), "test")
+    with pytest.raises(Conflict) as exc:
+        await world.opinion(review, key_id=await world.key(Role.REVIEWER, same_unit))
+    assert exc.value.code == "reviewer_conflict"
+    assert (await world.opinion(review)).reviewer_name == "王法制"  # 法制科 is not the lead's unit
+
+
+async def test_a_legal_reviewer_does_not_review_what_they_submitted_themselves(db, frozen):
+    world = await a_world(frozen)
+    submitter, _ = await create_key(world.agency, Role.OFFICER, "test", "test", KeyHolder(officer_id=world.reviewer.id))
+    review = await reviews.submit(world.agency.id, world.case.id, world.proposal(), f"key:{submitter.id}", world.clock)
+    with pytest.raises(Conflict) as exc:
+        await world.opinion(review)  # 王法制's own reviewer key
+    assert exc.value.code == "reviewer_conflict"
+    other = await officers.create_officer(
+        world.agency.id, officer_body(name="赵法制", unit="法制科", is_legal_reviewer=True), "test")
+    assert (await world.opinion(review, key_id=await world.key(Role.REVIEWER, other))).reviewer_name == "赵法制"
 
 
 async def test_every_point_of_the_checklist_is_answered_and_approval_needs_all_of_them_to_pass(db, frozen):

@@ -15,6 +15,7 @@ from backend.models import (
     DecisionVersion,
     Evidence,
     LegalReview,
+    LegalReviewEvent,
     Notification,
     Officer,
     RecordAccess,
@@ -40,7 +41,7 @@ class FullRecord:
     steps: list[entries.TimelineEntry]
     evidence: list[Evidence]
     decisions: list[tuple[Decision, list[DecisionVersion]]]
-    reviews: list[LegalReview]
+    reviews: list[tuple[LegalReview, list[LegalReviewEvent]]]  # each round with its events (leaves), in order
     notifications: list[Notification]
 
 
@@ -52,6 +53,10 @@ async def retrieve(case: Case, actor: str, accessor_agency_id: uuid.UUID | None)
     for v in await DecisionVersion.filter(decision_id__in=list(versions)).order_by("version"):
         versions[v.decision_id].append(v)
     links = await CaseParty.filter(case_id=case.id).prefetch_related("party").order_by("id")
+    rounds = await LegalReview.filter(case_id=case.id).order_by("submitted_at", "level")
+    events: dict[uuid.UUID, list[LegalReviewEvent]] = {r.id: [] for r in rounds}
+    for e in await LegalReviewEvent.filter(review_id__in=list(events)).order_by("id"):
+        events[e.review_id].append(e)
     return FullRecord(
         case=case,
         parties=[(link.party.name, link.party.kind.value) for link in links],
@@ -59,7 +64,7 @@ async def retrieve(case: Case, actor: str, accessor_agency_id: uuid.UUID | None)
         steps=await entries.timeline(case.id),
         evidence=await Evidence.filter(case_id=case.id).order_by("created_at", "number"),
         decisions=[(d, versions[d.id]) for d in decisions],
-        reviews=await LegalReview.filter(case_id=case.id).order_by("submitted_at"),
+        reviews=[(r, events[r.id]) for r in rounds],
         notifications=await Notification.filter(case_id=case.id).order_by("created_at"),
     )
 

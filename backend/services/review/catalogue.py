@@ -11,7 +11,7 @@ lifts a flag set by hand.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.models import Agency, Case, CaseParty, MajorCatalogue
 from backend.models.enums import AgencyKind, CaseStatus, CaseType, Measure, PartyKind, Role
 from backend.services import audit
+from backend.services.review import reviewers
 from backend.services.scope import visible_one
 
 TYPE_WORDS = {CaseType.PENALTY: "行政处罚", CaseType.PERMIT: "行政许可", CaseType.COERCION: "行政强制",
@@ -166,6 +167,19 @@ async def evaluate(case: Case, day: date) -> None:
                                    "updated_at"])
 
 
+async def reasons_for_decision(case: Case, type_: CaseType, amount: Decimal | None, measures: frozenset[str],
+                               day: date) -> list[dict[str, str]]:
+    """The catalogue's reasons a decision of this type, amount and measures on the case is major, on
+    ``day``: the gate judges what is decided, not only the facts the case was given (a case whose own
+    amount was left small must not carry a large fine past the review)."""
+    catalogue = await in_effect(case.agency_id, day)
+    if catalogue is None:
+        return []
+    facts = replace(await facts_of(case), type=type_, amount=amount,
+                    measures=frozenset(Measure(m) for m in measures))
+    return match(catalogue.criteria, facts)
+
+
 async def _case(agency_id: uuid.UUID, case_id: uuid.UUID) -> Case:
     # The agency's own case (services.cases.get_case, without importing it: records import this module).
     return await visible_one(Case.filter(id=case_id), agency_id, NotFound("未找到该案件", code="case_not_found"))
@@ -210,9 +224,10 @@ async def hearing_recorded(case: Case, day: date) -> None:
 
 
 async def flag_by_hand(agency_id: uuid.UUID, case_id: uuid.UUID, major: bool, reason: str, role: Role,
-                       actor: str, clock: Clock) -> Case:
-    """An officer flags a case major by hand; only a legal reviewer lifts that flag. A flag the
-    catalogue set cannot be lifted by anyone: change the facts or the catalogue instead."""
+                       actor: str, clock: Clock, *, key_id: uuid.UUID | None = None) -> Case:
+    """An officer flags a case major by hand; only a legal reviewer lifts that flag, one who may review
+    the case (``reviewers.check`` on the key ``key_id``: not its officers, not its handling unit). A
+    flag the catalogue set cannot be lifted by anyone: change the facts or the catalogue instead."""
     await _case(agency_id, case_id)
     async with in_transaction():
         case = await Case.filter(id=case_id).select_for_update().get()
@@ -221,6 +236,7 @@ async def flag_by_hand(agency_id: uuid.UUID, case_id: uuid.UUID, major: bool, re
         else:
             if role is not Role.REVIEWER:
                 raise Forbidden("只有法制审核人员可以取消人工标记的重大案件", code="major_lift_reviewer_only")
+            await reviewers.check(key_id, case)
             if not case.major_by_hand:
                 if case.major_by_catalogue:
                     raise Conflict("该案件依目录清单认定为重大，不能人工取消", code="major_set_by_catalogue")

@@ -9,6 +9,9 @@ in effect today (so a catalogue change cannot be slipped past), then for a major
 - for a decision in the district government's name, the government-level review of that round too;
 - the decision and the case's facts still what was reviewed: type, amount, measures (``review_stale``).
 
+A case whose facts are not major is still refused when the decision itself (its type, amount and
+measures with the case's other facts) matches the catalogue: what is decided is what is judged.
+
 A referred case (移送) is decided by no one here: ``case_referred``.
 """
 
@@ -56,7 +59,13 @@ async def check(case: Case, decision: Proposed, today: date) -> LegalReview | No
         raise Conflict(f"该案件已移送{case.referred_to}，本机关不能作出决定", code="case_referred")
     await catalogue.evaluate(case, today)
     if not case.is_major:
-        return None
+        decided = await catalogue.reasons_for_decision(case, decision.type, decision.amount, decision.measures, today)
+        if not decided:
+            return None
+        # The case's own facts are below the catalogue but the decision is not: it needs the review too.
+        raise Conflict("拟作出的决定属于重大执法决定（" + "；".join(r["text"] for r in decided)
+                       + "），须经法制审核通过后方可作出和公示", code="review_required",
+                       details=[{"level": ReviewLevel.AGENCY.value}])
     review = await LegalReview.filter(case_id=case.id, level=ReviewLevel.AGENCY).order_by("-round").first()
     if review is None or not passed(review):
         raise Conflict("重大执法决定须经法制审核通过后方可作出和公示", code="review_required",

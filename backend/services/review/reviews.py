@@ -7,9 +7,10 @@ leaf of the transparency log: ``leaf_content``), the case's full-process record 
 
 The reviewer is the person the key belongs to: the key must belong to an officer (``ApiKey.officer_id``)
 who is a legal reviewer (``is_legal_reviewer``), in post, of the case's agency, not in the case's
-handling unit and not one of the case's officers; for the government-level review, an officer of a
+handling unit (none recorded: the lead officer's unit), not one of the case's officers and not the
+person whose key submitted the round; for the government-level review, an officer of a
 supervising body (the district government's legal unit) who is a legal reviewer. Anyone else: 409
-``reviewer_conflict``.
+``reviewer_conflict`` (the rule: ``reviewers.check``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
 from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.models import Agency, ApiKey, Case, CaseOfficer, LegalReview, LegalReviewEvent, Officer
+from backend.models import Agency, Case, LegalReview, LegalReviewEvent
 from backend.models.enums import (
-    AgencyKind,
     CaseType,
     LeafKind,
     Measure,
-    OfficerStatus,
     RecordStep,
     ReviewLevel,
     ReviewOutcome,
@@ -39,7 +38,7 @@ from backend.models.enums import (
 from backend.services import audit
 from backend.services.cases import get_case, move_case
 from backend.services.records import entries as records
-from backend.services.review import catalogue, deadlines
+from backend.services.review import catalogue, deadlines, reviewers
 from backend.services.scope import scoped, visible_one
 from backend.services.states import REVIEW
 from backend.services.transparency import log
@@ -162,26 +161,6 @@ async def submit(agency_id: uuid.UUID, case_id: uuid.UUID, proposal: Proposal, a
 
 # -- opinion -----------------------------------------------------------------------------------------
 
-async def _reviewer(key_id: uuid.UUID, review: LegalReview, case: Case) -> Officer:
-    """The person behind the key, if they may review this case at this level; else reviewer_conflict."""
-    key = await ApiKey.filter(id=key_id).first()
-    officer = await Officer.filter(id=key.officer_id).first() if key is not None and key.officer_id else None
-    if officer is None or not officer.is_legal_reviewer or officer.status is not OfficerStatus.ACTIVE:
-        raise Conflict("审核人须为登记在册、在岗的法制审核人员（密钥须属于该人员）", code="reviewer_conflict")
-    if review.level is ReviewLevel.GOVERNMENT:
-        body = await Agency.get(id=officer.agency_id)
-        if body.kind is not AgencyKind.SUPERVISOR:
-            raise Conflict("政府名义的决定须由区政府法制机构的审核人员进行第二级审核", code="reviewer_conflict")
-        return officer
-    if officer.agency_id != case.agency_id:
-        raise Conflict("审核人须为本机关的法制审核人员", code="reviewer_conflict")
-    if case.handling_unit and officer.unit == case.handling_unit:
-        raise Conflict("审核人不能是本案承办机构的人员", code="reviewer_conflict")
-    if await CaseOfficer.filter(case_id=case.id, officer_id=officer.id).exists():
-        raise Conflict("审核人不能是本案的办案人员", code="reviewer_conflict")
-    return officer
-
-
 def check_checklist(outcome: ReviewOutcome, checklist: dict[str, dict[str, Any]]) -> None:
     unknown = sorted(set(checklist) - set(CHECKLIST))
     if unknown:
@@ -225,7 +204,7 @@ async def give_opinion(scope: uuid.UUID | None, key_id: uuid.UUID, review_id: uu
     check_checklist(outcome, checklist)
     async with in_transaction():
         review, case = await _lock(scope, review_id)
-        reviewer = await _reviewer(key_id, review, case)
+        reviewer = await reviewers.check(key_id, case, review.level, submitted_by=review.submitted_by)
         review.status = REVIEW.next(review.status, OUTCOME_ACTION[outcome])
         now = clock.now()
         if outcome is ReviewOutcome.REFER:
