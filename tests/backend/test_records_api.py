@@ -7,7 +7,7 @@ from datetime import date
 
 from backend.app_keys import CLOCK
 from backend.models.enums import Role
-from tests.factories import a_supervisor, an_agency, officer_body
+from tests.factories import a_supervisor, an_agency, officer_body, publish
 from tests.notifications.helpers import a_case
 
 
@@ -146,7 +146,7 @@ async def test_every_item_of_the_full_record_names_its_leaf_of_the_log(client):
                              json={"outcome": "approve", "reasons": "事实清楚。", "checklist": CHECKLIST})
     assert resp.status == 200, await resp.text()
     decision = await a_decision(client, agency.auth(), case["id"])
-    assert (await client.post(f"/api/v1/decisions/{decision['id']}/publish", headers=agency.auth())).status == 200
+    assert (await publish(client, decision["id"], agency.auth())).status == 200
 
     full = await (await client.get(f"/api/v1/cases/{case['id']}/full-record", headers=supervisor.auth())).json()
     expected: list[tuple[int | None, str, str]] = []  # (leaf index, kind, what the leaf must name)

@@ -81,8 +81,7 @@ async def test_no_route_creates_or_publishes_a_decision_on_an_unreviewed_major_c
     await Decision.filter(id=grown["id"]).update(amount=Decimal("5000000"), measures=["fine"])
     grown_published_case = await a_case(client, agency.auth(), n_parties=1)
     grown_published = await a_decision(client, agency.auth(), grown_published_case["id"])
-    assert (await client.post(f"/api/v1/decisions/{grown_published['id']}/publish",
-                              headers=agency.auth())).status == 200
+    assert (await publish(client, grown_published["id"], agency.auth())).status == 200
     await Decision.filter(id=grown_published["id"]).update(amount=Decimal("5000000"), measures=["fine"])
     targets = [({"case_id": major["id"], "publish": draft["id"], "correct": published["id"]}, {}),
                ({"case_id": plain_case["id"], "publish": grown["id"], "correct": grown_published["id"]},
