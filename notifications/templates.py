@@ -95,7 +95,15 @@ SMS: dict[NotificationEvent, SmsTemplate] = {
         E.DECISION_WITHDRAWN, 1, "您的执法决定（${doc}）已撤回公示，原因：${reason}。详见 ${url} 。",
         shortened=("reason",)),
     E.AGENCY_NOTICE: SmsTemplate(E.AGENCY_NOTICE, 1, "${agency}就案件${case}通知您：${text}"),
+    E.BINDING_SMS_CODE: SmsTemplate(
+        E.BINDING_SMS_CODE, 1,
+        "您正在小程序中绑定案件${case}，验证码${code}，${minutes}分钟内有效。如非本人操作，请勿告知他人。"),
+    E.BINDING_CHANGED: SmsTemplate(
+        E.BINDING_CHANGED, 1,
+        "您在案件${case}中的通知已改发至新绑定的微信账号（${date}）。如非本人操作，请联系${agency}。"),
 }
+# Variables never written into a row's readable content (the agency's delivery log shows content).
+SECRET_VARIABLES = frozenset({"code"})
 
 # The same messages without appeal text, registered under their own template codes.
 SMS_PLAIN: dict[NotificationEvent, SmsTemplate] = {
@@ -149,7 +157,9 @@ def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, s
     oversized = [k for k, v in params.items() if k not in ("url", "text") and len(v) > SMS_VARIABLE_MAX]
     if oversized:
         raise ValidationFailed(f"短信变量超过 {SMS_VARIABLE_MAX} 字", code="sms_variable_too_long")
-    return Rendered(template_code, tpl.version, params, content)
+    # What the row shows (the agency's log, the party's view): the words sent, a secret code hidden.
+    readable = sign + _fill(tpl.text, {**params, **{k: "******" for k in SECRET_VARIABLES if k in params}})
+    return Rendered(template_code, tpl.version, params, readable)
 
 
 def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, str], *,

@@ -13,6 +13,7 @@ from backend.models.case import (
 )
 from backend.models.complaint import Complaint, ComplaintEvent, Rectification
 from backend.models.decision import Decision, DecisionVersion
+from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
@@ -22,6 +23,7 @@ __all__ = [
     "Agency",
     "ApiKey",
     "AuditEvent",
+    "BindingSmsCode",
     "Case",
     "CaseOfficer",
     "CaseParty",
@@ -39,9 +41,11 @@ __all__ = [
     "LogCheckpoint",
     "LogLeaf",
     "MajorCatalogue",
+    "MpSession",
     "Notification",
     "Officer",
     "Party",
+    "PartyBinding",
     "Rating",
     "RecordAccess",
     "Rectification",
