@@ -13,7 +13,7 @@ from backend.services.parties.sessions import PartySession
 async def authenticate_party(request: web.Request) -> PartySession:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("请先登录小程序：Authorization: Bearer <session_token>", code="missing_session_token")
+        raise Unauthenticated("请先登录小程序，并使用 Authorization: Bearer <会话令牌>", code="missing_session_token")
     session = await sessions.authenticate(token.strip(), request.app[SETTINGS], request.app[CLOCK])
     if session is None:
         raise Unauthenticated("登录已过期或已退出，请重新登录", code="invalid_session")

@@ -13,14 +13,15 @@ from backend.services.ratelimit import BINDING_PER_CLIENT, BINDING_SMS_PER_CLIEN
 from miniprogram_api import wechat_login
 from miniprogram_api.handlers.party_schemas import (
     BindCase,
-    Bound,
+    BoundCaseOut,
     DeadlineOut,
     MyCaseDetail,
     MyCaseOut,
     MyCasePage,
     MyDecisionOut,
+    MyNoticeOut,
     MyPartyOut,
-    NoticeOut,
+    MyVersionOut,
     Preferences,
     PreferencesOut,
     SessionOut,
@@ -28,7 +29,6 @@ from miniprogram_api.handlers.party_schemas import (
     SmsCodeRequest,
     SmsCodeSent,
     StepOut,
-    VersionOut,
 )
 
 routes = RouteTable("/mp/v1")
@@ -65,9 +65,9 @@ async def my_cases(call: Call[None, None]) -> MyCasePage:
 
 
 @routes.route("POST", "/me/cases", access=PARTY, summary="绑定本人的案件（一次性绑定码或短信验证码）",
-              tag="parties", body=BindCase, response=Bound, status=201, errors=(404, 409),
+              tag="parties", body=BindCase, response=BoundCaseOut, status=201, errors=(404, 409),
               limit=BINDING_PER_CLIENT)
-async def bind_my_case(call: Call[BindCase, None]) -> Bound:
+async def bind_my_case(call: Call[BindCase, None]) -> BoundCaseOut:
     app, session, body = call.request.app, call.principal, call.body
     assert isinstance(session, PartySession)
     # Every attempt, right or wrong, spends the session's budget too (the client's is the route's).
@@ -80,7 +80,7 @@ async def bind_my_case(call: Call[BindCase, None]) -> Bound:
         bound = await bindings.bind_with_sms(session, body.case_number, body.sms_code, app[SETTINGS], app[CLOCK])
     await get_outbox(app).dispatch(bound.notification_ids)
     [summary] = [c for c in await progress.my_cases(session) if c.id == bound.case.id]
-    return Bound(case=_case_out(summary), method=bound.binding.method.value,
+    return BoundCaseOut(case=_case_out(summary), method=bound.binding.method.value,
                  party_notified_by_sms=bool(bound.notification_ids))
 
 
@@ -107,10 +107,10 @@ async def my_case(call: Call[None, None]) -> MyCaseDetail:
                        service_method=s.service_method, corrects_seq=s.corrects_seq) for s in view.steps],
         decisions=[MyDecisionOut(id=d.id, document_no=d.document_no, type=d.type, decided_at=d.decided_at,
                                  status=d.status,
-                                 versions=[VersionOut(version=v.version, kind=v.kind, at=v.at,
+                                 versions=[MyVersionOut(version=v.version, kind=v.kind, at=v.at,
                                                       public_text=v.public_text, reason=v.reason)
                                            for v in d.versions]) for d in view.decisions],
-        notices=[NoticeOut(id=n.id, event=n.event, channel=n.channel, content=n.content, status=n.status,
+        notices=[MyNoticeOut(id=n.id, event=n.event, channel=n.channel, content=n.content, status=n.status,
                            created_at=n.created_at, sent_at=n.sent_at, delivered_at=n.delivered_at)
                  for n in view.notices],
         deadlines=[DeadlineOut(kind=d.deadline.kind, label=d.deadline.label, decision_id=d.deadline.decision_id,

@@ -97,7 +97,7 @@ class MyCasePage(BaseModel):
     items: list[MyCaseOut]
 
 
-class Bound(BaseModel):
+class BoundCaseOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "case": _CASE_EXAMPLE, "method": "code", "party_notified_by_sms": True}]})
 
@@ -125,7 +125,7 @@ class StepOut(BaseModel):
     corrects_seq: int | None = Field(description="本条更正的记录序号")
 
 
-class VersionOut(BaseModel):
+class MyVersionOut(BaseModel):
     version: int
     kind: DecisionVersionKind
     at: datetime
@@ -139,10 +139,10 @@ class MyDecisionOut(BaseModel):
     type: CaseType
     decided_at: date
     status: DecisionStatus
-    versions: list[VersionOut]
+    versions: list[MyVersionOut]
 
 
-class NoticeOut(BaseModel):
+class MyNoticeOut(BaseModel):
     id: uuid.UUID
     event: NotificationEvent
     channel: NotificationChannel
@@ -188,7 +188,7 @@ class MyCaseDetail(BaseModel):
     parties: list[MyPartyOut] = Field(description="本人在本案中的当事人身份（通常一个）")
     steps: list[StepOut] = Field(description="与当事人有关的办案步骤（不含内部工作与其他当事人的信息）")
     decisions: list[MyDecisionOut]
-    notices: list[NoticeOut] = Field(description="发给本人的通知及其投递状态")
+    notices: list[MyNoticeOut] = Field(description="发给本人的通知及其投递状态")
     deadlines: list[DeadlineOut]
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
@@ -129,17 +130,18 @@ async def _party_with_phone(case_number: str, phone: str) -> CaseParty | None:
 
 async def bind_with_sms(session: PartySession, case_number: str, sms_code: str, settings: Settings,
                         clock: Clock) -> Bound:
-    """Bind with the code this session asked for; a wrong code spends one of its tries."""
+    """Bind with the code this session asked for; a wrong code spends one of its tries (written
+    outside the binding's transaction, so the refusal's rollback cannot give the try back)."""
     now = clock.now()
+    row = await BindingSmsCode.filter(
+        session_id=session.session_id, used_at__isnull=True, expires_at__gt=now, case_party_id__isnull=False,
+        case_party__case__number=_case_number(case_number)).order_by("-created_at").first()
+    if row is None:
+        raise not_found()
+    spent_try = await BindingSmsCode.filter(id=row.id, attempts__lt=SMS_CODE_TRIES).update(attempts=F("attempts") + 1)
+    if not spent_try or not secrets.compare_digest(row.code_hash, _sms_code_hash(row.id, sms_code.strip())):
+        raise not_found()
     async with in_transaction():
-        row = await BindingSmsCode.filter(
-            session_id=session.session_id, used_at__isnull=True, expires_at__gt=now, case_party_id__isnull=False,
-            case_party__case__number=_case_number(case_number)).order_by("-created_at").first()
-        if row is None or row.attempts >= SMS_CODE_TRIES:
-            raise not_found()
-        if not secrets.compare_digest(row.code_hash, _sms_code_hash(row.id, sms_code.strip())):
-            await BindingSmsCode.filter(id=row.id).update(attempts=row.attempts + 1)
-            raise not_found()
         used = await BindingSmsCode.filter(id=row.id, used_at__isnull=True).update(used_at=now)
         if not used:
             raise not_found()
