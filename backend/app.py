@@ -33,10 +33,13 @@ from backend.periodic import PERIODIC_JOBS, EmbeddedScheduler, JobContext
 from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
+from miniprogram_api import wechat_login
 from miniprogram_api.handlers import catalogue as public_catalogue
 from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
+from miniprogram_api.handlers import parties as mp_parties
 from miniprogram_api.handlers.public import routes as public_routes
+from miniprogram_api.session_auth import authenticate_party
 from notifications.deps import build_deps
 
 # Route tables of every package, in one list: the OpenAPI description and the access meta-test
@@ -45,7 +48,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
-                                   public_complaints.routes]
+                                   public_complaints.routes, mp_parties.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -61,13 +64,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(outbox_ctx)  # notification hand-over; the in-process worker without Redis
     app.cleanup_ctx.append(credentials.credentials_ctx)  # after _redis: shares its pool
-    app.cleanup_ctx.append(mp_subscriptions.wechat_ctx)
+    app.cleanup_ctx.append(wechat_login.wechat_ctx)
     app.cleanup_ctx.append(_periodic)  # after the outbox and the verifier: its jobs use both
     for ctx in extra_cleanup or []:
         app.cleanup_ctx.append(ctx)
     endpoints = []
     for table in ROUTE_TABLES:
-        install(app, table, authenticate)
+        install(app, table, authenticate, authenticate_party)
         endpoints.extend(table.endpoints)
     app[system.ENDPOINTS] = endpoints
     return app

@@ -25,6 +25,9 @@ DEFAULT_SMS_TEMPLATES: dict[str, str] = {
     # Without appeal text: decisions that are not penalties, coercion or collection (permits, …).
     "decision_published_plain": "SMS_YG_PUBLISHED_PLAIN",
     "decision_corrected_plain": "SMS_YG_CORRECTED_PLAIN",
+    # The mini-program binding: a verification code, and the notice that messages moved to WeChat.
+    "binding_sms_code": "SMS_YG_BINDING_CODE",
+    "binding_changed": "SMS_YG_BINDING_CHANGED",
 }
 
 # How long a decision stays public, in months (minimum, maximum) per decision type. The maximum
@@ -93,6 +96,8 @@ class Settings:
     wechat_secret: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com/"
     wechat_templates: dict[str, str] = field(default_factory=dict)
+    # A mini-program sign-in (POST /mp/v1/session) lasts this many seconds, then the party signs in again.
+    mp_session_ttl: int = 7 * 24 * 3600
     aliyun_access_key_id: str | None = None
     aliyun_access_key_secret: str | None = None
     aliyun_sms_sign_name: str | None = None
@@ -170,6 +175,7 @@ class Settings:
             wechat_secret=get("WECHAT_SECRET"),
             wechat_api_base=(get("WECHAT_API_BASE") or "https://api.weixin.qq.com/").rstrip("/") + "/",
             wechat_templates=_json_map(env, "WECHAT_TEMPLATES"),
+            mp_session_ttl=_positive_int(env, "MP_SESSION_TTL", 7 * 24 * 3600),
             aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
             aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),
             aliyun_sms_sign_name=get("ALIYUN_SMS_SIGN_NAME"),

@@ -38,7 +38,7 @@ def channel_for(party: Party) -> NotificationChannel | None:
     pref = party.channel_preference
     if pref is ChannelPreference.NONE:
         return None
-    if party.wechat_openid and pref in (ChannelPreference.WECHAT, ChannelPreference.BOTH):
+    if party.wechat_openid and party.wechat_consent and pref in (ChannelPreference.WECHAT, ChannelPreference.BOTH):
         return NotificationChannel.WECHAT
     if party.phone:
         return NotificationChannel.SMS
@@ -91,6 +91,20 @@ def plan(settings: Settings, event: NotificationEvent, event_ref: str, agency_id
                                      template_version=wx.version, params={**wx.params, "fallback": fallback},
                                      content=wx.content))
     return rows
+
+
+def sms_to_phone(settings: Settings, event: NotificationEvent, event_ref: str, agency_id: uuid.UUID, case: Case,
+                 party: Party, phone: str, ctx: Mapping[str, str], now: datetime) -> Notification:
+    """One SMS to a party's recorded phone whatever their channel preference: the binding messages
+    (a verification code, "your messages moved to another WeChat account") must reach the phone itself."""
+    key = templates.sms_key(event, None)
+    sms = templates.render_sms(event, settings.aliyun_sms_templates.get(key, key), ctx,
+                               settings.aliyun_sms_sign_name or "")
+    return Notification(event=event, event_ref=event_ref, agency_id=agency_id, case_id=case.id, party_id=party.id,
+                        idempotency_key=f"{event.value}:{event_ref}:{party.id}:sms",
+                        channel=NotificationChannel.SMS, recipient=phone, template=sms.template,
+                        template_version=sms.version, params={"vars": sms.params}, content=sms.content,
+                        relayed_at=now)
 
 
 async def write(rows: list[Notification]) -> list[uuid.UUID]:

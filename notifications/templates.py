@@ -103,8 +103,14 @@ SMS: dict[NotificationEvent, SmsTemplate] = {
     E.COMPLAINT_UPDATE: SmsTemplate(
         E.COMPLAINT_UPDATE, 1, "您的投诉举报（受理编号${no}）${step}。可凭受理编号和查询码查看进度。",
         shortened=("step",), max_segments=2),
+    E.BINDING_SMS_CODE: SmsTemplate(
+        E.BINDING_SMS_CODE, 1,
+        "您正在小程序中绑定案件${case}，验证码${code}，${minutes}分钟内有效。如非本人操作，请勿告知他人。"),
+    E.BINDING_CHANGED: SmsTemplate(
+        E.BINDING_CHANGED, 1,
+        "您在案件${case}中的通知已改发至新绑定的微信账号（${date}）。如非本人操作，请联系${agency}。"),
 }
-# Variables never kept in an outbox row's readable text (the row's content is what staff may read).
+# Variables never written into a row's readable content (the agency's delivery log shows content).
 SECRET_VARIABLES = frozenset({"code"})
 
 # The same messages without appeal text, registered under their own template codes.
@@ -159,7 +165,9 @@ def render_sms(event: NotificationEvent, template_code: str, ctx: Mapping[str, s
     oversized = [k for k, v in params.items() if k not in ("url", "text") and len(v) > SMS_VARIABLE_MAX]
     if oversized:
         raise ValidationFailed(f"短信变量超过 {SMS_VARIABLE_MAX} 字", code="sms_variable_too_long")
-    return Rendered(template_code, tpl.version, params, content)
+    # What the row shows (the agency's log, the party's view): the words sent, a secret code hidden.
+    readable = sign + _fill(tpl.text, {**params, **{k: "******" for k in SECRET_VARIABLES if k in params}})
+    return Rendered(template_code, tpl.version, params, readable)
 
 
 def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, str], *,

@@ -315,3 +315,14 @@ def notification_out(n: Any, receipts: list[Any]) -> NotificationOut:
     fields = {name: getattr(n, name) for name in NotificationOut.model_fields if name != "receipts"}
     fields["recipient"] = mask_recipient(n.recipient)
     return NotificationOut(**fields, receipts=[ReceiptOut.model_validate(r) for r in receipts])
+
+
+class BindingCodeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "case_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "party_id": "9b2e3c1a-6f0e-4c55-9a59-0c3f1d2b7e11",
+        "binding_code": "7D2E9A04C1", "ended_binding": True}]})
+
+    case_id: uuid.UUID
+    party_id: uuid.UUID
+    binding_code: str = Field(description="新的一次性绑定码，仅此一次返回；旧绑定码随即失效")
+    ended_binding: bool = Field(description="当事人原有的微信绑定已解除，此后通知改发短信，直至重新绑定")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from backend.api.case_schemas import (
+    BindingCodeOut,
     CaseCreate,
     CaseOut,
     CasePage,
@@ -24,6 +25,7 @@ from backend.models import Case, Party
 from backend.models.enums import Role
 from backend.outbox import get_outbox
 from backend.services import cases, notifications_log, ratelimit
+from backend.services.parties import bindings
 from notifications import outgoing
 
 routes = RouteTable("/api/v1")
@@ -82,6 +84,16 @@ async def get_case(call: Call[None, None]) -> CaseOut:
     scope = read_scope(call)
     case = await cases.get_case(scope, call.path_uuid("case_id"))
     return _case_out(case, [_party_out(p) for p in await cases.case_parties(case.id)])
+
+
+@routes.route("POST", "/cases/{case_id}/parties/{party_id}/binding-code", access=WRITERS,
+              summary="为当事人重新发放绑定码（旧绑定码失效，原微信绑定解除）", tag="cases",
+              response=BindingCodeOut, status=201, errors=(404,))
+async def reissue_binding_code(call: Call[None, None]) -> BindingCodeOut:
+    case_id, party_id = call.path_uuid("case_id"), call.path_uuid("party_id")
+    code, ended = await bindings.reissue_code(call.principal.agency_id, case_id, party_id, call.principal.actor,
+                                              call.request.app[CLOCK])
+    return BindingCodeOut(case_id=case_id, party_id=party_id, binding_code=code, ended_binding=ended)
 
 
 @routes.route("POST", "/cases/{case_id}/notices", access=WRITERS, summary="向案件当事人发送机构通知",

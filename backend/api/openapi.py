@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.http.routing import Endpoint, openapi_path
+from backend.http.routing import PARTY, Endpoint, openapi_path
 from backend.http.schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
@@ -75,6 +75,11 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             codes |= {401, 403}
             op["security"] = [{"bearer": []}]
             op["description"] = "可调用角色：" + "、".join(sorted(r.value for r in ep.access))
+        elif ep.access == PARTY:
+            codes |= {401}
+            op["security"] = [{"mpSession": []}]
+            op["description"] = ("小程序当事人：Authorization: Bearer <session_token>（POST /mp/v1/session 取得）；"
+                                 "只能看到本人已绑定的案件，其他案件一律 404")
         else:
             op["security"] = []
         for code in sorted(codes):
@@ -89,7 +94,9 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
                  "description": "行政执法公示、全过程记录、重大执法决定法制审核的机构、监督与小程序接口。"},
         "paths": paths,
         "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           "mpSession": {"type": "http", "scheme": "bearer",
+                                                         "description": "小程序会话令牌（mps_…）"}}},
     }
 
 

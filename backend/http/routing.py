@@ -25,6 +25,9 @@ from backend.models.enums import Role
 from backend.services.ratelimit import Rule, charger, client_subject, spend
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
+# marker: a party signed in to the mini-program (``Authorization: Bearer <session_token>`` from
+# POST /mp/v1/session); what they reach is limited to their own cases by the services.
+PARTY = "party"
 
 B = TypeVar("B", bound=BaseModel | None)  # None: the route takes no body
 Q = TypeVar("Q", bound=BaseModel | None)  # None: the route takes no query
@@ -144,9 +147,9 @@ class RouteTable:
     ) -> Callable[[Handler], Handler]:
         if sum(x is not None for x in (body, form, upload)) > 1:
             raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
-        if access != PUBLIC:
+        if access not in (PUBLIC, PARTY):
             if isinstance(access, str):
-                raise ValueError(f"access must be roles or PUBLIC, got {access!r}")
+                raise ValueError(f"access must be roles, PUBLIC or PARTY, got {access!r}")
             access = frozenset(access)
             if not access:
                 raise ValueError(f"{method} {path}: empty role set; use PUBLIC or name the roles")
@@ -183,28 +186,48 @@ def router_path(path: str) -> str:
     return _PATH_PARAM.sub(constrain, path)
 
 
-def install(app: web.Application, table: RouteTable, authenticate: Authenticator) -> None:
+PartyAuthenticator = Callable[[web.Request], Awaitable[Any]]
+
+
+def install(app: web.Application, table: RouteTable, authenticate: Authenticator,
+            authenticate_party: PartyAuthenticator | None = None) -> None:
     for ep in table.endpoints:
-        wrapped = _wrap(app, ep, authenticate)
+        if ep.access == PARTY and authenticate_party is None:
+            raise ValueError(f"{ep.method} {ep.path}: a PARTY route needs the party authenticator")
+        wrapped = _wrap(app, ep, authenticate, authenticate_party)
         setattr(wrapped, ACCESS_ATTR, ep.access)
         setattr(wrapped, PAGE_ATTR, ep.produces == "text/html")
         app.router.add_route(ep.method, router_path(ep.path), wrapped)
 
 
-def _wrap(app: web.Application, ep: Endpoint,
-          authenticate: Authenticator) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
+          authenticate_party: PartyAuthenticator | None = None
+          ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     # What the declaration says is decided here, once, not on every request.
     public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
     form_max = ep.form_max_bytes or FORM_MAX_BYTES
+    party = ep.access == PARTY
     per_agency = rule is not None and rule.per == "agency"
+    per_session = rule is not None and rule.per == "session"
+    if per_session and not party:
+        raise ValueError(f"{ep.method} {ep.path}: a per-session limit needs a PARTY route")
     limiter, settings = app[RATE_LIMITER], app[SETTINGS]
     charge = charger(limiter, rule, settings) if rule is not None and not rule.exact else None
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        principal = None if public else await authenticate(request, ep.access)  # type: ignore[arg-type]
+        if public:
+            principal = None
+        elif party:
+            principal = await authenticate_party(request)  # type: ignore[misc]
+        else:
+            principal = await authenticate(request, ep.access)  # type: ignore[arg-type]
         if rule is not None:  # before anything of the request is read or parsed
-            subject = str(principal.agency_id) if per_agency and principal is not None \
-                else client_subject(request.remote)
+            if per_session and principal is not None:
+                subject = str(principal.session_id)
+            elif per_agency and principal is not None:
+                subject = str(principal.agency_id)
+            else:
+                subject = client_subject(request.remote)
             if charge is not None:
                 charge(subject)  # no I/O: charged to Redis in batches
             else:

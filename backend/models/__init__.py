@@ -14,6 +14,7 @@ from backend.models.case import (
 )
 from backend.models.complaint import Complaint, ComplaintEvent, ComplaintUpload, PhoneVerification, Rectification
 from backend.models.decision import Decision, DecisionRevocation, DecisionVersion
+from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
@@ -23,6 +24,7 @@ __all__ = [
     "Agency",
     "ApiKey",
     "AuditEvent",
+    "BindingSmsCode",
     "CalendarDay",
     "CalendarLoad",
     "Case",
@@ -44,9 +46,11 @@ __all__ = [
     "LogCheckpoint",
     "LogLeaf",
     "MajorCatalogue",
+    "MpSession",
     "Notification",
     "Officer",
     "Party",
+    "PartyBinding",
     "PhoneVerification",
     "Rating",
     "RecordAccess",

@@ -37,6 +37,8 @@ class Party(Model):
     channel_preference = fields.CharEnumField(
         ChannelPreference, max_length=16, default=ChannelPreference.BOTH
     )
+    # The party's own say (mini-program): False keeps this party's messages off WeChat, whatever is bound.
+    wechat_consent = fields.BooleanField(default=True)
     is_minor = fields.BooleanField(default=False)  # minors are never published (R-P2)
     created_at = created_at()
 
@@ -108,8 +110,11 @@ class CaseParty(Model):
         "models.Party", related_name="case_links", on_delete=fields.RESTRICT
     )
     party_id: uuid.UUID
-    # Opaque code the party uses to bind to their own case from the mini-program.
+    # Opaque code the party uses to bind to their own case from the mini-program. It works once:
+    # ``binding_code_used_at`` is set by the first binding (by code or by SMS), and only a new code
+    # issued by the agency opens the party to a binding again (services/parties/bindings.py).
     binding_code_hash = fields.CharField(max_length=64, null=True, unique=True)
+    binding_code_used_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "case_party"

@@ -68,6 +68,20 @@ class ChannelPreference(StrEnum):
     NONE = "none"
 
 
+class BindingMethod(StrEnum):
+    """How a WeChat user became bound to a party of a case (mini-program)."""
+
+    CODE = "code"  # the one-time binding code printed on the paperwork
+    SMS = "sms"  # a code sent to the phone the agency recorded
+
+
+class BindingEnd(StrEnum):
+    """Why a binding ended."""
+
+    REISSUED = "reissued"  # the agency issued a new binding code for the party
+    REPLACED = "replaced"  # another WeChat user bound the party (by SMS code to the phone on file)
+
+
 class CaseType(StrEnum):
     PENALTY = "penalty"  # 行政处罚
     PERMIT = "permit"  # 行政许可
@@ -222,6 +236,8 @@ class NotificationEvent(StrEnum):
     AGENCY_NOTICE = "agency_notice"
     COMPLAINT_UPDATE = "complaint_update"  # a step of a complaint, to the complainant's verified phone
     COMPLAINT_PHONE_CODE = "complaint_phone_code"  # the code that verifies a complainant's phone
+    BINDING_SMS_CODE = "binding_sms_code"  # the code that binds a party's WeChat to their case (to the phone on file)
+    BINDING_CHANGED = "binding_changed"  # the party's messages now go to a newly bound WeChat account
 
 
 class NotificationChannel(StrEnum):

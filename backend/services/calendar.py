@@ -22,6 +22,7 @@ invalidate across processes); the answers are computed by ``Calendar``, which do
 
 from __future__ import annotations
 
+import calendar as gregorian
 import csv
 import io
 import json
@@ -180,6 +181,14 @@ class Calendar:
         return (f"{year} 年的国务院节假日安排尚未载入：涉及该年的期限暂按周末和固定日期节日（元旦、劳动节、国庆节）"
                 f"计算并标记为暂定；{LUNAR_NOTE}。请在通知公布后运行 yangguang calendar load 载入，"
                 f"已存的期限将自动重算")
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later, or that month's last day (2026-08-31 + 6 -> 2027-02-28): calendar
+    months, for periods the law counts in months (litigation, publication periods)."""
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    return date(year, month, min(start.day, gregorian.monthrange(year, month)[1]))
 
 
 async def current() -> Calendar:

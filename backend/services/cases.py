@@ -76,6 +76,11 @@ def binding_code_hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
+def new_binding_code() -> str:
+    """10 hexadecimal characters (40 random bits), printed on the paperwork; stored only hashed."""
+    return secrets.token_hex(5).upper()
+
+
 def _case_number(today: date) -> str:
     # Human-readable and unique within the agency; ids in URLs are the random UUIDs.
     return f"{today.year}-{secrets.token_hex(4).upper()}"
@@ -96,7 +101,7 @@ async def create_case(agency_id: uuid.UUID, data: dict[str, Any], actor: str,
                     party = await Party.create(kind=PartyKind(p["kind"]), name=p["name"],
                                                phone=p.get("phone"), id_number=p.get("id_number"),
                                                is_minor=bool(p.get("is_minor")))
-                    code = secrets.token_hex(5).upper()
+                    code = new_binding_code()
                     await CaseParty.create(case=case, party=party, binding_code_hash=binding_code_hash(code))
                     parties.append((party, code))
                 await records.append(case, RecordStep.START, f"立案：{case.title}", actor, now)

@@ -19,7 +19,6 @@ early by a credit repair, never before the minimum.
 
 from __future__ import annotations
 
-import calendar as gregorian
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from backend.clock import SHANGHAI, Clock
 from backend.models import Agency, CalendarLoad, Case, Complaint, Decision, DecisionRevocation, LegalReview
 from backend.models.enums import CaseType, DecisionStatus
 from backend.services import audit, calendar
+from backend.services.calendar import add_months
 from backend.services.complaints import handling as complaint_handling
 from backend.services.review import deadlines
 from backend.services.scope import scoped
@@ -59,13 +59,6 @@ async def withdraw_due(revoked_on: date) -> calendar.Deadline:
 
 
 # -- publication periods -------------------------------------------------------------------------
-
-def add_months(start: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day (2026-11-30 + 3 -> 2027-02-28)."""
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    return date(year, month, min(start.day, gregorian.monthrange(year, month)[1]))
-
 
 def publication_ends_on(settings: Settings, decision_type: CaseType, published_on: date) -> date:
     """The last day a decision published on ``published_on`` stays public (its type's maximum)."""

@@ -14,6 +14,10 @@ every scan. ``exact`` rules (costly actions) ask Redis on every hit. If Redis is
 limiter falls back to the process's own buckets rather than letting floods through.
 
 A bucket holds up to ``burst`` tokens and refills at ``rate`` tokens per second.
+
+Counted windows (``Windows``): "1 a minute, 5 an hour, 10 a day" for one phone number, counted over
+rows the domain stores anyway (the SMS codes sent) with the injected clock, so they survive restarts
+and a lost Redis, and hold exactly across processes.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from backend.errors import RateLimited
@@ -182,7 +187,7 @@ class Limiter:
 class Rule:
     name: str  # the bucket's name, part of its key
     budget: Callable[[Settings], Limit]
-    per: Literal["client", "agency"] = "client"
+    per: Literal["client", "agency", "session"] = "client"  # session: a mini-program sign-in
     exact: bool = False  # every hit checked against the shared bucket (costly actions)
     code: str = RateLimited.code
     message: str = RateLimited.message
@@ -208,6 +213,53 @@ SUBSCRIPTIONS = Rule("subscriptions", lambda s: Limit.per_minute(10))
 # An agency's own notices to parties (R-N4): each one is an SMS, so checked exactly.
 AGENCY_NOTICES = Rule("notice", lambda s: Limit.per_hour(s.agency_notice_per_hour), per="agency", exact=True,
                       code="notice_rate_limited", message="本机构本小时的通知数量已达上限")
+
+
+# The mini-program sign-in: each one costs a call to WeChat.
+MP_SIGN_IN = Rule("mp_session", lambda s: Limit.per_minute(10), code="sign_in_rate_limited",
+                  message="登录过于频繁，请稍后再试")
+# Binding attempts (a binding code or an SMS code) on both the client and the session, checked
+# exactly: with 10 tries an hour, guessing a 40-bit binding code (or a 6-digit code with its 5 tries)
+# is out of reach.
+BINDING_PER_CLIENT = Rule("binding", lambda s: Limit.per_hour(30, burst=10), exact=True,
+                          code="binding_rate_limited", message="绑定尝试过于频繁，请稍后再试")
+BINDING_PER_SESSION = Rule("binding_session", lambda s: Limit.per_hour(10, burst=5), per="session", exact=True,
+                           code="binding_rate_limited", message="绑定尝试过于频繁，请稍后再试")
+# Asking for an SMS binding code: per client, besides the per-number windows below.
+BINDING_SMS_PER_CLIENT = Rule("binding_sms", lambda s: Limit.per_hour(10, burst=3), exact=True,
+                              code="sms_code_rate_limited", message="验证码发送过于频繁，请稍后再试")
+# A party's own reads and settings in the mini-program.
+PARTY_READS = Rule("party", lambda s: Limit.per_minute(s.scan_rate_per_minute), per="session")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """At most ``n`` events in every trailing ``span``, counted over stored event times."""
+
+    name: str
+    windows: tuple[tuple[timedelta, int], ...]
+    code: str = RateLimited.code
+    message: str = RateLimited.message
+
+    @property
+    def longest(self) -> timedelta:
+        return max(span for span, _ in self.windows)
+
+    def check(self, times: Iterable[datetime], now: datetime) -> None:
+        """RateLimited (with the wait until the oldest event of a full window leaves it) when one more
+        event now would exceed a window."""
+        past = sorted(times, reverse=True)
+        for span, n in self.windows:
+            recent = [t for t in past if t > now - span]
+            if len(recent) >= n:
+                raise RateLimited(self.message, code=self.code,
+                                  retry_after=max(1.0, (recent[n - 1] + span - now).total_seconds()))
+
+
+# SMS binding codes to one phone number: 1 a minute, 5 an hour, 10 a day (trailing windows).
+BINDING_SMS_PER_NUMBER = Windows("binding_sms_number", ((timedelta(minutes=1), 1), (timedelta(hours=1), 5),
+                                                        (timedelta(days=1), 10)),
+                                 code="sms_code_rate_limited", message="该手机号接收验证码过于频繁，请稍后再试")
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -252,31 +304,7 @@ COMPLAINT_LOOKUPS = Rule("complaint_lookup", lambda s: Limit.per_hour(60, burst=
 PHONE_CODE_REQUESTS = Rule("phone_code", lambda s: Limit.per_hour(10, burst=5))
 
 
-@dataclass(frozen=True)
-class Windows:
-    """Counted limits over sliding windows, for events stored with their time (an SMS code per
-    number): exact across processes, and on the injected clock. ``(seconds, at most)`` per window."""
-
-    name: str
-    windows: tuple[tuple[int, int], ...]
-    code: str
-    message: str
-
-    def retry_after(self, times: list[float], now: float) -> float | None:
-        """None when one more event is allowed at ``now`` (seconds), else seconds to wait; ``times``
-        are the earlier events' times in seconds."""
-        wait = 0.0
-        for seconds, most in self.windows:
-            inside = sorted(t for t in times if now - t < seconds)
-            if len(inside) >= most:
-                wait = max(wait, inside[len(inside) - most] + seconds - now)
-        return wait if wait > 0 else None
-
-    @property
-    def longest(self) -> int:
-        return max(seconds for seconds, _ in self.windows)
-
-
 # SMS codes to one phone number: 1 a minute, 5 an hour, 10 a day.
-PHONE_CODE_WINDOWS = Windows("phone_code_number", ((60, 1), (3600, 5), (86400, 10)),
+PHONE_CODE_WINDOWS = Windows("phone_code_number", ((timedelta(minutes=1), 1), (timedelta(hours=1), 5),
+                                                  (timedelta(days=1), 10)),
                              code="phone_code_rate_limited", message="该号码获取验证码过于频繁，请稍后再试")

@@ -6,28 +6,16 @@ Each grant allows exactly one subscribe message with its template; sends consume
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
-from backend.errors import NotFound
-from backend.models import CaseParty, Party, SubscriptionGrant
-from backend.services.cases import binding_code_hash
+from backend.models import SubscriptionGrant
 
 ACCEPT = "accept"
 
 
-async def record_prompt(openid: str, results: dict[str, str], binding_code: str | None = None) -> int:
-    """Store the accepted templates of one prompt; optionally bind the WeChat user to a case party.
-    Returns the number of grants written."""
-    async with in_transaction():
-        if binding_code:
-            link = await CaseParty.filter(binding_code_hash=binding_code_hash(binding_code)).first()
-            if link is None:
-                raise NotFound("绑定码无效", code="binding_code_not_found")
-            await Party.filter(id=link.party_id).update(wechat_openid=openid)
-        accepted = [tpl for tpl, result in results.items() if result == ACCEPT]
-        if accepted:
-            await SubscriptionGrant.bulk_create([SubscriptionGrant(openid=openid, template_id=tpl)
-                                                 for tpl in accepted])
+async def record_prompt(openid: str, results: dict[str, str]) -> int:
+    """Store the accepted templates of one prompt. Returns the number of grants written."""
+    accepted = [tpl for tpl, result in results.items() if result == ACCEPT]
+    if accepted:
+        await SubscriptionGrant.bulk_create([SubscriptionGrant(openid=openid, template_id=tpl) for tpl in accepted])
     return len(accepted)
 
 

@@ -133,4 +133,13 @@ class WechatSubscribeChannel:
         return []  # WeChat reports delivery by event push to the mini-program's server, not by query
 
     async def code_to_session(self, code: str) -> dict[str, Any]:
-        return await in_thread(self.executor, self.client.wxa.code_to_session, code, seconds=2 * self.timeout + 2)
+        """wx.login code -> {openid, session_key, …} through wechatpy's WeChatWxa.code_to_session (sync:
+        in a thread, bounded). A code WeChat refuses is PermanentError; no answer is RetryableError."""
+        try:
+            # wechatpy fetches an access token first when it has none: two bounded calls at most.
+            return await in_thread(self.executor, self.client.wxa.code_to_session, code,
+                                   seconds=2 * self.timeout + 2)
+        except WeChatClientException as exc:
+            raise PermanentError(f"wechat refused the login code ({exc.errcode})", code=str(exc.errcode)) from exc
+        except requests.RequestException as exc:
+            raise RetryableError(f"wechat network error ({type(exc).__name__})", code="network") from exc

@@ -17,7 +17,8 @@ from backend.statemachine import ROLE_WORDS
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("backend", "miniprogram_api", "notifications", "qr")
 ERROR_CLASSES = {"DomainError", "ValidationFailed", "Unauthenticated", "Forbidden", "NotFound", "Conflict",
-                 "IllegalTransition", "RateLimited", "MalformedJson", "UnsupportedMediaType", "WechatUnavailable"}
+                 "IllegalTransition", "RateLimited", "MalformedJson", "UnsupportedMediaType", "WechatUnavailable",
+                 "WechatNotAnswering"}
 TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID", "URL", "JPEG", "PNG", "ID",
              "UTF", "MiB", "Content", "Type", "image/jpeg", "image/png", "multipart",
              "HEIC", "WebP", "PDF",

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from typing import Any
 
 import pytest
 
-from backend.http.routing import PUBLIC, Endpoint
+from backend.app_keys import CLOCK, SETTINGS
+from backend.http.routing import PARTY, PUBLIC, Endpoint
 from backend.models.enums import Role
+from backend.services.parties import sessions
 from tests.factories import a_supervisor, an_agency
 from tests.support.endpoints import concrete_path, endpoints
 
@@ -40,9 +43,11 @@ async def _assert_clean_error(resp, where: str, expected: set[int] | None = None
         assert resp.status in expected, f"{where}: {resp.status} not in {expected}: {text[:300]}"
 
 
-def _key_for(ep: Endpoint, keys: dict[Role, str]) -> dict[str, str]:
+def _key_for(ep: Endpoint, keys: dict[Any, str]) -> dict[str, str]:
     if ep.access == PUBLIC:
         return {}
+    if ep.access == PARTY:  # signing out ends a session: it gets one of its own
+        return {"Authorization": f"Bearer {keys[(PARTY, 'sign_out') if ep.method == 'DELETE' else PARTY]}"}
     role = sorted(ep.access, key=lambda r: list(Role).index(r))[0]  # type: ignore[union-attr]
     return {"Authorization": f"Bearer {keys[role]}"}
 
@@ -60,11 +65,16 @@ def _mutations(ep: Endpoint, rng: random.Random) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-async def keys(client) -> dict[Role, str]:  # type: ignore[no-untyped-def]
+async def keys(client) -> dict[Any, str]:  # type: ignore[no-untyped-def]
     agency, supervisor = await an_agency(), await a_supervisor()
-    out = {role: await agency.key(role) for role in (Role.OFFICER, Role.REVIEWER, Role.HEAD)}
+    out: dict[Any, str] = {role: await agency.key(role) for role in (Role.OFFICER, Role.REVIEWER, Role.HEAD)}
     out[Role.ADMIN] = agency.admin_key
     out[Role.SUPERVISOR] = supervisor.admin_key
+    issued = await sessions.sign_in("o_garbage", sandbox=False, settings=client.app[SETTINGS],
+                                    clock=client.app[CLOCK])
+    out[PARTY] = issued.token  # a signed-in party for the /mp/v1/me routes
+    out[(PARTY, "sign_out")] = (await sessions.sign_in("o_garbage", sandbox=False, settings=client.app[SETTINGS],
+                                                       clock=client.app[CLOCK])).token
     return out
 
 

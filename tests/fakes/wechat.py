@@ -1,7 +1,9 @@
 """A stand-in for the WeChat server API that the real wechatpy talks to.
 
 Routes: ``GET /cgi-bin/token``, ``GET /sns/jscode2session``, ``POST /cgi-bin/message/subscribe/send``.
-Magic: a js_code starting with ``bad`` is refused (40029); openid = ``o_`` + code; a ``touser``
+Magic: a js_code starting with ``bad`` is refused (40029); a js_code works once (40163 after, as
+WeChat's do); openid = ``o_`` + the code up to an optional ``#`` (``p1#1`` and ``p1#2`` are two logins
+of one user); every exchange is kept in ``logins`` (its query, the session_key answered); a ``touser``
 containing ``noquota`` gets 43101 (no subscription quota); ``fail_first`` answers N sends with 500;
 ``expire_tokens()`` invalidates every issued token (next call sees 40001, as after a refresh elsewhere).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,8 @@ class State:
     token_fetches: int = 0
     fail_first: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    logins: list[dict[str, str]] = field(default_factory=list)
+    used_codes: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
 
@@ -43,10 +48,18 @@ def make_app(state: State | None = None) -> web.Application:
         return web.json_response({"access_token": tok, "expires_in": 7200})
 
     async def jscode2session(request: web.Request) -> web.Response:
-        code = request.query.get("js_code", "")
-        if request.query.get("appid") != APPID or not code or code.startswith("bad"):
+        q = request.query
+        code = q.get("js_code", "")
+        if q.get("appid") != APPID or q.get("secret") != SECRET or q.get("grant_type") != "authorization_code" \
+                or not code or code.startswith("bad"):
             return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
-        return web.json_response({"openid": f"o_{code}", "session_key": "sk", "unionid": f"u_{code}"})
+        if code in st.used_codes:
+            return web.json_response({"errcode": 40163, "errmsg": "code been used"})
+        st.used_codes.add(code)
+        user = code.split("#", 1)[0]
+        session_key = secrets.token_urlsafe(16)
+        st.logins.append({**q, "session_key": session_key})
+        return web.json_response({"openid": f"o_{user}", "session_key": session_key, "unionid": f"u_{user}"})
 
     async def send(request: web.Request) -> web.Response:
         if request.query.get("access_token") not in st.tokens:
@@ -77,6 +90,9 @@ class FakeWechat(ThreadedServer):
 
     def configure(self, **values: Any) -> None:
         self.call(lambda: [setattr(self.state, k, v) for k, v in values.items()])
+
+    def logins(self) -> list[dict[str, str]]:
+        return self.call(lambda: list(self.state.logins))
 
     def expire_tokens(self) -> None:
         self.call(self.state.tokens.clear)

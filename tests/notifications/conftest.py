@@ -42,6 +42,8 @@ def fake_aliyun(aliyun_server: FakeAliyun) -> FakeAliyun:
 def fake_wechat(wechat_server: FakeWechat) -> FakeWechat:
     wechat_server.configure(fail_first=0)
     wechat_server.call(wechat_server.state.messages.clear)
+    wechat_server.call(wechat_server.state.logins.clear)
+    wechat_server.call(wechat_server.state.used_codes.clear)
     return wechat_server
 
 

@@ -10,6 +10,7 @@ from notifications import tasks
 from tests.factories import an_agency, correct
 from tests.factories import publish as publish_previewed
 from tests.notifications.helpers import a_case, a_decision, notifications, wait_for
+from tests.support.parties import bind, sign_in
 
 
 def settled(n: int, statuses=("sent", "delivered")):  # type: ignore[no-untyped-def]
@@ -112,11 +113,19 @@ async def test_the_daily_cap_per_number_and_template_defers_to_tomorrow(make_cli
 
 
 async def _bind_and_grant(client, case, templates, code="abc"):  # type: ignore[no-untyped-def]
-    body = {"code": code, "binding_code": case["parties"][0]["binding_code"],
-            "results": {t: "accept" for t in templates}}
+    """The party signs in, binds with the code on the paperwork, then accepts a subscription prompt
+    (each wx.login code works once: ``user#n`` are logins of one user at the fake)."""
+    resp = await bind(client, await sign_in(client, f"{code}#1"), case)
+    assert resp.status == 201, await resp.text()
+    body = {"code": f"{code}#2", "results": {t: "accept" for t in templates}}
     resp = await client.post("/mp/v1/subscriptions", json=body)
     assert resp.status == 201, await resp.text()
     return await resp.json()
+
+
+def about_decisions(items):  # type: ignore[no-untyped-def]
+    """The rows of decision events (the binding's own SMS to the party left aside)."""
+    return [i for i in items if i["event"] != "binding_changed"]
 
 
 async def test_wechat_with_a_grant_then_sms_when_the_grant_is_used_up(make_client, fake_aliyun, fake_wechat):
@@ -126,7 +135,8 @@ async def test_wechat_with_a_grant_then_sms_when_the_grant_is_used_up(make_clien
     assert (await _bind_and_grant(client, case, ["YG_WX_DECISION_PUBLISHED"], code="p1"))["granted"] == 1
     decision = await a_decision(client, agency.auth(), case["id"])
     await publish_previewed(client, decision["id"], agency.auth())
-    items = await wait_for(client, agency.auth(), case["id"], settled(1))
+    items = about_decisions(await wait_for(client, agency.auth(), case["id"],
+                                           lambda xs: settled(1)(about_decisions(xs))))
     assert items[0]["channel"] == "wechat"
     [msg] = fake_wechat.messages()
     assert msg["touser"] == "o_p1" and msg["template_id"] == "YG_WX_DECISION_PUBLISHED"
@@ -135,13 +145,14 @@ async def test_wechat_with_a_grant_then_sms_when_the_grant_is_used_up(make_clien
 
     # No grant for the correction template: the message goes by SMS instead.
     await correct(client, decision["id"], agency.auth(), "改为警告。", "依法从轻")
-    items = await wait_for(client, agency.auth(), case["id"],
-                           lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in xs))
+    items = about_decisions(await wait_for(
+        client, agency.auth(), case["id"],
+        lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in about_decisions(xs))))
     superseded = [i for i in items if i["status"] == "superseded"]
     assert len(superseded) == 1 and superseded[0]["provider_status"] == "no_grant"
     sms = next(i for i in items if i["channel"] == "sms")
     assert sms["fallback_of_id"] == superseded[0]["id"] and "依法从轻" in sms["content"]
-    assert len(fake_aliyun.messages()) == 1
+    assert [m["template"] for m in fake_aliyun.messages()].count("SMS_YG_CORRECTED") == 1
 
 
 async def test_wechat_43101_falls_back_to_sms(make_client, fake_aliyun, fake_wechat):
@@ -151,8 +162,9 @@ async def test_wechat_43101_falls_back_to_sms(make_client, fake_aliyun, fake_wec
     await _bind_and_grant(client, case, ["YG_WX_DECISION_PUBLISHED"], code="noquota1")
     decision = await a_decision(client, agency.auth(), case["id"])
     await publish_previewed(client, decision["id"], agency.auth())
-    items = await wait_for(client, agency.auth(), case["id"],
-                           lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in xs))
+    items = about_decisions(await wait_for(
+        client, agency.auth(), case["id"],
+        lambda xs: any(x["channel"] == "sms" and x["status"] == "sent" for x in about_decisions(xs))))
     assert {i["status"] for i in items} == {"superseded", "sent"}
     assert next(i for i in items if i["channel"] == "wechat")["provider_status"] == "43101"
 
@@ -163,9 +175,10 @@ async def test_the_mini_program_cannot_claim_an_openid_without_a_valid_login_cod
     assert resp.status == 401
     resp = await client.post("/mp/v1/subscriptions", json={"code": "c", "openid": "o_x", "results": {}})
     assert resp.status == 422
+    # Binding moved to POST /mp/v1/me/cases (single-use codes): the field is refused here.
     resp = await client.post("/mp/v1/subscriptions", json={"code": "c", "binding_code": "NOSUCHCODE",
                                                            "results": {"T1": "accept"}})
-    assert resp.status == 404
+    assert resp.status == 422
     assert await SubscriptionGrant.all().count() == 0
 
 
@@ -174,8 +187,9 @@ async def test_subscriptions_work_in_the_embedded_default_through_the_sandbox(cl
     party, and the WeChat message lands in the sandbox outbox (what failed with 503 before)."""
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1)
-    body = {"code": "wx-login-1", "binding_code": case["parties"][0]["binding_code"],
-            "results": {"YG_WX_DECISION_PUBLISHED": "accept", "OTHER": "reject"}}
+    session = await sign_in(client, "wx-login-1")
+    assert (await bind(client, session, case)).status == 201
+    body = {"code": "wx-login-1", "results": {"YG_WX_DECISION_PUBLISHED": "accept", "OTHER": "reject"}}
     resp = await client.post("/mp/v1/subscriptions", json=body)
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["granted"] == 1
@@ -183,12 +197,14 @@ async def test_subscriptions_work_in_the_embedded_default_through_the_sandbox(cl
     assert seen["parties"][0]["has_wechat"] is True
     decision = await a_decision(client, agency.auth(), case["id"])
     await publish_previewed(client, decision["id"], agency.auth())
-    [item] = await wait_for(client, agency.auth(), case["id"], lambda xs: len(xs) == 1 and
-                            xs[0]["status"] == "delivered")
-    assert item["channel"] == "wechat" and item["provider_id"].startswith("sandbox-")
+    items = await wait_for(client, agency.auth(), case["id"], lambda xs: len(xs) == 2 and
+                           all(x["status"] == "delivered" for x in xs))
+    # The SMS telling the party of the binding, then the decision on WeChat.
+    assert sorted((i["event"], i["channel"]) for i in items) == [("binding_changed", "sms"),
+                                                                 ("decision_published", "wechat")]
+    item = next(i for i in items if i["channel"] == "wechat")
+    assert item["provider_id"].startswith("sandbox-")
     assert await SubscriptionGrant.filter(consumed_at__isnull=False).count() == 1
-    resp = await client.post("/mp/v1/subscriptions", json={**body, "binding_code": "NOSUCHCODE"})
-    assert resp.status == 404
 
 
 async def test_with_real_sms_but_no_wechat_subscriptions_are_unavailable(make_client, fake_aliyun):

@@ -26,7 +26,7 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
-from backend.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import (
     Agency,
     Case,
@@ -172,11 +172,9 @@ async def request_code(settings: Settings, clock: Clock, phone: str, about: Abou
         if tx.capabilities.dialect == "postgres":  # two requests for one number at once count each other
             key = int.from_bytes(hashlib.sha256(f"phone_code:{phone}".encode()).digest()[:8], "big", signed=True)
             await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
-        since = now - timedelta(seconds=PHONE_CODE_WINDOWS.longest)
-        earlier = await PhoneVerification.filter(phone=phone, requested_at__gt=since).only("requested_at")
-        wait = PHONE_CODE_WINDOWS.retry_after([e.requested_at.timestamp() for e in earlier], now.timestamp())
-        if wait is not None:
-            raise RateLimited(PHONE_CODE_WINDOWS.message, code=PHONE_CODE_WINDOWS.code, retry_after=wait)
+        earlier = await PhoneVerification.filter(phone=phone, requested_at__gt=now - PHONE_CODE_WINDOWS.longest) \
+            .only("requested_at")
+        PHONE_CODE_WINDOWS.check((e.requested_at for e in earlier), now)  # RateLimited when a window is full
         code = f"{secrets.randbelow(10**6):06d}"
         row = PhoneVerification(id=uuid.uuid4(), phone=phone, requested_at=now, expires_at=now + CODE_TTL)
         row.code_hash = _code_hash(row.id, code)
