@@ -40,7 +40,7 @@ class ComplainantOut(BaseModel):
     address: str = Field(description="投诉人填写的地点文字")
 
 
-class StepOut(BaseModel):
+class ComplaintStepOut(BaseModel):
     action: str = Field(description="acknowledge、handle、answer、rate、escalate、close")
     status: ComplaintStatus = Field(description="该环节之后的状态")
     note: str
@@ -97,7 +97,7 @@ class ComplaintOut(BaseModel):
     answer: str
     satisfaction: int | None = Field(description="投诉人对最近一次答复的评分（1–5）")
     leaf_index: int | None = Field(description="收件记录在透明日志中的叶序号")
-    steps: list[StepOut] = []
+    steps: list[ComplaintStepOut] = []
 
 
 class ComplaintPage(BaseModel):

@@ -17,12 +17,12 @@ from backend.api.complaint_schemas import (
     ComplaintOverdueOut,
     ComplaintPage,
     ComplaintQuery,
+    ComplaintStepOut,
     LimitsIn,
     LimitsOut,
     SatisfactionOut,
     SatisfactionRowOut,
     StepIn,
-    StepOut,
 )
 from backend.app_keys import CLOCK, SETTINGS
 from backend.http.routing import Call, RouteTable
@@ -55,7 +55,7 @@ def complaint_out(c: Complaint, viewer: handling.Viewer, events: list[ComplaintE
         due_on_provisional=c.due_on_provisional, overdue=handling.lateness(c, today),
         acknowledged_at=c.acknowledged_at, answered_at=c.answered_at, escalated_at=c.escalated_at,
         escalation_reason=c.escalation_reason, answer=c.answer, satisfaction=c.satisfaction, leaf_index=c.leaf_index,
-        steps=[StepOut(action=e.action, status=e.status, note=handling.text_for(viewer, e.note),
+        steps=[ComplaintStepOut(action=e.action, status=e.status, note=handling.text_for(viewer, e.note),
                        score=e.data.get("score"), reason=e.data.get("reason"), at=e.at or e.created_at,
                        actor_name=e.actor_name, actor_role=e.actor_role, leaf_index=e.leaf_index) for e in events])
 

@@ -22,13 +22,13 @@ from miniprogram_api.handlers.party_schemas import (
     MyNoticeOut,
     MyPartyOut,
     MyVersionOut,
+    PartyStepOut,
     Preferences,
     PreferencesOut,
     SessionOut,
     SignIn,
     SmsCodeRequest,
     SmsCodeSent,
-    StepOut,
 )
 
 routes = RouteTable("/mp/v1")
@@ -103,7 +103,7 @@ async def my_case(call: Call[None, None]) -> MyCaseDetail:
     return MyCaseDetail(
         case=_case_out(view.case),
         parties=[_party_out(p) for p in view.parties],
-        steps=[StepOut(seq=s.seq, step=s.step, label=s.label, occurred_at=s.occurred_at, officers=s.officers,
+        steps=[PartyStepOut(seq=s.seq, step=s.step, label=s.label, occurred_at=s.occurred_at, officers=s.officers,
                        service_method=s.service_method, corrects_seq=s.corrects_seq) for s in view.steps],
         decisions=[MyDecisionOut(id=d.id, document_no=d.document_no, type=d.type, decided_at=d.decided_at,
                                  status=d.status,

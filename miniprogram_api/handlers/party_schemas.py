@@ -29,8 +29,9 @@ CaseNumber = Annotated[str, StringConstraints(min_length=1, max_length=64), Afte
 class SignIn(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"code": "0a3Xb1000QGz1S1h8X200f3Vv83Xb10N"}]})
 
-    code: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
-        description="wx.login 得到的临时登录凭证（只能使用一次）")
+    # wx.login codes are URL-safe letters and digits; anything else never reaches WeChat or the sandbox.
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,128}$")] = Field(
+        description="wx.login 得到的临时登录凭证（只能使用一次；字母、数字、_ 或 -）")
 
 
 class SessionOut(BaseModel):
@@ -115,7 +116,7 @@ class MyPartyOut(BaseModel):
     wechat_consent: bool = Field(description="false：本案通知不经微信发送")
 
 
-class StepOut(BaseModel):
+class PartyStepOut(BaseModel):
     seq: int
     step: RecordStep
     label: str
@@ -186,7 +187,7 @@ class MyCaseDetail(BaseModel):
 
     case: MyCaseOut
     parties: list[MyPartyOut] = Field(description="本人在本案中的当事人身份（通常一个）")
-    steps: list[StepOut] = Field(description="与当事人有关的办案步骤（不含内部工作与其他当事人的信息）")
+    steps: list[PartyStepOut] = Field(description="与当事人有关的办案步骤（不含内部工作与其他当事人的信息）")
     decisions: list[MyDecisionOut]
     notices: list[MyNoticeOut] = Field(description="发给本人的通知及其投递状态")
     deadlines: list[DeadlineOut]

@@ -24,7 +24,7 @@ TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID
              "HEIC", "WebP", "PDF",
              # API field names and command names are the fixed interface, in English by design.
              "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
-             "file", "first", "second", "audit", "verify"}
+             "file", "first", "second", "audit", "verify", "preview_hash"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 

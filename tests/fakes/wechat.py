@@ -2,7 +2,7 @@
 
 Routes: ``GET /cgi-bin/token``, ``GET /sns/jscode2session``, ``POST /cgi-bin/message/subscribe/send``.
 Magic: a js_code starting with ``bad`` is refused (40029); a js_code works once (40163 after, as
-WeChat's do); openid = ``o_`` + the code up to an optional ``#`` (``p1#1`` and ``p1#2`` are two logins
+WeChat's do); openid = ``o_`` + the code up to an optional ``-`` (``p1-1`` and ``p1-2`` are two logins
 of one user); every exchange is kept in ``logins`` (its query, the session_key answered); a ``touser``
 containing ``noquota`` gets 43101 (no subscription quota); ``fail_first`` answers N sends with 500;
 ``expire_tokens()`` invalidates every issued token (next call sees 40001, as after a refresh elsewhere).
@@ -56,7 +56,7 @@ def make_app(state: State | None = None) -> web.Application:
         if code in st.used_codes:
             return web.json_response({"errcode": 40163, "errmsg": "code been used"})
         st.used_codes.add(code)
-        user = code.split("#", 1)[0]
+        user = code.split("-", 1)[0]
         session_key = secrets.token_urlsafe(16)
         st.logins.append({**q, "session_key": session_key})
         return web.json_response({"openid": f"o_{user}", "session_key": session_key, "unionid": f"u_{user}"})

@@ -23,20 +23,20 @@ from tests.support.parties import bind, sign_in
 async def test_sign_in_exchanges_the_code_through_wechatpy_and_never_answers_the_session_key(
         make_client, fake_wechat):
     client = await make_client(wechat=fake_wechat)
-    resp = await client.post("/mp/v1/session", json={"code": "alice#1"})
+    resp = await client.post("/mp/v1/session", json={"code": "alice-1"})
     assert resp.status == 201, await resp.text()
     body = await resp.json()
     assert set(body) == {"session_token", "expires_in", "sandbox"} and body["sandbox"] is False
     assert re.fullmatch(r"mps_[A-Za-z0-9_-]{43}", body["session_token"]) and body["expires_in"] == 7 * 24 * 3600
     [login] = fake_wechat.logins()
-    assert (login["appid"], login["js_code"], login["grant_type"]) == ("wxTESTAPPID", "alice#1", "authorization_code")
+    assert (login["appid"], login["js_code"], login["grant_type"]) == ("wxTESTAPPID", "alice-1", "authorization_code")
     assert login["session_key"] not in await resp.text()
     row = await MpSession.get(openid="o_alice")
     assert login["session_key"] not in str(row.__dict__) and body["session_token"] not in str(row.__dict__)
     headers = {"Authorization": f"Bearer {body['session_token']}"}
     assert (await client.get("/mp/v1/me/cases", headers=headers)).status == 200
 
-    for code, status, error in (("bad-code", 401, "invalid_wx_code"), ("alice#1", 401, "invalid_wx_code")):
+    for code, status, error in (("bad-code", 401, "invalid_wx_code"), ("alice-1", 401, "invalid_wx_code")):
         resp = await client.post("/mp/v1/session", json={"code": code})  # refused, then already used
         assert resp.status == status and (await resp.json())["error"]["code"] == error
 
@@ -139,7 +139,7 @@ async def test_binding_by_sms_code_goes_through_aliyun_and_takes_the_party_back(
     agency = await an_agency()
     phone = "13900009191"
     case = await a_case(client, agency.auth(), parties=[{"name": "周九", "kind": "person", "phone": phone}])
-    mallory, owner = await sign_in(client, "mallory#1"), await sign_in(client, "owner#1")
+    mallory, owner = await sign_in(client, "mallory-1"), await sign_in(client, "owner-1")
     assert (await bind(client, mallory, case)).status == 201  # saw the paperwork before the owner
 
     ask = {"case_number": case["number"], "phone": "13900009999"}  # not the phone on file

@@ -115,9 +115,9 @@ async def test_the_daily_cap_per_number_and_template_defers_to_tomorrow(make_cli
 async def _bind_and_grant(client, case, templates, code="abc"):  # type: ignore[no-untyped-def]
     """The party signs in, binds with the code on the paperwork, then accepts a subscription prompt
     (each wx.login code works once: ``user#n`` are logins of one user at the fake)."""
-    resp = await bind(client, await sign_in(client, f"{code}#1"), case)
+    resp = await bind(client, await sign_in(client, f"{code}-1"), case)
     assert resp.status == 201, await resp.text()
-    body = {"code": f"{code}#2", "results": {t: "accept" for t in templates}}
+    body = {"code": f"{code}-2", "results": {t: "accept" for t in templates}}
     resp = await client.post("/mp/v1/subscriptions", json=body)
     assert resp.status == 201, await resp.text()
     return await resp.json()
