@@ -37,20 +37,28 @@ def private_dir(path: Path | str) -> Path:
     return path
 
 
-def _written_beside(path: Path, data: bytes) -> Path:
-    """``data`` in a new temporary file next to ``path``, 0600 from its first byte, flushed to disk."""
+@contextlib.contextmanager
+def _temp_beside(path: Path) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new temporary file next to ``path``, 0600 from its first byte, flushed to disk when the
+    block ends and removed when it fails."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield tmp, fh
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _written_beside(path: Path, data: bytes) -> Path:
+    """``data`` in a new temporary file next to ``path``, 0600 from its first byte, flushed to disk."""
+    with _temp_beside(path) as (tmp, fh):
+        fh.write(data)
     return tmp
 
 
@@ -116,15 +124,9 @@ def private_stream(path: Path | str) -> Iterator[BinaryIO]:
     from its first byte in 0700 folders, flushed to disk and put in place when the block ends. An
     existing file is never overwritten (FileExistsError); a failure leaves nothing behind."""
     path = Path(path)
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with _temp_beside(path) as (tmp, fh):
+        yield fh
     try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
         os.link(tmp, path)  # fails if the file exists
     finally:
         tmp.unlink(missing_ok=True)
