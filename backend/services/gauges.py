@@ -28,12 +28,12 @@ from backend.clock import Clock
 from backend.metrics import Gauges
 from backend.models import Complaint, Decision, LegalReview, LogCheckpoint, LogLeaf, Notification
 from backend.models.enums import (
-    ComplaintStatus,
     DecisionStatus,
     NotificationChannel,
     NotificationStatus,
     ReviewStatus,
 )
+from backend.services.complaints import handling as complaint_handling
 
 OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "statistics")
 
@@ -91,8 +91,6 @@ async def read(clock: Clock) -> Gauges:
     g.overdue["withdrawal"] = await Decision.filter(withdraw_due_on__lt=today) \
         .exclude(status=DecisionStatus.WITHDRAWN).count()
     g.overdue["review"] = await LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lt=today).count()
-    open_states = (ComplaintStatus.SUBMITTED, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.HANDLING)
-    g.overdue["complaint"] = await Complaint.filter(
-        Q(status=ComplaintStatus.SUBMITTED, acknowledge_due_on__lt=today)
-        | Q(status__in=open_states, answer_due_on__lt=today)).count()
+    # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
+    g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
     return g

@@ -84,3 +84,19 @@ async def test_overdue_items_by_kind_count_what_is_past_its_deadline_and_nothing
     await Decision.filter(id=decision.id).update(status=DecisionStatus.WITHDRAWN)
     g = await gauges.read(frozen)
     assert g.overdue["publication"] == 0 and g.overdue["withdrawal"] == 0
+
+
+async def test_an_escalated_complaint_stays_overdue_until_it_is_answered(db, frozen):
+    """The gauge counts what the supervisor's overdue view lists (complaints.handling.overdue_q)."""
+    from backend.models import Complaint
+    from backend.models.enums import ComplaintKind, ComplaintStatus
+    from tests.factories import an_agency
+
+    agency = await an_agency()
+    late = frozen.today() - timedelta(days=1)
+    complaint = await Complaint.create(tracking_no="T261201-TEST-0001", kind=ComplaintKind.COMPLAINT,
+                                       agency_id=agency.agency.id, text="未受理", status=ComplaintStatus.ESCALATED,
+                                       acknowledge_due_on=late, answer_due_on=frozen.today() + timedelta(days=10))
+    assert (await gauges.read(frozen)).overdue["complaint"] == 1
+    await Complaint.filter(id=complaint.id).update(status=ComplaintStatus.ANSWERED)
+    assert (await gauges.read(frozen)).overdue["complaint"] == 0
