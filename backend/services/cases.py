@@ -23,7 +23,7 @@ from backend.clock import SHANGHAI, Clock
 from backend.errors import Conflict, NotFound
 from backend.models import Agency, Case, CaseParty, Party
 from backend.models.enums import CaseStatus, CaseType, NotificationEvent, PartyKind, RecordStep
-from backend.services import audit
+from backend.services import audit, masking
 from backend.services.records import entries as records
 from backend.services.scope import scoped, visible_one
 from backend.services.states import CASE
@@ -126,9 +126,13 @@ async def send_notice(settings: Settings, clock: Clock, agency_id: uuid.UUID, ca
     """An agency's own notice to every party of a case: a record entry and one message per party."""
     case = await get_case(agency_id, case_id)
     agency = await Agency.get(id=agency_id)
-    ctx = {"agency": agency.name[:20], "case": case.number, "case_id": str(case.id), "text": text,
+    # Every party gets the same message, so it carries the text masked as a public page would: an
+    # agency typing a co-party's ID number or phone into a notice must not send it to the others.
+    # The case's own record keeps the text as written.
+    sent = masking.mask_text(text, await case_parties(case.id))
+    ctx = {"agency": agency.name[:20], "case": case.number, "case_id": str(case.id), "text": sent,
            "date": clock.now().strftime("%Y-%m-%d %H:%M")}
-    templates.check_notice_text(text, ctx)  # refuse before writing anything
+    templates.check_notice_text(sent, ctx)  # refuse before writing anything
     async with in_transaction():
         case = await Case.filter(id=case_id).select_for_update().get()
         parties = await case_parties(case.id)

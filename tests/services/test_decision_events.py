@@ -141,3 +141,19 @@ async def test_a_correction_carries_the_preview_of_exactly_that_correction(db, c
                            preview_hash=shown.preview_hash)
     version = await DecisionVersion.get(decision_id=decision.id, version=2)
     assert (version.public_text, version.reason) == (shown.public_text, shown.public_reason)
+
+
+async def test_an_agency_notice_never_carries_one_partys_data_to_another(db, clock):
+    """The agency writes a notice's text freely; each party's message carries it masked, so an ID
+    number or phone of a co-party typed into the notice never reaches the other party."""
+    agency_id, decision = await a_decision(clock)
+    text = f"请王小明（身份证号{PERSON_B['id_number']}，电话{PERSON_B['phone'][:3]} {PERSON_B['phone'][3:]}）周一到场。"
+    result = await cases.send_notice(db, clock, agency_id, decision.case_id, text, "test")
+    to_a = await Notification.get(id__in=result.notification_ids, recipient=PERSON_A["phone"])
+    message = to_a.content + str(to_a.params)
+    assert "周一到场" in message
+    for secret in (PERSON_B["id_number"], PERSON_B["phone"][3:], "王小明"):
+        assert secret not in message, message
+    # the case's own record keeps what the agency wrote (internal, in the full-process record)
+    entry = await CaseRecord.filter(case_id=decision.case_id, step="notice").get()
+    assert PERSON_B["id_number"] in entry.text
