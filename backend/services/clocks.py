@@ -205,18 +205,23 @@ class OverdueDecision:
     revocation: DecisionRevocation | None
 
 
+def due_by(kind: Literal["publication", "withdrawal"], day: date) -> Q:
+    """Decisions whose clock runs out by ``day`` and that still owe the act: drafts not published
+    (publication), revoked decisions still public (withdrawal). One rule for the overdue views and
+    the ``/metrics`` gauge (overdue = due by yesterday)."""
+    if kind == "publication":
+        return Q(status=DecisionStatus.DRAFT, publish_due_on__lte=day)
+    return Q(status__in=list(PUBLIC), withdraw_due_on__lte=day)
+
+
 async def overdue_decisions(kind: Literal["publication", "withdrawal"], clock: Clock, *, page: int, page_size: int,
                             scope: uuid.UUID | None = None) -> tuple[list[OverdueDecision], int]:
     """Decisions whose clock is red or yellow: drafts not yet published by ``publish_due_on``
     (publication), or revoked decisions still public by ``withdraw_due_on`` (withdrawal). Every
     agency for the supervisor (``scope=None``), one agency for its own view."""
     today = clock.today()
-    horizon = today + timedelta(days=1)
-    if kind == "publication":
-        due, query = "publish_due_on", Decision.filter(status=DecisionStatus.DRAFT, publish_due_on__lte=horizon)
-    else:
-        due, query = "withdraw_due_on", Decision.filter(status__in=list(PUBLIC), withdraw_due_on__lte=horizon)
-    query = scoped(query, scope)
+    due = "publish_due_on" if kind == "publication" else "withdraw_due_on"
+    query = scoped(Decision.filter(due_by(kind, today + timedelta(days=1))), scope)  # red and yellow
     total = await query.count()
     rows = await query.order_by(due, "id").offset((page - 1) * page_size).limit(page_size)
     names = {a["id"]: a["name"] for a in await Agency.filter(id__in={r.agency_id for r in rows}).values("id", "name")}

@@ -6,7 +6,7 @@ so that the scan path never pays for them and any number of processes report the
 Overdue items, by kind, counted from what the schema holds today:
 
 * ``publication``: decisions still in draft past their ``publish_due_on`` (R-P1);
-* ``withdrawal``: decisions not withdrawn past their ``withdraw_due_on`` (R-P3);
+* ``withdrawal``: revoked decisions still public past their ``withdraw_due_on`` (R-P3);
 * ``review``: legal reviews still waiting past their ``due_on`` (R-L4);
 * ``complaint``: complaints not answered past ``answer_due_on``, or not acknowledged past
   ``acknowledge_due_on`` (R-X2);
@@ -18,7 +18,7 @@ the official calendar).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise import connections
 from tortoise.expressions import Q
@@ -28,11 +28,11 @@ from backend.clock import Clock
 from backend.metrics import Gauges
 from backend.models import Complaint, Decision, LegalReview, LogCheckpoint, LogLeaf, Notification
 from backend.models.enums import (
-    DecisionStatus,
     NotificationChannel,
     NotificationStatus,
     ReviewStatus,
 )
+from backend.services import clocks
 from backend.services.complaints import handling as complaint_handling
 
 OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "statistics")
@@ -87,9 +87,9 @@ async def read(clock: Clock) -> Gauges:
             g.checkpoint_age = _seconds(now, _when(stamp))
 
     g.overdue = {kind: 0 for kind in OVERDUE_KINDS}
-    g.overdue["publication"] = await Decision.filter(status=DecisionStatus.DRAFT, publish_due_on__lt=today).count()
-    g.overdue["withdrawal"] = await Decision.filter(withdraw_due_on__lt=today) \
-        .exclude(status=DecisionStatus.WITHDRAWN).count()
+    yesterday = today - timedelta(days=1)
+    g.overdue["publication"] = await Decision.filter(clocks.due_by("publication", yesterday)).count()
+    g.overdue["withdrawal"] = await Decision.filter(clocks.due_by("withdrawal", yesterday)).count()
     g.overdue["review"] = await LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lt=today).count()
     # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()

@@ -11,7 +11,7 @@ import pytest
 from backend.clock import FrozenClock
 from backend.models import Decision, LegalReview, Notification
 from backend.models.enums import DecisionStatus, NotificationChannel, NotificationEvent, NotificationStatus
-from backend.services import gauges
+from backend.services import clocks, gauges
 from backend.services.transparency.checkpoints import make_checkpoint
 from tests.services.test_legal_review import NOW, a_world
 
@@ -75,15 +75,26 @@ async def test_overdue_items_by_kind_count_what_is_past_its_deadline_and_nothing
     await LegalReview.filter(id=review.id).update(status="approved")
     assert (await gauges.read(frozen)).overdue["review"] == 0
 
-    decision = await Decision.create(case_id=world.case.id, agency_id=world.agency.id, type="penalty",
-                                     document_no="杭西市监罚〔2026〕1号", summary="罚款", decided_at=frozen.today(),
-                                     publish_due_on=frozen.today() - timedelta(days=1),
-                                     withdraw_due_on=frozen.today() - timedelta(days=1))
+    late = frozen.today() - timedelta(days=1)
+    draft = await Decision.create(case_id=world.case.id, agency_id=world.agency.id, type="penalty",
+                                  document_no="杭西市监罚〔2026〕1号", summary="罚款", decided_at=frozen.today(),
+                                  publish_due_on=late)
+    revoked = await Decision.create(case_id=world.case.id, agency_id=world.agency.id, type="penalty",
+                                    document_no="杭西市监罚〔2026〕2号", summary="罚款", decided_at=frozen.today(),
+                                    status=DecisionStatus.PUBLISHED, publish_due_on=late, withdraw_due_on=late)
     g = await gauges.read(frozen)
     assert g.overdue["publication"] == 1 and g.overdue["withdrawal"] == 1
-    await Decision.filter(id=decision.id).update(status=DecisionStatus.WITHDRAWN)
+    # the gauge and the supervisor's overdue view count by one rule (clocks.due_by)
+    listed = {kind: (await clocks.overdue_decisions(kind, frozen, page=1, page_size=50))[1]
+              for kind in ("publication", "withdrawal")}
+    assert listed == {"publication": 1, "withdrawal": 1}
+    await Decision.filter(id=draft.id).update(status=DecisionStatus.PUBLISHED)
+    # a publication period that ended before the withdrawal leaves nothing public to withdraw
+    await Decision.filter(id=revoked.id).update(status=DecisionStatus.ENDED)
     g = await gauges.read(frozen)
     assert g.overdue["publication"] == 0 and g.overdue["withdrawal"] == 0
+    await Decision.filter(id=revoked.id).update(status=DecisionStatus.WITHDRAWN)
+    assert (await gauges.read(frozen)).overdue["withdrawal"] == 0
 
 
 async def test_an_escalated_complaint_stays_overdue_until_it_is_answered(db, frozen):
