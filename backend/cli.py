@@ -332,8 +332,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
     from backend.errors import DomainError
-    from backend.models.enums import AgencyKind
     from backend.models import Agency
+    from backend.models.enums import AgencyKind
     from backend.services.agencies import create_agency, set_supervising_body
     from backend.services.apikeys import KeyHolder
 

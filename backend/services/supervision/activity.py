@@ -67,9 +67,11 @@ async def zero_enforcement(clock: Clock, year: int | None = None) -> ZeroEnforce
             .order_by("-decided_at").first().values_list("decided_at", flat=True)
         last_step = await CaseRecord.filter(case__agency_id=a["id"], occurred_at__lt=start) \
             .order_by("-occurred_at").first().values_list("occurred_at", flat=True)
-        dates = [d for d in (last_decision if isinstance(last_decision, date) else None,
-                             last_step.astimezone(SHANGHAI).date() if isinstance(last_step, datetime) else None)
-                 if d is not None]
+        dates: list[date] = []
+        if isinstance(last_decision, date):
+            dates.append(last_decision)
+        if isinstance(last_step, datetime):
+            dates.append(last_step.astimezone(SHANGHAI).date())
         out.append(Idle(a["id"], a["name"], a["region"], max(dates) if dates else None))
     return ZeroEnforcement(year, year < today.year, len(agencies), out)
 
@@ -122,8 +124,10 @@ async def repeated_inspections(clock: Clock, window_days: int) -> tuple[date, da
     repeated = {code: v for code, v in visits.items() if len(v) >= 2}
     agency_ids = {a for v in repeated.values() for a, _ in v}
     agency_names = {a["id"]: a["name"] for a in await Agency.filter(id__in=list(agency_ids)).values("id", "name")}
-    out = [Repeated(code, names[code][1], [Visit(a, agency_names.get(a, ""), on, sorted(cases, key=str))
-                                          for (a, on), cases in sorted(v.items(), key=lambda kv: (kv[0][1], str(kv[0][0])))])
-           for code, v in repeated.items()]
+    out = []
+    for code, v in repeated.items():
+        ordered = sorted(v.items(), key=lambda kv: (kv[0][1], str(kv[0][0])))
+        out.append(Repeated(code, names[code][1], [Visit(a, agency_names.get(a, ""), on, sorted(cases, key=str))
+                                                   for (a, on), cases in ordered]))
     out.sort(key=lambda r: (-len(r.visits), r.credit_code))
     return since, today, out
