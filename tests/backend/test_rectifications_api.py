@@ -29,7 +29,7 @@ async def a_setup(aiohttp_client, settings):  # type: ignore[no-untyped-def]
 
 
 async def test_the_supervisor_orders_the_agency_answers_and_no_one_else_reaches_it(aiohttp_client, settings):
-    client, clock, a, b, body = await a_setup(aiohttp_client, settings)
+    client, _, a, b, body = await a_setup(aiohttp_client, settings)
     order = {"agency_id": str(a.agency.id), "subject": "对当事人张三未告知陈述申辩权利，请整改", "due_on": "2026-12-14"}
     assert (await client.post("/api/v1/supervision/rectifications", json=order, headers=a.auth())).status == 403
     made = await client.post("/api/v1/supervision/rectifications", json=order, headers=body.auth())
@@ -68,7 +68,7 @@ async def test_the_supervisor_orders_the_agency_answers_and_no_one_else_reaches_
 
 
 async def test_bad_orders_and_answers_are_4xx_with_stable_codes(aiohttp_client, settings):
-    client, clock, a, b, body = await a_setup(aiohttp_client, settings)
+    client, _, a, _b, body = await a_setup(aiohttp_client, settings)
     url = "/api/v1/supervision/rectifications"
     good = {"agency_id": str(a.agency.id), "subject": "整改", "due_on": "2026-12-14"}
     for bad, status, code in [

@@ -72,7 +72,8 @@ async def test_the_agencys_own_supervising_body_orders_and_the_text_is_stored_ma
     r = await rectifications.order(an_order(w, frozen, case_id=case.id,
                                             subject="当事人欧阳修远（电话13912345678）的处罚未告知陈述申辩权利"),
                                    w.body.id, BOSS, frozen)
-    assert (r.status, r.agency_id, r.ordered_by_agency_id, r.ordered_by_name) == (X.ORDERED, w.a.id, w.body.id, "吴监督")
+    assert (r.status, r.agency_id, r.ordered_by_agency_id, r.ordered_by_name) == (
+        X.ORDERED, w.a.id, w.body.id, "吴监督")
     stored = await Rectification.get(id=r.id)
     assert "欧阳修远" not in stored.subject and "13912345678" not in stored.subject and "欧阳*" in stored.subject
     (event,) = await rectifications.events(r.id)
@@ -160,8 +161,8 @@ async def test_an_unanswered_order_past_its_date_is_escalated_once_to_the_govern
     w = await a_world()
     r = await rectifications.order(an_order(w, frozen, due_on=frozen.today() + timedelta(days=3)), w.body.id, BOSS,
                                    frozen)
-    other = await rectifications.order(an_order(w, frozen, agency_id=w.b.id, due_on=frozen.today() + timedelta(days=30)),
-                                       w.body.id, BOSS, frozen)
+    later = frozen.today() + timedelta(days=30)
+    other = await rectifications.order(an_order(w, frozen, agency_id=w.b.id, due_on=later), w.body.id, BOSS, frozen)
     frozen.advance(days=3)  # due today: not late yet
     assert await rectifications.escalate_overdue(frozen) == 0
     assert (await gauges.read(frozen)).overdue["rectification"] == 0
@@ -250,13 +251,15 @@ async def test_repeated_inspections_count_visits_of_one_enterprise_within_the_wi
     code = "91330106MA2B3C4D5E"
     first = await _inspection(a, code.lower(), "杭州某某餐饮有限公司", 20, 20, clock=frozen)  # one visit, two records
     second = await _inspection(b, code, "杭州某某餐饮有限公司", 3, clock=frozen)
-    await _inspection(a, "91330106MA2B3C4D6F", "只查过一次的公司", 1, 40, clock=frozen)  # the other is out of the window
+    # Two visits, but the other is out of a 30-day window:
+    await _inspection(a, "91330106MA2B3C4D6F", "只查过一次的公司", 1, 40, clock=frozen)
     since, until, found = await activity.repeated_inspections(frozen, 30)
     assert (since, until) == (frozen.today() - timedelta(days=29), frozen.today())
     (only,) = found
     assert (only.credit_code, only.name) == (code, "杭州某某餐饮有限公司")
     assert [(v.agency_name, v.on, v.case_ids) for v in only.visits] == [
-        ("市场监管局", frozen.today() - timedelta(days=20), [first]), ("卫健局", frozen.today() - timedelta(days=3), [second])]
+        ("市场监管局", frozen.today() - timedelta(days=20), [first]),
+        ("卫健局", frozen.today() - timedelta(days=3), [second])]
     assert (await activity.repeated_inspections(frozen, 10))[2] == []  # the first visit is outside a 10-day window
     assert [r.credit_code for r in (await activity.repeated_inspections(frozen, 45))[2]] == [
         code, "91330106MA2B3C4D6F"]
