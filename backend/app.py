@@ -18,6 +18,7 @@ from backend.api import (
     officers,
     records,
     reviews,
+    supervision,
     system,
     transparency,
 )
@@ -48,7 +49,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
-                                   public_complaints.routes, mp_parties.routes]
+                                   public_complaints.routes, mp_parties.routes, supervision.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

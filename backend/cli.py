@@ -106,7 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--code", required=True, help="统一社会信用代码")
     create.add_argument("--supervisor", action="store_true", help="创建监督机构（司法局），密钥角色为 supervisor")
     create.add_argument("--person", default="", help="第一个密钥的持有人姓名（不填则属于具名系统“机构初始密钥”）")
+    create.add_argument("--supervised-by", default="", help="其执法监督机构（司法局）的统一社会信用代码")
     create.set_defaults(func=cmd_agency_create)
+    supervise = agency.add_parser("supervise", help="登记机关的执法监督机构（政府层级的法制审核、责令整改及其督办）")
+    supervise.add_argument("--code", required=True, help="机关的统一社会信用代码")
+    supervise.add_argument("--by", required=True, help="执法监督机构的统一社会信用代码")
+    supervise.set_defaults(func=cmd_agency_supervise)
 
     supervisor = sub.add_parser("supervisor", help="监督机构（司法局）").add_subparsers(dest="supervisor_command")
     screate = supervisor.add_parser("create", help="创建监督机构及其监督密钥（最后一行为密钥；监督密钥只能由此创建）")
@@ -327,15 +332,23 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
     from backend.errors import DomainError
+    from backend.models import Agency
     from backend.models.enums import AgencyKind
-    from backend.services.agencies import create_agency
+    from backend.services.agencies import create_agency, set_supervising_body
     from backend.services.apikeys import KeyHolder
 
     async def run() -> tuple[str, str, str]:
         async with _db(settings):
             kind = AgencyKind.SUPERVISOR if args.supervisor else AgencyKind.AGENCY
             holder = KeyHolder(person_name=args.person) if args.person.strip() else None
+            body = None
+            if getattr(args, "supervised_by", ""):
+                body = await Agency.filter(credit_code=args.supervised_by.strip().upper()).first()
+                if body is None or body.kind is not AgencyKind.SUPERVISOR:
+                    raise _UserError(f"未找到统一社会信用代码为 {args.supervised_by} 的监督机构")
             agency, row, key = await create_agency(args.name, args.code, kind=kind, holder=holder)
+            if body is not None:
+                await set_supervising_body(agency, body)
             return str(agency.id), row.role.value, key
 
     try:
@@ -345,6 +358,22 @@ def cmd_agency_create(settings: Settings, args: argparse.Namespace) -> int:
     print(f"已创建机构 {args.name}（{args.code}），id {agency_id}")
     print(f"以下为其 {role} 角色的 API 密钥，只显示这一次，请妥善保存：")
     print(key)
+    return 0
+
+
+def cmd_agency_supervise(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.models import Agency
+    from backend.services.agencies import set_supervising_body
+
+    async def action(agency):
+        body = await Agency.filter(credit_code=args.by.strip().upper()).first()
+        if body is None:
+            raise _UserError(f"未找到统一社会信用代码为 {args.by} 的监督机构")
+        await set_supervising_body(agency, body)
+        return agency.name, body.name
+
+    name, body = _find_agency_sync(settings, args.code, action)
+    print(f"已登记：{name} 的执法监督机构为 {body}")
     return 0
 
 

@@ -16,7 +16,7 @@ from backend.db import orm, prepare_database
 from backend.files import write_private
 from backend.models import Agency, Case, Officer
 from backend.models.enums import AgencyKind, OfficerKind
-from backend.services.agencies import create_agency
+from backend.services.agencies import create_agency, set_supervising_body
 from backend.services.apikeys import KeyHolder
 from backend.services.officers import create_officer
 from backend.settings import Settings
@@ -48,10 +48,11 @@ async def load_demo(settings: Settings) -> list[str]:
                 region="杭州市西湖区", address="杭州市西湖区文三路 1 号", complaint_phone="12345",
                 legal_representative="陈建国",
             )
-            _, _, supervisor_key = await create_agency(
+            body, _, supervisor_key = await create_agency(
                 "杭州市西湖区司法局（演示）", DEMO_SUPERVISOR_CODE, kind=AgencyKind.SUPERVISOR, actor="demo",
                 holder=KeyHolder(person_name="吴静（演示监督员）"),
             )
+            await set_supervising_body(agency, body, "demo")
             for data in DEMO_OFFICERS:
                 await create_officer(agency.id, dict(data), "demo")
             write_private(key_file, f"admin {admin_key}\nsupervisor {supervisor_key}\n".encode())

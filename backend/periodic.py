@@ -21,6 +21,7 @@ from backend.services import calendar, decisions
 from backend.services.complaints import handling as complaints
 from backend.services.disclosure import credentials as lifecycle
 from backend.services.disclosure.verification import VerifyCache
+from backend.services.supervision import rectifications
 from backend.services.transparency import checkpoints
 from notifications import tasks
 from notifications.deps import Deps
@@ -70,6 +71,11 @@ async def _escalate_complaints(ctx: JobContext) -> int:
     return count
 
 
+async def _escalate_rectifications(ctx: JobContext) -> int:
+    # Orders to rectify unanswered past their date go to the government level (R-X3), once.
+    return await rectifications.escalate_overdue(ctx.deps.clock)
+
+
 async def _checkpoint(ctx: JobContext) -> int | None:
     # A signed checkpoint of the transparency log whenever leaves arrived since the last one.
     return await checkpoints.checkpoint_if_grown(ctx.deps.settings, ctx.deps.clock)
@@ -105,6 +111,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire_credentials", _expire_credentials, every=1800, offset=300, at_startup=True),
     # Complaints past a limit (R-X2): limits are in working days, so every half hour is prompt enough.
     PeriodicJob("escalate_complaints", _escalate_complaints, every=1800, offset=420, at_startup=True),
+    # Rectification dates are calendar dates: every half hour is prompt enough.
+    PeriodicJob("escalate_rectifications", _escalate_rectifications, every=1800, offset=480, at_startup=True),
     # Transparency log: at least once a minute while entries arrive (twice, so a slow run never skips one).
     PeriodicJob("log_checkpoint", _checkpoint, every=30, offset=11, at_startup=True),
     PeriodicJob("end_publications", _end_publications, every=1800, offset=600, at_startup=True),

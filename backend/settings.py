@@ -92,6 +92,8 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # Working days of a legal review, share of legal reviewers (R-L4, R-L6).
     reviewer_ratio_percent: int = 5
+    # Two on-site visits of one enterprise within this many days are a repeated inspection (R-X4).
+    repeated_inspection_days: int = 30
     wechat_appid: str | None = None
     wechat_secret: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com/"
@@ -171,6 +173,7 @@ class Settings:
             evidence_max_bytes=_positive_int(env, "EVIDENCE_MAX_BYTES", 2 * 1024**3),
             trusted_proxies=_proxies(env, "TRUSTED_PROXIES"),
             reviewer_ratio_percent=_int(env, "REVIEWER_RATIO_PERCENT", 5),
+            repeated_inspection_days=_window_days(env, "REPEATED_INSPECTION_DAYS", 30),
             wechat_appid=get("WECHAT_APPID"),
             wechat_secret=get("WECHAT_SECRET"),
             wechat_api_base=(get("WECHAT_API_BASE") or "https://api.weixin.qq.com/").rstrip("/") + "/",
@@ -201,6 +204,13 @@ def _positive(env: Mapping[str, str], name: str, default: float, unit: str = "se
     value = _float(env, name, default)
     if not value > 0:
         raise SettingsError(f"{PREFIX}{name} must be a positive number of {unit}, got {value!r}")
+    return value
+
+
+def _window_days(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 1 <= value <= 366:
+        raise SettingsError(f"{PREFIX}{name} must be a number of days from 1 to 366, got {value!r}")
     return value
 
 

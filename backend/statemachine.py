@@ -2,7 +2,8 @@
 
 An action that the table does not allow from the current state is an ``IllegalTransition`` with a
 stable code, never an if-chain in a handler. The tables live with what they govern:
-``backend.services.states`` (credentials, cases, reviews, decisions, complaints, register items)
+``backend.services.states`` (credentials, cases, reviews, decisions, complaints, rectifications, register
+items)
 and ``notifications.states`` (delivery).
 """
 
@@ -21,6 +22,7 @@ from backend.models.enums import (
     DecisionStatus,
     NotificationStatus,
     PublishState,
+    RectificationStatus,
     ReviewStatus,
     Role,
 )
@@ -46,6 +48,9 @@ STATE_WORDS: dict[StrEnum, str] = {
     NotificationStatus.SUPERSEDED: "已改用其他渠道",
     PublishState.DRAFT: "草稿", PublishState.PENDING_REVIEW: "待审核", PublishState.PUBLISHED: "已公开",
     PublishState.REJECTED: "已退回", PublishState.RETIRED: "已停止公开",
+    RectificationStatus.ORDERED: "待整改", RectificationStatus.ANSWERED: "已书面答复",
+    RectificationStatus.RETURNED: "答复被退回", RectificationStatus.ESCALATED: "已提请政府督办",
+    RectificationStatus.ACCEPTED: "整改已认可",
 }
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
                                Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构"}
@@ -60,9 +65,11 @@ ACTION_WORDS: dict[str, str] = {
     "claim": "领取发送", "retry": "重试", "defer": "推迟发送", "officer_departed": "因持证人离岗作废",
     "accepted": "标记为已发送", "delivered": "标记为已送达",
     "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "reject": "退回", "retire": "停止公开",
+    "accept": "认可整改", "return": "退回答复",
 }
 SUBJECT_WORDS: dict[str, str] = {"credential": "该证件", "case": "该案件", "review": "该审核", "decision": "该决定",
-                                 "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项"}
+                                 "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项",
+                                 "rectification": "该整改"}
 
 
 

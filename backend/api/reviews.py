@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from backend.api import complaints
+from backend.api import complaints, supervision
 from backend.api.cases import READERS, WRITERS, read_scope
 from backend.api.review_schemas import (
     ApproverOut,
@@ -271,7 +271,8 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
 @routes.route("GET", "/supervision/overdue", access={Role.SUPERVISOR},
               summary="超期与临期事项（红色已超期、黄色今天或明天到期）：kind=review 法制审核、"
                       "publication 执法决定公示、"
-                      "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉；每个机关",
+                      "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉、"
+                      "rectification 逾期未书面答复的责令整改；每个机关",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
     return await _overdue(call, scope=None)
@@ -290,6 +291,10 @@ async def _overdue(call: Call[None, OverdueQuery], scope: uuid.UUID | None) -> O
     if q.kind == "complaint":
         found_complaints, count = await complaints.overdue_items(call, q.page, q.page_size, scope=scope)
         return OverduePage(items=list(found_complaints), page=q.page, page_size=q.page_size, total=count,
+                           calendar_warning=warning)
+    if q.kind == "rectification":
+        found_orders, count = await supervision.overdue_items(call, q.page, q.page_size, scope=scope)
+        return OverduePage(items=list(found_orders), page=q.page, page_size=q.page_size, total=count,
                            calendar_warning=warning)
     if q.kind == "review":
         rows, total = await reviews.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)

@@ -12,7 +12,14 @@ from backend.models.case import (
     Party,
     RecordAccess,
 )
-from backend.models.complaint import Complaint, ComplaintEvent, ComplaintUpload, PhoneVerification, Rectification
+from backend.models.complaint import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintUpload,
+    PhoneVerification,
+    Rectification,
+    RectificationEvent,
+)
 from backend.models.decision import Decision, DecisionRevocation, DecisionVersion
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
@@ -55,6 +62,7 @@ __all__ = [
     "Rating",
     "RecordAccess",
     "Rectification",
+    "RectificationEvent",
     "RegisterItem",
     "RegisterVersion",
     "ReviewerRosterFiling",

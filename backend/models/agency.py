@@ -34,6 +34,13 @@ class Agency(Model):
     )
     entrusted_by_id: uuid.UUID | None
     entrustment_agreement = fields.TextField(default="")
+    # The agency's own supervising body (a SUPERVISOR agency): the government's 执法监督机构 at the
+    # agency's level. It alone gives the government-level legal review, orders rectification and
+    # receives an overdue rectification as the government level (services/supervision).
+    supervised_by: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="supervised", null=True, on_delete=fields.RESTRICT
+    )
+    supervised_by_id: uuid.UUID | None
     publish_state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     # Legal reviewers must be at least this share of enforcement officers (R-L6); None: settings default.
     reviewer_ratio_percent = fields.IntField(null=True)

@@ -1,4 +1,5 @@
-"""Complaints, reports and suggestions from the public (R-X1..R-X3)."""
+"""Complaints, reports and suggestions from the public (R-X1, R-X2), and the supervisor's orders to
+rectify (R-X3)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tortoise.models import Model
 
 from backend.models.agency import Agency
 from backend.models.base import created_at, updated_at, uuid_pk
-from backend.models.enums import ComplaintAbout, ComplaintKind, ComplaintStatus
+from backend.models.enums import ComplaintAbout, ComplaintKind, ComplaintStatus, RectificationStatus
 
 
 class Complaint(Model):
@@ -129,20 +130,61 @@ class PhoneVerification(Model):
 
 
 class Rectification(Model):
-    """An order to rectify from the supervisor, and the written answer of the agency (R-X3)."""
+    """An order to rectify from the supervising body, and the agency's written answers (R-X3;
+    services/supervision/rectifications.py). Texts are stored masked (services/masking.py); each
+    step, the order included, is a RectificationEvent with its own leaf."""
 
     id = uuid_pk()
     agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="rectifications", on_delete=fields.RESTRICT
     )
     agency_id: uuid.UUID
-    subject = fields.TextField()
+    # The supervising body whose key ordered it (the agency's own: Agency.supervised_by).
+    ordered_by_agency: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="rectifications_ordered", null=True, on_delete=fields.RESTRICT
+    )
+    ordered_by_agency_id: uuid.UUID | None
+    subject = fields.TextField()  # what to rectify, masked
     due_on = fields.DateField()
-    answer = fields.TextField(default="")
+    status = fields.CharEnumField(RectificationStatus, max_length=16, default=RectificationStatus.ORDERED)
+    case_id = fields.UUIDField(null=True)  # optional link: a case of the agency
+    complaint_id = fields.UUIDField(null=True)  # optional link: a complaint the agency handles
+    # Random salt of the leaves' text digests: the log commits to the texts without letting a reader
+    # of the log recover a short text by guessing (as for complaints).
+    salt = fields.CharField(max_length=32, default="")
+    ordered_at = fields.DatetimeField(null=True)
+    ordered_by_name = fields.CharField(max_length=100, default="")
+    answer = fields.TextField(default="")  # the latest written answer, masked
+    answer_evidence_id = fields.UUIDField(null=True)  # the document of the latest answer, if any
     answered_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)  # accepted
     created_at = created_at()
     updated_at = updated_at()
 
     class Meta:
         table = "rectification"
+        indexes = (("status", "due_on"), ("agency_id", "status"))
+
+
+class RectificationEvent(Model):
+    """One step of a rectification (order, answer, accept, return, escalate), append-only."""
+
+    id = fields.BigIntField(primary_key=True)
+    rectification: fields.ForeignKeyRelation[Rectification] = fields.ForeignKeyField(
+        "models.Rectification", related_name="events", on_delete=fields.RESTRICT
+    )
+    rectification_id: uuid.UUID
+    action = fields.CharField(max_length=16)  # "order" or a RECTIFICATION action
+    status = fields.CharEnumField(RectificationStatus, max_length=16)  # the status after the step
+    text = fields.TextField(default="")  # the order, the answer or the reason, masked
+    data = fields.JSONField[dict[str, Any]](default=dict)
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
+    created_at = created_at()
+
+    class Meta:
+        table = "rectification_event"

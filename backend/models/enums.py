@@ -229,6 +229,16 @@ class ComplaintStatus(StrEnum):
     CLOSED = "closed"
 
 
+class RectificationStatus(StrEnum):
+    """An order to rectify (责令整改, R-X3); the RECTIFICATION table governs it."""
+
+    ORDERED = "ordered"  # the supervisor ordered it; the agency must answer in writing by due_on
+    ANSWERED = "answered"  # the agency answered; the supervisor accepts or returns it
+    RETURNED = "returned"  # the answer was not enough: answer again (by the same or a new date)
+    ESCALATED = "escalated"  # past due_on unanswered: before the government level (政府督办)
+    ACCEPTED = "accepted"  # the supervisor accepted the rectification: closed
+
+
 class NotificationEvent(StrEnum):
     DECISION_PUBLISHED = "decision_published"
     DECISION_CORRECTED = "decision_corrected"
@@ -266,6 +276,7 @@ class LeafKind(StrEnum):
     CREDENTIAL_CHANGE = "credential_change"
     COMPLAINT = "complaint"  # a complaint as received (its receipt carries this leaf's index)
     COMPLAINT_EVENT = "complaint_event"  # each later step: acknowledge, handle, answer, rating, escalation
+    RECTIFICATION_EVENT = "rectification_event"  # an order to rectify and each of its steps (R-X3)
 
 
 class RevocationReason(StrEnum):

@@ -58,3 +58,20 @@ async def create_agency(
     except IntegrityError as exc:
         raise Conflict("该统一社会信用代码已登记", code="agency_exists") from exc
     return agency, key_row, key
+
+
+async def set_supervising_body(agency: Agency, body: Agency, actor: str = "cli") -> Agency:
+    """Record the agency's own supervising body (the government's 执法监督机构 at its level): it gives
+    the government-level legal review and orders and receives rectification (services/supervision)."""
+    if agency.kind is AgencyKind.SUPERVISOR:
+        raise ValidationFailed("监督机构本身不设上级监督机构", code="supervisor_not_supervised")
+    if body.kind is not AgencyKind.SUPERVISOR:
+        raise ValidationFailed("执法监督机构须为监督机构（yangguang supervisor create 创建的）",
+                               code="not_a_supervising_body")
+    async with in_transaction():
+        before = agency.supervised_by_id
+        agency.supervised_by_id = body.id
+        await agency.save(update_fields=["supervised_by_id", "updated_at"])
+        await audit.record(actor, "agency.supervised_by", "agency", agency.id, agency_id=agency.id,
+                           data={"supervised_by": str(body.id), "before": str(before) if before else None})
+    return agency

@@ -10,6 +10,8 @@ Overdue items, by kind, counted from what the schema holds today:
 * ``review``: legal reviews still waiting past their ``due_on`` (R-L4);
 * ``complaint``: complaints not answered past ``answer_due_on``, or not acknowledged past
   ``acknowledge_due_on`` (R-X2);
+* ``rectification``: orders to rectify still owed past their ``due_on`` (escalated ones included
+  until answered, R-X3);
 * ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
 
 The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
@@ -26,7 +28,7 @@ from tortoise.functions import Count
 
 from backend.clock import Clock
 from backend.metrics import Gauges
-from backend.models import Complaint, Decision, LegalReview, LogCheckpoint, LogLeaf, Notification
+from backend.models import Complaint, Decision, LegalReview, LogCheckpoint, LogLeaf, Notification, Rectification
 from backend.models.enums import (
     NotificationChannel,
     NotificationStatus,
@@ -34,8 +36,9 @@ from backend.models.enums import (
 )
 from backend.services import clocks
 from backend.services.complaints import handling as complaint_handling
+from backend.services.supervision import rectifications
 
-OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "statistics")
+OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "rectification", "statistics")
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:
@@ -93,4 +96,5 @@ async def read(clock: Clock) -> Gauges:
     g.overdue["review"] = await LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lt=today).count()
     # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
+    g.overdue["rectification"] = await Rectification.filter(rectifications.overdue_q(today)).count()
     return g

@@ -32,6 +32,8 @@ from backend.models import (
     Evidence,
     LegalReviewEvent,
     Officer,
+    Rectification,
+    RectificationEvent,
 )
 from backend.models.enums import LeafKind
 from backend.services import decisions
@@ -39,6 +41,7 @@ from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
 from backend.services.records import entries, evidence
 from backend.services.review import reviews
+from backend.services.supervision import rectifications
 from backend.services.transparency.verify import LeafRecord, LeafSources, Problem
 
 Expected = dict[int, tuple[dict[str, Any], Model]]  # leaf index -> (content the row gives, the row)
@@ -95,6 +98,13 @@ async def _complaint_events(indexes: list[int]) -> Expected:
             for r in rows if r.leaf_index is not None}
 
 
+async def _rectification_events(indexes: list[int]) -> Expected:
+    rows = await RectificationEvent.filter(leaf_index__in=indexes)
+    by_id = {r.id: r for r in await Rectification.filter(id__in=list({e.rectification_id for e in rows}))}
+    return {e.leaf_index: (rectifications.leaf_content(e, by_id[e.rectification_id]), e)
+            for e in rows if e.leaf_index is not None}
+
+
 @dataclass(frozen=True)
 class Source:
     kinds: tuple[LeafKind, ...]
@@ -111,6 +121,7 @@ SOURCES = (
     Source((LeafKind.REVIEW_OPINION, LeafKind.REVIEW_EVENT), LegalReviewEvent, "法制审核事件", _review_events),
     Source((LeafKind.COMPLAINT,), Complaint, "投诉举报", _complaints),
     Source((LeafKind.COMPLAINT_EVENT,), ComplaintEvent, "投诉办理环节", _complaint_events),
+    Source((LeafKind.RECTIFICATION_EVENT,), RectificationEvent, "责令整改环节", _rectification_events),
 )
 
 

@@ -12,6 +12,7 @@ from backend.models.enums import (
     CredentialStatus,
     DecisionStatus,
     PublishState,
+    RectificationStatus,
     ReviewStatus,
 )
 from backend.statemachine import Machine
@@ -73,6 +74,17 @@ COMPLAINT = Machine[ComplaintStatus]("complaint", {
     "close": {P.ANSWERED: P.CLOSED},
 })
 
+X = RectificationStatus
+# An order to rectify (R-X3). "order" is the creation; the agency answers (again after a return, and
+# late after the escalation); the supervisor accepts or returns an answer; the periodic job
+# escalates an unanswered order past its date to the government level, once (escalated_at).
+RECTIFICATION = Machine[RectificationStatus]("rectification", {
+    "answer": {X.ORDERED: X.ANSWERED, X.RETURNED: X.ANSWERED, X.ESCALATED: X.ANSWERED},
+    "accept": {X.ANSWERED: X.ACCEPTED},
+    "return": {X.ANSWERED: X.RETURNED},
+    "escalate": {X.ORDERED: X.ESCALATED, X.RETURNED: X.ESCALATED},
+})
+
 Pub = PublishState
 # The review-before-publication of register items (R-D4): power lists, guides, agency facts.
 REGISTER_ITEM = Machine[PublishState]("register_item", {
@@ -82,4 +94,5 @@ REGISTER_ITEM = Machine[PublishState]("register_item", {
     "retire": {Pub.PUBLISHED: Pub.RETIRED},
 })
 
-MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, NOTIFICATION, REGISTER_ITEM)
+MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, RECTIFICATION, NOTIFICATION,
+                                 REGISTER_ITEM)

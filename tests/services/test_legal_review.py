@@ -26,7 +26,7 @@ from backend.models.enums import (
     Role,
     SignatureState,
 )
-from backend.services import audit, cases, decisions, officers
+from backend.services import agencies, audit, cases, decisions, officers
 from backend.services.apikeys import KeyHolder, create_key
 from backend.services.calendar import Deadline
 from backend.services.records import case_officers
@@ -416,10 +416,13 @@ async def test_a_referred_case_cannot_be_decided_by_this_agency(db, frozen):
 
 async def test_a_decision_in_the_governments_name_needs_the_second_review_too(db, frozen):
     world = await a_world(frozen)
-    supervisor = await a_supervisor()
+    supervisor, elsewhere = await a_supervisor(), await a_supervisor("另一区司法局")
     gov_reviewer = await officers.create_officer(
         supervisor.agency.id, officer_body(name="区府法制", unit="法制办", is_legal_reviewer=True), "test")
     gov_key = await world.key(Role.SUPERVISOR, gov_reviewer, agency=supervisor.agency)
+    other_reviewer = await officers.create_officer(
+        elsewhere.agency.id, officer_body(name="他区法制", unit="法制办", is_legal_reviewer=True), "test")
+    other_key = await world.key(Role.SUPERVISOR, other_reviewer, agency=elsewhere.agency)
     first = await world.opinion(await world.submit(in_government_name=True))
     second = await LegalReview.get(case_id=world.case.id, level=ReviewLevel.GOVERNMENT)
     assert second.round == first.round and second.status is ReviewStatus.SUBMITTED
@@ -428,6 +431,13 @@ async def test_a_decision_in_the_governments_name_needs_the_second_review_too(db
     assert exc.value.code == "review_required" and exc.value.details == [{"level": "government"}]
     with pytest.raises(Conflict) as exc:  # the agency's reviewer cannot give the government's review
         await world.opinion(second)
+    assert exc.value.code == "reviewer_conflict"
+    with pytest.raises(Conflict) as exc:  # no supervising body recorded: no government level to review
+        await world.opinion(second, key_id=gov_key, scope=None)
+    assert exc.value.code == "supervising_body_unknown"
+    await agencies.set_supervising_body(world.agency, supervisor.agency)
+    with pytest.raises(Conflict) as exc:  # a reviewer of another supervising body is not its government level
+        await world.opinion(second, key_id=other_key, scope=None)
     assert exc.value.code == "reviewer_conflict"
     await world.opinion(second, key_id=gov_key, scope=None)
     decision = await world.decide(in_government_name=True)

@@ -1,7 +1,8 @@
 """Who may act as the legal reviewer of a case (R-L2): the person the key belongs to, a legal reviewer
 (``is_legal_reviewer``) in post, of the case's agency, not in its handling unit, not one of its
-officers and not the one who submitted the round; at the government level, a legal reviewer of a
-supervising body (the district government's legal unit). Anyone else: 409 ``reviewer_conflict``.
+officers and not the one who submitted the round; at the government level, a legal reviewer of the
+agency's own supervising body (``Agency.supervised_by``, the district government's legal unit; none
+recorded: 409 ``supervising_body_unknown``). Anyone else: 409 ``reviewer_conflict``.
 
 One rule for every act that only a reviewer may do: the opinion (``reviews.give_opinion``) and
 lifting a hand-set major flag (``catalogue.flag_by_hand``).
@@ -48,6 +49,13 @@ async def check(key_id: uuid.UUID | None, case: Case, level: ReviewLevel = Revie
         body = await Agency.get(id=officer.agency_id)
         if body.kind is not AgencyKind.SUPERVISOR:
             raise Conflict("政府名义的决定须由区政府法制机构的审核人员进行第二级审核", code="reviewer_conflict")
+        # The government level is the agency's own supervising body, not any supervising body.
+        own = await Agency.filter(id=case.agency_id).first().values_list("supervised_by_id", flat=True)
+        if own is None:
+            raise Conflict("本机关尚未登记其执法监督机构（yangguang agency supervise），无法进行政府层级审核",
+                           code="supervising_body_unknown")
+        if own != body.id:
+            raise Conflict("政府层级审核须由本机关的执法监督机构的审核人员进行", code="reviewer_conflict")
         return officer
     if officer.agency_id != case.agency_id:
         raise Conflict("审核人须为本机关的法制审核人员", code="reviewer_conflict")

@@ -8,8 +8,9 @@ leaf of the transparency log: ``leaf_content``), the case's full-process record 
 The reviewer is the person the key belongs to: the key must belong to an officer (``ApiKey.officer_id``)
 who is a legal reviewer (``is_legal_reviewer``), in post, of the case's agency, not in the case's
 handling unit (none recorded: the lead officer's unit), not one of the case's officers and not the
-person whose key submitted the round; for the government-level review, an officer of a
-supervising body (the district government's legal unit) who is a legal reviewer. Anyone else: 409
+person whose key submitted the round; for the government-level review, an officer of the agency's
+own supervising body (``Agency.supervised_by``, the district government's legal unit) who is a legal
+reviewer. Anyone else: 409
 ``reviewer_conflict`` (the rule: ``reviewers.check``).
 """
 
