@@ -292,8 +292,8 @@ def _name_at(folded: str, i: int) -> tuple[int, str] | None:
             j += 1
         given = ""
         while j < len(folded) and len(given) < 2 and re.match(f"[{_CJK}]", folded[j]):
-            if folded[j] in _NOT_GIVEN:
-                break
+            if folded[j] in _NOT_GIVEN or (given and _SINGLE_ORG_WORD_AS_WORD.match(folded, j)):
+                break  # 张三行驶: 行 opens the next word, not the name
             given += folded[j]
             j += 1
         if given:
@@ -301,10 +301,31 @@ def _name_at(folded: str, i: int) -> tuple[int, str] | None:
     return None
 
 
+# Where an organisation's name cannot go on: a possessive or a preposition opens the rest of the
+# sentence (张三的处罚, 张三在某某公司工作), not more of a name (在线 is part of names).
+_ORG_RUN_END = re.compile(r"的|在(?!线)|向|对|被|把")
+# The one-character organisation words are also the first character of everyday words that often
+# follow a person's name (对当事人张三处以罚款, 张三所在单位, 张三行驶): then they end no organisation.
+_SINGLE_ORG_WORD_AS_WORD = re.compile(r"处[以罚理分置]|所[在述称有以属得谓]|会[同议见]|部分|院[内子落]|"
+                                      r"行[驶为使政走]|站[在立]|局[面部]|队伍|社[保会]|店[内里]|厂[家]")
+
+
 def _is_org(folded: str, i: int) -> bool:
-    """The Chinese run from ``i`` names an organisation (杭州某某餐饮有限公司), not a person."""
+    """The Chinese run from ``i`` names an organisation (杭州某某餐饮有限公司), not a person. An
+    organisation ending in a one-character word (某某面馆, 西湖派出所) has at least three characters
+    before it; 张三处 or 张三所 is a person followed by a word."""
     run = re.match(f"[{_CJK}·（）()]{{1,40}}", folded[i:])
-    return bool(run and _ORG_WORDS.search(run.group()[2:]))
+    if run is None:
+        return False
+    text = run.group()
+    if (stop := _ORG_RUN_END.search(text, 2)) is not None:
+        text = text[:stop.start()]
+    for m in _ORG_WORDS.finditer(text, 2):
+        if len(m.group()) > 1:
+            return True
+        if m.start() >= 3 and _SINGLE_ORG_WORD_AS_WORD.match(text, m.start()) is None:
+            return True
+    return False
 
 
 def _cue_names(folded: str, protected: list[tuple[int, int]],
