@@ -318,9 +318,8 @@ def _is_org(folded: str, i: int) -> bool:
     if run is None:
         return False
     text = run.group()
-    if (stop := _ORG_RUN_END.search(text, 2)) is not None:
-        text = text[:stop.start()]
-    for m in _ORG_WORDS.finditer(text, 2):
+    stop = _ORG_RUN_END.search(text, 2)
+    for m in _ORG_WORDS.finditer(text, 2, stop.start() if stop is not None else len(text)):
         if len(m.group()) > 1:
             return True
         if m.start() >= 3 and _SINGLE_ORG_WORD_AS_WORD.match(text, m.start()) is None:
@@ -380,7 +379,8 @@ def _cue_names(folded: str, protected: list[tuple[int, int]],
         end = m.end()
         while end < len(folded) and end - m.end() < 8 and (re.match(f"[{_CJK}]", folded[end]) or (
                 folded[end] == "·" and end + 1 < len(folded) and re.match(f"[{_CJK}]", folded[end + 1]))) \
-                and folded[end] not in _NOT_GIVEN:
+                and folded[end] not in _NOT_GIVEN \
+                and not (end > m.end() and _SINGLE_ORG_WORD_AS_WORD.match(folded, end)):
             end += 1
         cue = next(reversed(list(re.finditer(_BEFORE, folded[start:m.start()]))), None)
         if cue is not None:  # 名叫王·明: the name starts after the role word
