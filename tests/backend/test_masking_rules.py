@@ -106,8 +106,8 @@ def test_names_before_an_honorific_or_a_sex_are_hidden(name: tuple[str, str, str
 
 @settings(max_examples=300, deadline=None)
 @given(person_names(), st.sampled_from(["当事人", "证人", "负责人", "其父", "对当事人"]),
-       st.sampled_from(["处以罚款五千元", "的处罚决定", "所在单位", "会同执法人员", "部分承认", "院内堆放杂物", "行驶途中",
-                        "站在门口", "在杭州某某有限公司工作", "对处罚无异议", "店内无证经营", "社保记录"]))
+       st.sampled_from(["处以罚款五千元", "的处罚决定", "所在单位", "会同执法人员", "部分承认", "院内堆放杂物",
+                        "行驶途中", "站在门口", "在杭州某某有限公司工作", "对处罚无异议", "店内无证经营", "社保记录"]))
 def test_a_name_followed_by_an_everyday_word_is_hidden_even_when_it_opens_like_an_organisation(
         name: tuple[str, str, str], cue: str, after: str) -> None:
     """处, 所, 会, 行 … end organisations' names (西湖派出所) and open everyday words (处以, 所在,
@@ -118,7 +118,8 @@ def test_a_name_followed_by_an_everyday_word_is_hidden_even_when_it_opens_like_a
 
 
 def test_organisations_ending_in_a_one_character_word_stay_public() -> None:
-    for org in ("杭州市公安局西湖区分局", "西湖派出所", "王记面馆", "杭州某某五金店", "某某社区卫生服务站", "张记包子店"):
+    for org in ("杭州市公安局西湖区分局", "西湖派出所", "王记面馆", "杭州某某五金店", "某某社区卫生服务站",
+                "张记包子店"):
         text = f"当事人{org}处以罚款五千元。"
         assert mask_text(text, []) == text, org
 
