@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.db import tortoise_config  # noqa: E402
+from backend.db import migrate  # noqa: E402
 from backend.services.transparency.log import canonical, envelope  # noqa: E402
 from backend.services.transparency.tree import leaf_hash, node_hash  # noqa: E402
 from tests.support.leaves import LEAF_COLUMNS, PHYSICAL_DIGEST_SQL, ROW_DIGEST_SQL  # noqa: E402
@@ -228,9 +228,6 @@ async def leaf_digests(url: str) -> tuple[int, str, str]:
 
 async def migrate_to(url: str, target: str | None) -> list[tuple[str, float]]:
     """Apply migrations up to ``target`` (the head if None); each migration's name and seconds."""
-    from tortoise import Tortoise
-    from tortoise.migrations.api import migrate
-
     times: list[tuple[str, float]] = []
     started: dict[str, float] = {}
 
@@ -240,10 +237,7 @@ async def migrate_to(url: str, target: str | None) -> list[tuple[str, float]]:
         elif event == "apply_done":
             times.append((name, time.monotonic() - started[name]))
 
-    try:
-        await migrate(config=tortoise_config(url), target=f"models.{target}" if target else None, progress=progress)
-    finally:
-        await Tortoise.close_connections()
+    await migrate(url, target=target, progress=progress)
     return times
 
 
