@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the seed SQL keeps each Chinese sample text on one line)
 """Upgrades on a production-sized database: migrations timed one by one, and no migration rewrites a leaf.
 
     python bench/upgrade_bench.py [--cases 100000] [--from 0005_transparency_log] [--database-url postgres://…]
@@ -273,7 +274,8 @@ def main() -> None:
         url = server.url("upgrade")
     try:
         before = asyncio.run(migrate_to(url, args.start))
-        print(f"schema at {args.start} ({len(before)} migrations, {sum(t for _, t in before):.1f}s on an empty database)")
+        print(f"schema at {args.start} ({len(before)} migrations, {sum(t for _, t in before):.1f}s "
+              "on an empty database)")
         for step, seconds in asyncio.run(seed(url, args.cases)).items():
             print(f"  seeded {step}: {seconds:.1f}s")
         print(f"{'table':<24} {'rows':>10} {'size':>10}")

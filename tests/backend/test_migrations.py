@@ -9,7 +9,6 @@ import pkgutil
 import sqlite3
 
 import pytest
-
 from tortoise import Tortoise
 from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
