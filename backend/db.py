@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,13 +35,31 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def migrate(database_url: str) -> None:
-    """Bring the database to the current schema; running it again changes nothing."""
+async def migrate(database_url: str, *, target: str | None = None,
+                  progress: Callable[[str, str, str], object] | None = None) -> None:
+    """Bring the database to the current schema; running it again changes nothing. ``target`` (a
+    migration's name, say ``0005_transparency_log``) stops there instead: the upgrade bench and
+    tests build an older schema with it. ``progress(event, app, name)`` hears each step
+    (``apply_start``, ``apply_done``)."""
     from tortoise.migrations.api import migrate as run_migrations
 
     private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
+    sqlite = database_url.startswith("sqlite")
+    url = database_url
+    if sqlite:
+        # SQLite alters a column by copying its table and dropping the old one, which the rows of other
+        # tables pointing at it forbid while foreign keys are enforced: off while migrating, then
+        # checked (SQLite's own procedure for table changes, https://sqlite.org/lang_altertable.html).
+        url += ("&" if "?" in url else "?") + "foreign_keys=OFF"
     try:
-        await run_migrations(config=tortoise_config(database_url))
+        await run_migrations(config=tortoise_config(url), target=f"models.{target}" if target else None,
+                             progress=progress)
+        if sqlite:
+            from tortoise.connection import get_connection
+
+            _, broken = await get_connection("default").execute_query("PRAGMA foreign_key_check")
+            if broken:
+                raise DatabaseNotReady(f"迁移后外键检查失败（{len(broken)} 行），请从备份恢复后联系维护人员")
     except (OSError, DBConnectionError) as exc:
         raise DatabaseNotReady(f"无法连接数据库，请检查 {_DB_VAR} 和数据库服务是否可用") from exc
     finally:

@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
@@ -9,22 +10,22 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(
+        AddField(
             model_name='ApiKey',
             name='officer',
             field=fields.ForeignKeyField('models.Officer', source_field='officer_id', null=True, db_constraint=True, to_field='id', related_name='api_keys', on_delete=OnDelete.RESTRICT),
         ),
-        ops.AddField(
+        AddField(
             model_name='ApiKey',
             name='person_name',
             field=fields.CharField(default='', max_length=50),
         ),
-        ops.AddField(
+        AddField(
             model_name='ApiKey',
             name='system_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='AuditEvent',
             name='actor_name',
             field=fields.CharField(default='', max_length=100),

@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from backend.models.enums import CaseStatus, ReviewLevel, ReviewOutcome
 from orjson import loads
 from tortoise.fields.base import OnDelete
@@ -52,67 +53,67 @@ class Migration(migrations.Migration):
             name='status',
             field=fields.CharEnumField(default=CaseStatus.OPEN, description='OPEN: open\nINVESTIGATING: investigating\nIN_REVIEW: in_review\nDECIDED: decided\nEXECUTING: executing\nCLOSED: closed\nREFERRED: referred', enum_type=CaseStatus, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='complex_case',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='major_by_catalogue',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='major_by_hand',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='major_catalogue_version',
             field=fields.IntField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='major_hand_reason',
             field=fields.TextField(default='', unique=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='major_rights',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='measures',
             field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='public_interest',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='referred_on',
             field=fields.DateField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Case',
             name='referred_to',
             field=fields.CharField(default='', max_length=200),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='amount',
             field=fields.DecimalField(null=True, max_digits=14, decimal_places=2),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='measures',
             field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='review_id',
             field=fields.UUIDField(null=True),
@@ -126,87 +127,88 @@ class Migration(migrations.Migration):
             name='submitted_at',
             field=fields.DatetimeField(auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='agency_id',
             field=fields.UUIDField(db_index=True),
+            fill='(SELECT "case".agency_id FROM "case" WHERE "case".id = legal_review.case_id)',
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='disputed_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='disputed_by_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='due_on_provisional',
             field=fields.BooleanField(default=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='head_decided_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='head_minutes',
             field=fields.TextField(default='', unique=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='head_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='head_outcome',
             field=fields.CharEnumField(null=True, description='APPROVE: approve\nCORRECT: correct\nREFER: refer', enum_type=ReviewOutcome, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='in_government_name',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='level',
             field=fields.CharEnumField(default=ReviewLevel.AGENCY, description='AGENCY: agency\nGOVERNMENT: government', enum_type=ReviewLevel, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='outcome',
             field=fields.CharEnumField(null=True, description='APPROVE: approve\nCORRECT: correct\nREFER: refer', enum_type=ReviewOutcome, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='proposal',
             field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='referred_on',
             field=fields.DateField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='referred_to',
             field=fields.CharField(default='', max_length=200),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='reviewer_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='submitted_by_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='LegalReview',
             name='submitted_by_role',
             field=fields.CharField(default='', max_length=16),

@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from backend.models.enums import CalendarDayKind, DecisionStatus, DecisionVersionKind, RevocationReason
 from orjson import loads
 from tortoise.fields.base import OnDelete
@@ -63,17 +64,17 @@ class Migration(migrations.Migration):
             name='status',
             field=fields.CharEnumField(default=DecisionStatus.DRAFT, description='DRAFT: draft\nPUBLISHED: published\nCORRECTED: corrected\nWITHDRAWN: withdrawn\nENDED: ended', enum_type=DecisionStatus, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='publication_ends_on',
             field=fields.DateField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='publish_due_on_provisional',
             field=fields.BooleanField(default=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Decision',
             name='withdraw_due_on_provisional',
             field=fields.BooleanField(default=False),

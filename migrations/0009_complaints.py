@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from backend.models.enums import ComplaintAbout, NotificationEvent
 from orjson import loads
 from tortoise.fields.data import JSON_DUMPS
@@ -45,12 +46,12 @@ class Migration(migrations.Migration):
             options={'table': 'phone_verification', 'app': 'models', 'indexes': [Index(fields=['phone', 'requested_at'])], 'pk_attr': 'id', 'table_description': "An SMS code sent to a complainant's phone, hashed here (the code travels in its outbox row)."},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddField(
             model_name='Agency',
             name='complaint_acknowledge_days',
             field=fields.IntField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Agency',
             name='complaint_answer_days',
             field=fields.IntField(null=True),
@@ -59,87 +60,87 @@ class Migration(migrations.Migration):
             name='Complaint',
             options={'table': 'complaint', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One complaint, report or suggestion (services/complaints). Written once at intake with its leaf'},
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='about',
             field=fields.CharEnumField(default=ComplaintAbout.AGENCY, description='OFFICER: officer\nAGENCY: agency\nCASE: case\nDECISION: decision', enum_type=ComplaintAbout, max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='acknowledged_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='address',
             field=fields.CharField(default='', max_length=200),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='answered_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='channel',
             field=fields.CharField(default='miniprogram', max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='escalated_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='escalation_reason',
             field=fields.CharField(default='', max_length=32),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='leaf_index',
             field=fields.BigIntField(null=True, unique=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='query_code_hash',
             field=fields.CharField(default='', max_length=64),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='salt',
             field=fields.CharField(default='', max_length=32),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='submitted_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='action',
             field=fields.CharField(default='', max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='actor_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='actor_role',
             field=fields.CharField(default='', max_length=16),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='data',
             field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
         ),
-        ops.AddField(
+        AddField(
             model_name='ComplaintEvent',
             name='leaf_index',
             field=fields.BigIntField(null=True, unique=True),
@@ -149,17 +150,17 @@ class Migration(migrations.Migration):
             name='event',
             field=fields.CharEnumField(description='DECISION_PUBLISHED: decision_published\nDECISION_CORRECTED: decision_corrected\nDECISION_WITHDRAWN: decision_withdrawn\nAGENCY_NOTICE: agency_notice\nCOMPLAINT_UPDATE: complaint_update\nCOMPLAINT_PHONE_CODE: complaint_phone_code', enum_type=NotificationEvent, max_length=24),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='acknowledge_days',
             field=fields.SmallIntField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='answer_days',
             field=fields.SmallIntField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Complaint',
             name='due_on_provisional',
             field=fields.BooleanField(default=False),

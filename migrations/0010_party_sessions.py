@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from backend.models.enums import BindingEnd, BindingMethod, NotificationEvent
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
@@ -57,7 +58,7 @@ class Migration(migrations.Migration):
             options={'table': 'party_binding', 'app': 'models', 'indexes': [Index(fields=['openid', 'ended_at']), Index(fields=['party_id', 'ended_at'])], 'pk_attr': 'id', 'table_description': 'A WeChat user bound to one party of one case, at most one binding of a party is active'},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddField(
             model_name='CaseParty',
             name='binding_code_used_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
@@ -67,7 +68,7 @@ class Migration(migrations.Migration):
             name='event',
             field=fields.CharEnumField(description='DECISION_PUBLISHED: decision_published\nDECISION_CORRECTED: decision_corrected\nDECISION_WITHDRAWN: decision_withdrawn\nAGENCY_NOTICE: agency_notice\nCOMPLAINT_UPDATE: complaint_update\nCOMPLAINT_PHONE_CODE: complaint_phone_code\nBINDING_SMS_CODE: binding_sms_code\nBINDING_CHANGED: binding_changed', enum_type=NotificationEvent, max_length=24),
         ),
-        ops.AddField(
+        AddField(
             model_name='Party',
             name='wechat_consent',
             field=fields.BooleanField(default=True),

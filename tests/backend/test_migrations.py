@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import itertools
+import pkgutil
 import sqlite3
 
+import pytest
 from tortoise import Tortoise
+from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from backend.db import migrate, tortoise_config
+import migrations as migrations_pkg
+from backend.db import migrate, pending_migrations, tortoise_config
 from tests.conftest import fresh_pg_database
+from tests.support.leaves import LEAF_COLUMNS
+
+_names = itertools.count()
 
 
 async def test_models_and_migrations_do_not_drift():
@@ -49,3 +58,87 @@ def test_the_same_migration_files_serve_postgresql(pg_server):
     assert pg_server.psql("select count(*) from tortoise_migrations", name) == first
     tables = set(pg_server.psql("select tablename from pg_tables where schemaname='public'", name).split())
     assert {"agency", "officer", "credential", "notification", "audit_event"} <= tables
+
+
+# --- upgrades of databases that have rows (bench/upgrade_bench.py does it with 100,000 cases) ---------
+
+OLDEST_WITH_LEAVES = "0005_transparency_log"
+A, C, P, D, V, R, K = ("00000000-0000-4000-8000-00000000000" + str(i) for i in range(1, 8))
+T = "'2025-03-01 09:00:00+08:00'"
+# One row in every table a later migration adds a NOT NULL column to, in the 0005 schema (raw SQL: the
+# models are at the head), and three leaves.
+SEED_AT_0005 = [
+    f"INSERT INTO agency (id, name, credit_code, kind, region, legal_basis, funding_source, staffing, duties, "
+    f"legal_representative, address, complaint_phone, entrustment_agreement, publish_state, created_at, updated_at) "
+    f"VALUES ('{A}', '某市场监督管理局', '11330100MB0000009', 'agency', '杭州市', '', '', 1, '', '', '', '', '', "
+    f"'published', {T}, {T})",
+    f"INSERT INTO \"case\" (id, number, title, type, status, handling_unit, is_major, major_reasons, hearing_held, "
+    f"created_at, updated_at, agency_id) VALUES ('{C}', '案1', '案', 'penalty', 'decided', '', false, '[]', false, "
+    f"{T}, {T}, '{A}')",
+    f"INSERT INTO party (id, kind, name, wechat_openid, channel_preference, is_minor, created_at) "
+    f"VALUES ('{P}', 'person', '张三', 'o-openid-1', 'both', false, {T})",
+    f"INSERT INTO case_party (case_id, party_id) VALUES ('{C}', '{P}')",
+    f"INSERT INTO decision (id, type, document_no, summary, decided_at, status, public_party_name, current_version, "
+    f"created_at, updated_at, agency_id, case_id) VALUES ('{D}', 'penalty', '处1号', '', '2025-03-01', 'published', "
+    f"'张*', 1, {T}, {T}, '{A}', '{C}')",
+    f"INSERT INTO decision_version (id, version, kind, public_text, reason, actor, created_at, decision_id, "
+    f"actor_name, actor_role, leaf_index) VALUES ('{V}', 1, 'publish', '文', '', 'k', {T}, '{D}', '', '', 2)",
+    f"INSERT INTO legal_review (id, round, status, submitted_by, submitted_at, due_on, opinion, reasons, "
+    f"handling_unit_objection, head_decision, updated_at, case_id) VALUES ('{R}', 1, 'submitted', 'k', {T}, "
+    f"'2025-03-08', '{{}}', '', '', '', {T}, '{C}')",
+    f"INSERT INTO complaint (id, tracking_no, kind, text, photos, anonymous, status, answer, created_at, updated_at, "
+    f"agency_id) VALUES ('{K}', 'T1', 'complaint', '文', '[]', true, 'submitted', '', {T}, {T}, '{A}')",
+    f"INSERT INTO complaint_event (status, note, actor, created_at, complaint_id) VALUES ('submitted', '', '', {T}, "
+    f"'{K}')",
+    *(f"INSERT INTO log_leaf (leaf_index, kind, ref, agency_id, content, leaf_hash, nodes, created_at) VALUES "
+      f"({i}, 'case_record', '{C}:{i}', '{A}', '{{\"index\":{i}}}', '{i:064x}', '', {T})" for i in range(3)),
+]
+
+
+def _sql(url: str, pg_server, statements: list[str]) -> list[tuple]:  # type: ignore[no-untyped-def,type-arg]
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite://"))
+        try:
+            rows = [row for s in statements for row in conn.execute(s).fetchall()]
+            conn.commit()
+        finally:
+            conn.close()
+        return rows
+    db = url.rsplit("/", 1)[1]
+    return [tuple(line.split("|")) for s in statements for line in pg_server.psql(s, db).splitlines()]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/old.sqlite3"
+    pg_server = request.getfixturevalue("pg_server")
+    name = f"upgrade{next(_names)}"
+    pg_server.psql(f"CREATE DATABASE {name}")
+    return pg_server.url(name)
+
+
+def test_a_database_with_rows_upgrades_from_0005_and_no_leaf_is_rewritten(empty_url, request):
+    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
+    asyncio.run(migrate(empty_url, target=OLDEST_WITH_LEAVES))
+    _sql(empty_url, pg_server, SEED_AT_0005)
+    read_leaves = [f"SELECT {', '.join(LEAF_COLUMNS)} FROM log_leaf ORDER BY leaf_index"]
+    before = _sql(empty_url, pg_server, read_leaves)
+    asyncio.run(migrate(empty_url))
+    assert asyncio.run(pending_migrations(empty_url)) == []
+    assert _sql(empty_url, pg_server, read_leaves) == before and len(before) == 3
+    # The rows already there got the new columns' defaults, or their fill (a review's agency: its case's).
+    assert _sql(empty_url, pg_server, ["SELECT agency_id FROM legal_review"]) == [(A,)]
+    assert [str(v).lower() for v in _sql(empty_url, pg_server, ["SELECT wechat_consent FROM party"])[0]] \
+        in (["1"], ["t"], ["true"])
+    assert _sql(empty_url, pg_server, ["SELECT count(*) FROM party_binding"]) in ([(1,)], [("1",)])
+
+
+def test_every_not_null_column_added_to_a_table_fills_the_rows_already_there():
+    offenders = []
+    for module in sorted(pkgutil.iter_modules(migrations_pkg.__path__), key=lambda m: m.name):
+        for op in importlib.import_module(f"migrations.{module.name}").Migration.operations:
+            if type(op) is ops.AddField and not op.field.null and not op.field.has_db_default():
+                offenders.append(f"{module.name}: {op.model_name}.{op.name}")
+    assert offenders == [], ("use backend.migration_ops.AddField (tortoise's fails on a table with rows): "
+                             f"{offenders}")
