@@ -44,8 +44,9 @@ STATE_WORDS: dict[StrEnum, str] = {
     NotificationStatus.PENDING: "待发送", NotificationStatus.SENDING: "发送中", NotificationStatus.SENT: "已发送",
     NotificationStatus.DELIVERED: "已送达", NotificationStatus.FAILED: "发送失败",
     NotificationStatus.SUPERSEDED: "已改用其他渠道",
-    PublishState.DRAFT: "草稿", PublishState.PENDING_REVIEW: "待审核", PublishState.PUBLISHED: "已公开",
-    PublishState.REJECTED: "已退回", PublishState.RETIRED: "已停止公开",
+    PublishState.DRAFT: "草稿", PublishState.PENDING_REVIEW: "待审核", PublishState.APPROVED: "审核通过待公开",
+    PublishState.PUBLISHED: "已公开", PublishState.REJECTED: "已退回", PublishState.SUPERSEDED: "已被新版本取代",
+    PublishState.RETIRED: "已停止公开",
 }
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
                                Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构"}
@@ -59,7 +60,7 @@ ACTION_WORDS: dict[str, str] = {
     "acknowledge": "受理", "handle": "办理", "answer": "答复", "escalate": "上报",
     "claim": "领取发送", "retry": "重试", "defer": "推迟发送", "officer_departed": "因持证人离岗作废",
     "accepted": "标记为已发送", "delivered": "标记为已送达",
-    "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "reject": "退回", "retire": "停止公开",
+    "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "return": "退回", "supersede": "由新版本取代",
 }
 SUBJECT_WORDS: dict[str, str] = {"credential": "该证件", "case": "该案件", "review": "该审核", "decision": "该决定",
                                  "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项"}

@@ -10,6 +10,7 @@ Overdue items, by kind, counted from what the schema holds today:
 * ``review``: legal reviews still waiting past their ``due_on`` (R-L4);
 * ``complaint``: complaints not answered past ``answer_due_on``, or not acknowledged past
   ``acknowledge_due_on`` (R-X2);
+* ``register``: register changes not public past their ``publish_due_on`` (20 working days, R-D4);
 * ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
 
 The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
@@ -34,8 +35,9 @@ from backend.models.enums import (
     ReviewStatus,
 )
 from backend.services.complaints import handling as complaint_handling
+from backend.services.registers import versions as register_versions
 
-OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "statistics")
+OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "register", "statistics")
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:
@@ -93,4 +95,5 @@ async def read(clock: Clock) -> Gauges:
     g.overdue["review"] = await LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lt=today).count()
     # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
+    g.overdue["register"] = await register_versions.overdue_count(today)
     return g

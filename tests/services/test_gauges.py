@@ -65,7 +65,8 @@ async def test_log_size_unsigned_entries_and_the_time_since_the_last_checkpoint(
 async def test_overdue_items_by_kind_count_what_is_past_its_deadline_and_nothing_else(db, frozen):
     world = await a_world(frozen)
     g = await gauges.read(frozen)
-    assert g.overdue == {"publication": 0, "withdrawal": 0, "review": 0, "complaint": 0, "statistics": 0}
+    assert g.overdue == {"publication": 0, "withdrawal": 0, "review": 0, "complaint": 0, "register": 0,
+                         "statistics": 0}
 
     review = await world.submit()
     frozen.advance(days=(review.due_on - frozen.today()).days)
