@@ -60,7 +60,8 @@ ACTION_WORDS: dict[str, str] = {
     "acknowledge": "受理", "handle": "办理", "answer": "答复", "escalate": "上报",
     "claim": "领取发送", "retry": "重试", "defer": "推迟发送", "officer_departed": "因持证人离岗作废",
     "accepted": "标记为已发送", "delivered": "标记为已送达",
-    "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "return": "退回", "supersede": "由新版本取代",
+    "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "return": "退回",
+    "supersede": "由新版本取代",
 }
 SUBJECT_WORDS: dict[str, str] = {"credential": "该证件", "case": "该案件", "review": "该审核", "decision": "该决定",
                                  "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项"}

@@ -186,7 +186,8 @@ FIELD_WORDS: dict[str, str] = {
 
 EXAMPLES: dict[RegisterKind, dict[str, Any]] = {
     RegisterKind.AGENCY: {
-        "legal_basis": "《中华人民共和国行政处罚法》第十八条；《杭州市西湖区市场监督管理局职能配置、内设机构和人员编制规定》",
+        "legal_basis": "《中华人民共和国行政处罚法》第十八条；"
+                       "《杭州市西湖区市场监督管理局职能配置、内设机构和人员编制规定》",
         "funding_source": "财政全额拨款",
         "staffing": {"authorized": 120, "in_post": 112, "note": "行政编制100名、事业编制20名"},
         "duties": "负责辖区市场综合监督管理，依法查处食品安全、产品质量、价格、不正当竞争等违法行为",
@@ -197,13 +198,15 @@ EXAMPLES: dict[RegisterKind, dict[str, Any]] = {
         "legal_basis": "《中华人民共和国行政处罚法》第二十条",
         "entrusted_matters": "以本局名义实施食品经营许可现场核查",
         "agreement": {"number": "西市监委〔2026〕1号", "signed_on": "2026-11-02", "valid_from": "2026-12-01",
-                      "valid_until": "2028-11-30", "text": "委托事项：食品经营许可现场核查；权限：现场核查并出具意见……"},
+                      "valid_until": "2028-11-30",
+                      "text": "委托事项：食品经营许可现场核查；权限：现场核查并出具意见……"},
         "announcement": "根据《中华人民共和国行政处罚法》第二十条，本局委托……，现予公告。"},
     RegisterKind.POWER: {
         "name": "对未取得食品生产经营许可从事食品生产经营活动的行政处罚", "power_type": "penalty",
         "legal_basis": "《中华人民共和国食品安全法》第一百二十二条",
         "procedure": "立案—调查取证—告知—听取陈述申辩（听证）—法制审核—决定—送达—执行",
-        "remedy": "自收到决定书之日起六十日内向杭州市西湖区人民政府申请行政复议，或六个月内向杭州市西湖区人民法院提起行政诉讼",
+        "remedy": "自收到决定书之日起六十日内向杭州市西湖区人民政府申请行政复议，"
+                  "或六个月内向杭州市西湖区人民法院提起行政诉讼",
         "responsibility": "立案责任、调查责任、审查责任、告知责任、决定责任、送达责任、执行责任"},
     RegisterKind.INSPECTION_ITEM: {
         "name": "食品经营者监督检查", "subject": "杭州市西湖区市场监督管理局",
@@ -212,7 +215,8 @@ EXAMPLES: dict[RegisterKind, dict[str, Any]] = {
         "ratio": "不低于5%", "frequency": "每年不少于1次"},
     RegisterKind.SERVICE_GUIDE: {
         "item": "食品经营许可（新办）", "accepting_unit": "西湖区市民之家市场监管窗口",
-        "approving_unit": "杭州市西湖区市场监督管理局", "conditions": "具有与经营的食品品种、数量相适应的经营场所……",
+        "approving_unit": "杭州市西湖区市场监督管理局",
+        "conditions": "具有与经营的食品品种、数量相适应的经营场所……",
         "materials": ["食品经营许可申请书", "营业执照复印件", "经营场所平面图"], "preferential_policies": "",
         "time_limit": "10个工作日", "office_hours": "工作日 9:00–12:00，13:30–17:00",
         "address": "杭州市西湖区市民之家二楼 B 区", "phone": "0571-87651234"},

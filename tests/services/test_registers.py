@@ -25,6 +25,7 @@ from tests.services.test_publication_clocks import SCHEDULE_2027
 D = date
 K = RegisterKind
 ADMIN, REVIEWER = "key:admin-1", "key:reviewer-1"
+DECEMBER_1 = D(2026, 12, 1)
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def power(name: str = "对无证经营的行政处罚", **changes: Any) -> dict[
 
 
 async def propose(agency_id: uuid.UUID, clock: FrozenClock, *, kind: RegisterKind = K.POWER, code: str | None = "P-001",
-                  content: dict[str, Any] | None = None, effective_from: date = D(2026, 12, 1)) -> RegisterVersion:
+                  content: dict[str, Any] | None = None, effective_from: date = DECEMBER_1) -> RegisterVersion:
     with acting("admin", "钱管理"):
         return await versions.propose(agency_id, kind, code, content or power(), effective_from, ADMIN, clock)
 
@@ -98,7 +99,7 @@ async def test_every_kind_has_its_items_and_an_entrusted_org_is_named_by_its_che
     for kind in K:
         row = await propose(agency.id, frozen, kind=kind, code="X-1", content=dict(EXAMPLES[kind]))
         expected_code = {K.AGENCY: "agency", K.ENTRUSTED_ORG: EXAMPLES[K.ENTRUSTED_ORG]["credit_code"]}.get(kind, "X-1")
-        item, rows = await versions.item_versions(agency.id, kind, expected_code)
+        _, rows = await versions.item_versions(agency.id, kind, expected_code)
         assert [r.id for r in rows] == [row.id]
     assert (await RegisterVersion.get(kind=K.AGENCY)).title == agency.name
     bad = {**EXAMPLES[K.ENTRUSTED_ORG], "credit_code": "12330106MB12345673"}  # wrong check digit
@@ -183,7 +184,8 @@ async def test_a_change_not_public_within_20_working_days_is_overdue_for_the_age
     assert (await versions.overdue(frozen, page=1, page_size=20))[1] == 0
     assert (await gauges.read(frozen)).overdue["register"] == 0
     # The next change starts its own clock on the day it is made.
-    later = await propose(agency.id, frozen, content=power("对无证经营的行政处罚（2027）"), effective_from=D(2027, 1, 1))
+    later = await propose(agency.id, frozen, content=power("对无证经营的行政处罚（2027）"),
+                          effective_from=D(2027, 1, 1))
     assert later.changed_on == D(2026, 12, 21)
 
 
