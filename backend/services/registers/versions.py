@@ -50,7 +50,7 @@ def code_of(kind: RegisterKind, code: str | None, content: dict[str, Any]) -> st
         content["credit_code"] = credit
         return credit
     if not code:
-        raise ValidationFailed("请填写事项编码（code）", code="register_code_required")
+        raise ValidationFailed("请填写事项编码", code="register_code_required")
     return code
 
 
