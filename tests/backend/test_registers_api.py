@@ -141,7 +141,8 @@ async def test_bad_register_input_of_other_kinds_and_routes(client, clock):
     url = f"/api/v1/registers/versions/{drafted['id']}"
     reviewer = agency.auth(await agency.key(Role.REVIEWER))
     await client.post(url + "/submit", headers=agency.auth())
-    for bad in ({"outcome": "approved"}, {"outcome": "approved", "opinion": "   "}, {"outcome": "maybe", "opinion": "x"}):
+    for bad in ({"outcome": "approved"}, {"outcome": "approved", "opinion": "   "},
+                {"outcome": "maybe", "opinion": "x"}):
         assert (await client.post(url + "/review", json=bad, headers=reviewer)).status == 422, bad
     assert (await client.post("/api/v1/registers/versions/not-a-uuid/submit", headers=agency.auth())).status == 404
     for path in (f"/mp/v1/agencies/{agency.agency.id}/registers/nonsense",
