@@ -17,6 +17,7 @@ from backend.api import (
     metrics,
     officers,
     records,
+    registers,
     reviews,
     supervision,
     system,
@@ -39,6 +40,7 @@ from miniprogram_api.handlers import catalogue as public_catalogue
 from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers import parties as mp_parties
+from miniprogram_api.handlers import registers as public_registers
 from miniprogram_api.handlers.public import routes as public_routes
 from miniprogram_api.session_auth import authenticate_party
 from notifications.deps import build_deps
@@ -49,7 +51,8 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
-                                   public_complaints.routes, mp_parties.routes, supervision.routes]
+                                   public_complaints.routes, mp_parties.routes, supervision.routes, registers.routes,
+                                   public_registers.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

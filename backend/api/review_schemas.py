@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic.json_schema import SkipJsonSchema
 
 from backend.api.complaint_schemas import ComplaintOverdueOut
+from backend.api.register_schemas import RegisterOverdueOut
 from backend.api.schemas import Money
 from backend.api.supervision_schemas import RectificationOverdueOut
 from backend.http.schemas import Body, PageQuery, stripped, stripped_nonempty
@@ -429,10 +430,11 @@ class RatioOut(BaseModel):
 
 
 class OverdueQuery(PageQuery):
-    kind: Literal["review", "publication", "withdrawal", "complaint", "rectification"] = Field(
+    kind: Literal["review", "publication", "withdrawal", "complaint", "rectification", "register"] = Field(
         description="review 待审核的法制审核（5个工作日）；publication 尚未公示的执法决定（决定日期后7或20个工作日）；"
                     "withdrawal 已登记撤销但仍在公示的决定（3个工作日）；complaint 超期未受理或未答复的投诉举报；"
-                    "rectification 逾期未书面答复的责令整改（含已提请政府层级督办的）")
+                    "rectification 逾期未书面答复的责令整改（含已提请政府层级督办的）；"
+                    "register 尚未公开的执法公开清单变更（变更之日起20个工作日）")
 
 
 class OverdueItemOut(BaseModel):
@@ -475,7 +477,7 @@ class OverduePage(BaseModel):
                                 "（元旦、劳动节、国庆节）计算并标记为暂定；……请在通知公布后运行 "
                                 "yangguang calendar load 载入，已存的期限将自动重算"}]})
 
-    items: list[OverdueItemOut | ComplaintOverdueOut | RectificationOverdueOut]
+    items: list[OverdueItemOut | ComplaintOverdueOut | RectificationOverdueOut | RegisterOverdueOut]
     page: int
     page_size: int
     total: int

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from backend.api import complaints, supervision
 from backend.api.cases import READERS, WRITERS, read_scope
+from backend.api.register_schemas import RegisterOverdueOut
 from backend.api.review_schemas import (
     ApproverOut,
     CaseFactsOut,
@@ -47,6 +48,7 @@ from backend.http.routing import Call, RouteTable
 from backend.models import Case, LegalReview, MajorCatalogue, ReviewerRosterFiling
 from backend.models.enums import CaseType, Measure, ReviewOutcome, Role
 from backend.services import cases, clocks
+from backend.services.registers import versions as register_versions
 from backend.services.review import catalogue, responsibility, reviews, staffing
 
 routes = RouteTable("/api/v1")
@@ -272,7 +274,8 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
               summary="超期与临期事项（红色已超期、黄色今天或明天到期）：kind=review 法制审核、"
                       "publication 执法决定公示、"
                       "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉、"
-                      "rectification 逾期未书面答复的责令整改；每个机关",
+                      "rectification 逾期未书面答复的责令整改、"
+                      "register 执法公开清单变更（20个工作日内公开）；每个机关",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
     return await _overdue(call, scope=None)
@@ -296,6 +299,14 @@ async def _overdue(call: Call[None, OverdueQuery], scope: uuid.UUID | None) -> O
         found_orders, count = await supervision.overdue_items(call, q.page, q.page_size, scope=scope)
         return OverduePage(items=list(found_orders), page=q.page, page_size=q.page_size, total=count,
                            calendar_warning=warning)
+    if q.kind == "register":
+        changes, count = await register_versions.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)
+        return OverduePage(items=[RegisterOverdueOut(
+            version_id=o.version.id, agency_id=o.version.agency_id, agency_name=o.agency_name,
+            register_kind=o.version.kind, code=o.code, title=o.version.title, version=o.version.version,
+            state=o.version.state, changed_on=o.version.changed_on, due_on=o.version.publish_due_on,
+            due_on_provisional=o.version.publish_due_on_provisional, clock=o.colour, days_overdue=o.days_overdue)
+            for o in changes], page=q.page, page_size=q.page_size, total=count, calendar_warning=warning)
     if q.kind == "review":
         rows, total = await reviews.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)
         items = [OverdueItemOut(

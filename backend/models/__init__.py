@@ -1,6 +1,6 @@
 """Tortoise models, one module per aggregate. Tortoise discovers the classes re-exported here."""
 
-from backend.models.agency import Agency, ApiKey, RegisterItem, RegisterVersion
+from backend.models.agency import Agency, ApiKey
 from backend.models.audit import AuditEvent
 from backend.models.calendar import CalendarDay, CalendarLoad
 from backend.models.case import (
@@ -24,6 +24,7 @@ from backend.models.decision import Decision, DecisionRevocation, DecisionVersio
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
+from backend.models.register import RegisterItem, RegisterReview, RegisterVersion
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
 from backend.models.transparency import LogCheckpoint, LogLeaf
 
@@ -64,6 +65,7 @@ __all__ = [
     "Rectification",
     "RectificationEvent",
     "RegisterItem",
+    "RegisterReview",
     "RegisterVersion",
     "ReviewerRosterFiling",
     "Scan",

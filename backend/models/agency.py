@@ -1,9 +1,9 @@
-"""Agencies (R-D1), their API keys, and the versioned disclosure registers (R-D3, R-D4)."""
+"""Agencies and their API keys. Their disclosure registers (R-D1, R-D3, R-D4): models/register.py."""
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
@@ -78,43 +78,3 @@ class ApiKey(Model):
 
     class Meta:
         table = "api_key"
-
-
-class RegisterItem(Model):
-    """One entry of a disclosure register: a power, a random-inspection item, a service guide or a
-    flowchart. Its content lives in versions, the item points at nothing mutable (数据同源)."""
-
-    id = uuid_pk()
-    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
-        "models.Agency", related_name="register_items", on_delete=fields.RESTRICT
-    )
-    agency_id: uuid.UUID
-    kind = fields.CharField(max_length=32)  # power | inspection_item | service_guide | flowchart
-    code = fields.CharField(max_length=64)  # agency's own stable code for the item
-    title = fields.CharField(max_length=200)
-    created_at = created_at()
-
-    class Meta:
-        table = "register_item"
-        unique_together = (("agency", "kind", "code"),)
-
-
-class RegisterVersion(Model):
-    id = uuid_pk()
-    item: fields.ForeignKeyRelation[RegisterItem] = fields.ForeignKeyField(
-        "models.RegisterItem", related_name="versions", on_delete=fields.RESTRICT
-    )
-    item_id: uuid.UUID
-    version = fields.IntField()
-    content = fields.JSONField[dict[str, Any]]()
-    effective_from = fields.DateField(null=True)
-    state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
-    submitted_by = fields.CharField(max_length=64, default="")
-    reviewed_by = fields.CharField(max_length=64, default="")
-    reviewed_at = fields.DatetimeField(null=True)
-    review_note = fields.TextField(default="")
-    created_at = created_at()
-
-    class Meta:
-        table = "register_version"
-        unique_together = (("item", "version"),)

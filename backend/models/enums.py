@@ -23,13 +23,32 @@ class AgencyKind(StrEnum):
 
 
 class PublishState(StrEnum):
-    """Register items: nothing is public until an internal review approved it (R-D4)."""
+    """A register version (services/registers): nothing is public until an internal review approved
+    it (R-D4). Table: REGISTER_ITEM in services/states.py."""
 
     DRAFT = "draft"
     PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"  # the review passed; public once the agency publishes it
     PUBLISHED = "published"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # returned by the review (退回); its content never changes: a new version follows
+    SUPERSEDED = "superseded"  # a newer version of the item was made before this one was public
     RETIRED = "retired"
+
+
+class RegisterKind(StrEnum):
+    """The disclosure registers of an agency (事前公开, R-D1 and R-D3); one model, one kind each."""
+
+    AGENCY = "agency"  # 行政执法主体资格: the agency itself (one item)
+    ENTRUSTED_ORG = "entrusted_org"  # 受委托组织, with the entrustment agreement and the announcement
+    POWER = "power"  # 权责清单
+    INSPECTION_ITEM = "inspection_item"  # 随机抽查事项清单
+    SERVICE_GUIDE = "service_guide"  # 服务指南
+    FLOWCHART = "flowchart"  # 执法流程图 (structured steps)
+
+
+class RegisterReviewOutcome(StrEnum):
+    APPROVED = "approved"  # 审核通过
+    RETURNED = "returned"  # 退回修改
 
 
 class OfficerKind(StrEnum):

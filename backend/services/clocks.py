@@ -4,7 +4,9 @@
 - a decision's ``publish_due_on``: 7 working days after its decision date for permits and penalties,
   20 for other results (R-P1), set when the decision is registered;
 - a decision's ``withdraw_due_on``: 3 working days after it was revoked, confirmed illegal or ordered
-  remade (R-P3), set when the revocation is recorded.
+  remade (R-P3), set when the revocation is recorded;
+- a register version's ``publish_due_on``: 20 working days after the day its change was made
+  (``changed_on``, R-D4; ``services/registers/versions.py``), while it is not yet public.
 
 Each is counted on the official calendar (``services/calendar.py``) and stored with a
 ``…_provisional`` flag when a day counted had no official schedule. Loading a year
@@ -29,11 +31,21 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.clock import SHANGHAI, Clock
-from backend.models import Agency, CalendarLoad, Case, Complaint, Decision, DecisionRevocation, LegalReview
+from backend.models import (
+    Agency,
+    CalendarLoad,
+    Case,
+    Complaint,
+    Decision,
+    DecisionRevocation,
+    LegalReview,
+    RegisterVersion,
+)
 from backend.models.enums import CaseType, DecisionStatus
 from backend.services import audit, calendar
 from backend.services.calendar import add_months
 from backend.services.complaints import handling as complaint_handling
+from backend.services.registers import versions as register_versions
 from backend.services.review import deadlines
 from backend.services.scope import scoped
 from backend.settings import Settings
@@ -186,9 +198,25 @@ async def _complaints(cal: calendar.Calendar, years: list[int], actor: str) -> t
     return changed, confirmed
 
 
+async def _registers(cal: calendar.Calendar, years: list[int], actor: str) -> tuple[int, int]:
+    """Register changes not yet public: 20 working days from the day the change was made."""
+    changed = confirmed = 0
+    rows = await RegisterVersion.filter(_touching(years, "publish_due_on", "publish_due_on_provisional"),
+                                        state__in=list(register_versions.OPEN),
+                                        changed_on__lte=date(max(years), 12, 31))
+    for v in rows:
+        new = cal.add(v.changed_on, register_versions.PUBLISH_WORKING_DAYS)
+        if (new.on, new.provisional) == (v.publish_due_on, v.publish_due_on_provisional):
+            continue
+        changed += await _apply("register", "register_version", v.id, v.agency_id, v.publish_due_on, new, actor)
+        confirmed += v.publish_due_on_provisional and not new.provisional
+        await RegisterVersion.filter(id=v.id).update(publish_due_on=new.on, publish_due_on_provisional=new.provisional)
+    return changed, confirmed
+
+
 STORED: tuple[Stored, ...] = (
     Stored("review", _reviews), Stored("publication", _publications), Stored("withdrawal", _withdrawals),
-    Stored("complaint", _complaints))
+    Stored("complaint", _complaints), Stored("register", _registers))
 
 
 # -- overdue views --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Overdue items, by kind, counted from what the schema holds today:
   ``acknowledge_due_on`` (R-X2);
 * ``rectification``: orders to rectify still owed past their ``due_on`` (escalated ones included
   until answered, R-X3);
+* ``register``: register changes not public past their ``publish_due_on`` (20 working days, R-D4);
 * ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
 
 The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
@@ -36,9 +37,10 @@ from backend.models.enums import (
 )
 from backend.services import clocks
 from backend.services.complaints import handling as complaint_handling
+from backend.services.registers import versions as register_versions
 from backend.services.supervision import rectifications
 
-OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "rectification", "statistics")
+OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "rectification", "register", "statistics")
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:
@@ -97,4 +99,5 @@ async def read(clock: Clock) -> Gauges:
     # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
     g.overdue["rectification"] = await Rectification.filter(rectifications.overdue_q(today)).count()
+    g.overdue["register"] = await register_versions.overdue_count(today)
     return g

@@ -86,12 +86,16 @@ RECTIFICATION = Machine[RectificationStatus]("rectification", {
 })
 
 Pub = PublishState
-# The review-before-publication of register items (R-D4): power lists, guides, agency facts.
+# A version of a register item (R-D4: 未经审查不得发布): reviewed before it is public. Its content never
+# changes: a returned version stays returned and a new version carries the fix; a newer version made
+# before this one was public supersedes it (services/registers).
 REGISTER_ITEM = Machine[PublishState]("register_item", {
-    "submit": {Pub.DRAFT: Pub.PENDING_REVIEW, Pub.REJECTED: Pub.PENDING_REVIEW},
-    "approve": {Pub.PENDING_REVIEW: Pub.PUBLISHED},
-    "reject": {Pub.PENDING_REVIEW: Pub.REJECTED},
-    "retire": {Pub.PUBLISHED: Pub.RETIRED},
+    "submit": {Pub.DRAFT: Pub.PENDING_REVIEW},
+    "approve": {Pub.PENDING_REVIEW: Pub.APPROVED},
+    "return": {Pub.PENDING_REVIEW: Pub.REJECTED},
+    "publish": {Pub.APPROVED: Pub.PUBLISHED},
+    "supersede": {Pub.DRAFT: Pub.SUPERSEDED, Pub.PENDING_REVIEW: Pub.SUPERSEDED, Pub.APPROVED: Pub.SUPERSEDED,
+                  Pub.REJECTED: Pub.SUPERSEDED},
 })
 
 MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, RECTIFICATION, NOTIFICATION,

@@ -18,7 +18,7 @@ from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import photos
-from backend.services.disclosure import registers, scans
+from backend.services.disclosure import officer_list, scans
 from backend.services.ratelimit import RATINGS, SCANS
 from miniprogram_api import pages
 from miniprogram_api.schemas import (
@@ -136,7 +136,7 @@ async def create_rating(call: Call[RatingCreate, None]) -> RatingCreated:
               query=RegisterQuery, response=Page[RegisterEntry], errors=(422,), limit=SCANS)
 async def register(call: Call[None, RegisterQuery]) -> Page[RegisterEntry]:
     q = call.query
-    rows, total = await registers.public_register(q.agency, q.q, today=call.request.app[CLOCK].today(),
+    rows, total = await officer_list.public_register(q.agency, q.q, today=call.request.app[CLOCK].today(),
                                                     page=q.page, page_size=q.page_size)
     return Page[RegisterEntry](items=[RegisterEntry(**r) for r in rows], page=q.page, page_size=q.page_size,
                                total=total)

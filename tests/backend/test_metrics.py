@@ -119,7 +119,7 @@ async def test_metric_names_and_labels_are_stable_and_count_requests_and_scans(w
     assert value(fams, "yangguang_log_entries", "yangguang_log_entries") >= 1  # the card's issue is a leaf
     assert value(fams, "yangguang_scrape_database_ok", "yangguang_scrape_database_ok") == 1
     assert {lab["kind"] for _, lab, _ in fams["yangguang_overdue_items"][2]} == {
-        "publication", "withdrawal", "review", "complaint", "rectification", "statistics"}
+        "publication", "withdrawal", "review", "complaint", "rectification", "register", "statistics"}
 
 
 # --- real processes ----------------------------------------------------------------------------------

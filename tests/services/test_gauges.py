@@ -66,6 +66,7 @@ async def test_overdue_items_by_kind_count_what_is_past_its_deadline_and_nothing
     world = await a_world(frozen)
     g = await gauges.read(frozen)
     assert g.overdue == {"publication": 0, "withdrawal": 0, "review": 0, "complaint": 0, "rectification": 0,
+                         "register": 0,
                          "statistics": 0}
 
     review = await world.submit()

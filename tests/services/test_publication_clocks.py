@@ -183,7 +183,7 @@ async def test_loading_a_year_recomputes_every_stored_deadline_that_counted_it(d
     result = await clocks.load(calendar.parse(SCHEDULE_2027.encode()), source_name="2027.csv", sha256="0" * 64,
                                actor="operator:王运维", clock=frozen)
     # The revoked one's own publication clock (decided 12-28, due 2027-01-07) counted 2027 too.
-    assert result.recomputed == {"review": 1, "publication": 2, "withdrawal": 1, "complaint": 0}
+    assert result.recomputed == {"review": 1, "publication": 2, "withdrawal": 1, "complaint": 0, "register": 0}
     review = await LegalReview.get(id=review.id)
     assert (review.due_on, review.due_on_provisional) == (D(2027, 1, 6), False)
     permit = await Decision.get(id=permit.id)
