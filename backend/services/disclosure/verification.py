@@ -81,7 +81,8 @@ LEASES_KEY = "yg:cred:leases"  # set of lease ids of serving processes
 LEASE_PREFIX = "yg:cred:lease:"  # + lease id: a key with a TTL its process renews
 ACK_PREFIX = "yg:cred:ack:"  # + invalidation id: the list the processes push their lease id onto
 CHANNEL_PREFIX = "yg:cred:invalidate:"  # + database number
-MAX_WRITER_WAIT = 60.0  # no lease is honoured longer than this, whatever TTL it carries
+MAX_WRITER_WAIT = 60.0
+_RETRY_AFTER = 0.5  # seconds between attempts to reach Redis again  # no lease is honoured longer than this, whatever TTL it carries
 
 # One atomic step after a commit: bump the version (the counter processes of older releases read),
 # publish the invalidation, and list the leases alive at that instant with what is left of each.
@@ -134,6 +135,7 @@ class VerifyCache:
         self._connecting: asyncio.Task[None] | None = None
         self._retry_at = 0.0
         self._renewal: asyncio.TimerHandle | None = None
+        self._closed = False
         self._entries: dict[str, tuple[int, float, dict[str, Any] | None]] = {}
         _LOCAL_CACHES.add(self)
 
@@ -163,6 +165,8 @@ class VerifyCache:
         return True
 
     def _resync(self) -> None:
+        if self._closed:
+            return
         if self._connecting is not None or (self._line is not None and not self._line.closed):
             return  # connecting, or connected and waiting for the lease's renewal to answer
         if time.monotonic() < self._retry_at:
@@ -208,9 +212,14 @@ class VerifyCache:
             self._renew()
         except Exception as exc:
             log.warning("verify cache bypassed, Redis unreachable: %s", type(exc).__name__)
-            self._retry_at = time.monotonic() + 0.5
+            self._retry_at = time.monotonic() + _RETRY_AFTER
+            self._retry_later()
         finally:
             self._connecting = None
+
+    def _retry_later(self) -> None:
+        # Back in sync without waiting for a scan to notice, so the first scan after an outage hits.
+        asyncio.get_running_loop().call_later(_RETRY_AFTER, self._resync)
 
     def _renew(self) -> None:
         """Register or renew this line's lease; trust follows the answer (sent after the
@@ -251,9 +260,13 @@ class VerifyCache:
             if self._renewal is not None:
                 self._renewal.cancel()
                 self._renewal = None
+            if not self._closed:
+                self._retry_at = time.monotonic() + _RETRY_AFTER
+                self._retry_later()
 
     async def close(self) -> None:
         """Stop, giving the lease back so that no writer waits for this process."""
+        self._closed = True
         if self._connecting is not None:
             self._connecting.cancel()
         if self._renewal is not None:
