@@ -51,8 +51,8 @@ class TcpProxy:
             while data := await src.read(65536):
                 if delayed and self.delay:
                     await asyncio.sleep(self.delay)
-                while self.stalled:
-                    await asyncio.sleep(0.01)  # a fault the test switches off; nothing to await instead
+                while self.stalled:  # noqa: ASYNC110  # set from the test's thread: an Event is not thread-safe
+                    await asyncio.sleep(0.01)
                 dst.write(data)
                 await dst.drain()
         finally:

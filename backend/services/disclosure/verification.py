@@ -81,8 +81,8 @@ LEASES_KEY = "yg:cred:leases"  # set of lease ids of serving processes
 LEASE_PREFIX = "yg:cred:lease:"  # + lease id: a key with a TTL its process renews
 ACK_PREFIX = "yg:cred:ack:"  # + invalidation id: the list the processes push their lease id onto
 CHANNEL_PREFIX = "yg:cred:invalidate:"  # + database number
-MAX_WRITER_WAIT = 60.0
-_RETRY_AFTER = 0.5  # seconds between attempts to reach Redis again  # no lease is honoured longer than this, whatever TTL it carries
+MAX_WRITER_WAIT = 60.0  # no lease is honoured longer than this, whatever TTL it carries
+_RETRY_AFTER = 0.5  # seconds between attempts to reach Redis again
 
 # One atomic step after a commit: bump the version (the counter processes of older releases read),
 # publish the invalidation, and list the leases alive at that instant with what is left of each.
