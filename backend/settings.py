@@ -109,6 +109,9 @@ class Settings:
     agency_notice_per_hour: int = 200
     # Public scan endpoints: token bucket per client (R-C6).
     scan_rate_per_minute: int = 60
+    # With Redis: each serving process's lease on the scan cache (VerifyCache), renewed every third of
+    # it. A credential change waits at most this long for a process that died without giving it back.
+    scan_lease_seconds: float = 3.0
     # Notification delivery (R-N2): seconds between attempts, as data; tests shorten it.
     notify_retry_schedule: tuple[float, ...] = (5, 30, 120, 600, 1800, 7200)
     notify_job_timeout: float = 30.0  # one delivery attempt, SDK calls included
@@ -186,6 +189,7 @@ class Settings:
             aliyun_sms_endpoint=(get("ALIYUN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com").rstrip("/"),
             agency_notice_per_hour=_int(env, "AGENCY_NOTICE_PER_HOUR", 200),
             scan_rate_per_minute=_int(env, "SCAN_RATE_PER_MINUTE", 60),
+            scan_lease_seconds=_lease(env, "SCAN_LEASE_SECONDS", 3.0),
             notify_retry_schedule=_floats(env, "NOTIFY_RETRY_SCHEDULE", (5, 30, 120, 600, 1800, 7200)),
             notify_job_timeout=_float(env, "NOTIFY_JOB_TIMEOUT", 30.0),
             notify_sdk_timeout=min(10.0, _float(env, "NOTIFY_SDK_TIMEOUT", 5.0)),
@@ -211,6 +215,13 @@ def _window_days(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if not 1 <= value <= 366:
         raise SettingsError(f"{PREFIX}{name} must be a number of days from 1 to 366, got {value!r}")
+    return value
+
+
+def _lease(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0.3 <= value <= 60:
+        raise SettingsError(f"{PREFIX}{name} must be between 0.3 and 60 seconds, got {value!r}")
     return value
 
 

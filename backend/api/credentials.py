@@ -37,8 +37,10 @@ async def credentials_ctx(app: web.Application) -> AsyncIterator[None]:
     """The verifier (keys, cache, scan recorder); runs after the Redis context so it can share the pool."""
     settings = app[SETTINGS]
     recorder = ScanRecorder()
-    cache = VerifyCache(app[REDIS])
+    cache = VerifyCache(app[REDIS], lease_seconds=settings.scan_lease_seconds)
     app[VERIFIER] = Verifier(KeyStore(settings.data_dir), cache, recorder, app[CLOCK])
+    if app[REDIS] is not None:
+        await cache.synced(within=2.0)  # the first scans hit the cache; if Redis is slow, they read the database
     yield
     await recorder.close()
     await cache.close()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.app_keys import VERIFIER
+from backend.app_keys import REDIS, VERIFIER
 from backend.clock import FrozenClock
 from backend.models import Officer, Rating, Scan
 from tests.conftest import make_settings
@@ -250,3 +250,25 @@ async def test_with_redis_the_scan_limit_is_shared_by_every_process(aiohttp_clie
     keys = [k async for k in pool.scan_iter("yg:rl:*")]
     if keys:
         await pool.delete(*keys)
+
+
+async def test_with_redis_a_warm_scan_reads_neither_the_database_nor_redis(aiohttp_client, db_url, tmp_path,
+                                                                           redis_server):
+    from backend.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(db_url, tmp_path / "data", redis_url=redis_server.url)))
+    cred = await a_credential(client, await an_agency())
+    verifier = client.app[VERIFIER]
+    assert await verifier.cache.synced()
+    url = f"/mp/v1/verify/{cred['token']}"
+    assert (await client.get(url)).status == 200
+    lookups = verifier.db_lookups
+    before = int((await client.app[REDIS].info("stats"))["total_commands_processed"])
+    for _ in range(20):
+        resp = await client.get(url)
+        assert (await resp.json())["status"] == "valid"
+    assert verifier.db_lookups == lookups  # every one from the cache
+    # Redis saw the INFO calls and at most a lease renewal (SET, SADD) and the scans' rate-limit flush,
+    # not a command per scan.
+    after = int((await client.app[REDIS].info("stats"))["total_commands_processed"])
+    assert after - before < 20
