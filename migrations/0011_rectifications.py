@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from backend.models.enums import RectificationStatus
 from orjson import loads
 from tortoise.fields.base import OnDelete
@@ -32,7 +33,7 @@ class Migration(migrations.Migration):
             options={'table': 'rectification_event', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One step of a rectification (order, answer, accept, return, escalate), append-only.'},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddField(
             model_name='Agency',
             name='supervised_by',
             field=fields.ForeignKeyField('models.Agency', source_field='supervised_by_id', null=True, db_constraint=True, to_field='id', related_name='supervised', on_delete=OnDelete.RESTRICT),
@@ -41,47 +42,47 @@ class Migration(migrations.Migration):
             name='Rectification',
             options={'table': 'rectification', 'app': 'models', 'indexes': [Index(fields=['status', 'due_on']), Index(fields=['agency_id', 'status'])], 'pk_attr': 'id', 'table_description': "An order to rectify from the supervising body, and the agency's written answers (R-X3;"},
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='answer_evidence_id',
             field=fields.UUIDField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='case_id',
             field=fields.UUIDField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='closed_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='complaint_id',
             field=fields.UUIDField(null=True),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='ordered_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='ordered_by_agency',
             field=fields.ForeignKeyField('models.Agency', source_field='ordered_by_agency_id', null=True, db_constraint=True, to_field='id', related_name='rectifications_ordered', on_delete=OnDelete.RESTRICT),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='ordered_by_name',
             field=fields.CharField(default='', max_length=100),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='salt',
             field=fields.CharField(default='', max_length=32),
         ),
-        ops.AddField(
+        AddField(
             model_name='Rectification',
             name='status',
             field=fields.CharEnumField(default=RectificationStatus.ORDERED, description='ORDERED: ordered\nANSWERED: answered\nRETURNED: returned\nESCALATED: escalated\nACCEPTED: accepted', enum_type=RectificationStatus, max_length=16),

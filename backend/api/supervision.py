@@ -10,9 +10,9 @@ from typing import Any
 
 from backend.api.supervision_schemas import (
     AcceptIn,
-    AnswerIn,
     IdleAgencyOut,
     OwnRectificationQuery,
+    RectificationAnswerIn,
     RectificationIn,
     RectificationOut,
     RectificationOverdueOut,
@@ -143,9 +143,9 @@ async def own_get(call: Call[None, None]) -> RectificationOut:
 
 
 @routes.route("POST", "/rectifications/{rectification_id}/answer", access=AGENCY, tag="supervision",
-              body=AnswerIn, response=RectificationOut, errors=ERRORS,
+              body=RectificationAnswerIn, response=RectificationOut, errors=ERRORS,
               summary="书面答复整改情况（可附本机关已上传的一份证据文件作为整改材料；退回或督办后可再次答复）")
-async def answer(call: Call[AnswerIn, None]) -> RectificationOut:
+async def answer_rectification(call: Call[RectificationAnswerIn, None]) -> RectificationOut:
     p, b = call.principal, call.body
     r = await rectifications.answer(call.path_uuid("rectification_id"), p.agency_id, b.answer, b.evidence_id,
                                     p.actor, call.request.app[CLOCK])

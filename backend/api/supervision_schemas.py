@@ -31,7 +31,7 @@ class RectificationIn(Body):
     complaint_id: uuid.UUID | None = Field(None, description="关联的本机关投诉（可选）")
 
 
-class AnswerIn(Body):
+class RectificationAnswerIn(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "answer": "已补充公示3件决定，并建立公示期限提醒制度。",
         "evidence_id": "7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21"}]})

@@ -52,7 +52,7 @@ async def check(key_id: uuid.UUID | None, case: Case, level: ReviewLevel = Revie
         # The government level is the agency's own supervising body, not any supervising body.
         own = await Agency.filter(id=case.agency_id).first().values_list("supervised_by_id", flat=True)
         if own is None:
-            raise Conflict("本机关尚未登记其执法监督机构（yangguang agency supervise），无法进行政府层级审核",
+            raise Conflict("本机关尚未登记其执法监督机构（请系统运维人员登记），无法进行政府层级审核",
                            code="supervising_body_unknown")
         if own != body.id:
             raise Conflict("政府层级审核须由本机关的执法监督机构的审核人员进行", code="reviewer_conflict")

@@ -103,7 +103,7 @@ class Order:
 
 async def _body_of(agency: Agency, supervisor_agency_id: uuid.UUID) -> None:
     if agency.supervised_by_id is None:
-        raise Conflict("该机关尚未登记其执法监督机构（yangguang agency supervise），不能责令整改",
+        raise Conflict("该机关尚未登记其执法监督机构（请系统运维人员登记），不能责令整改",
                        code="supervising_body_unknown")
     if agency.supervised_by_id != supervisor_agency_id:
         raise Conflict("只有该机关的执法监督机构可以责令整改、认可或退回整改答复", code="not_supervising_body")
