@@ -13,7 +13,7 @@ from backend.models.case import (
     RecordAccess,
 )
 from backend.models.complaint import Complaint, ComplaintEvent, ComplaintUpload, PhoneVerification, Rectification
-from backend.models.decision import Decision, DecisionRevocation, DecisionVersion
+from backend.models.decision import Decision, DecisionRevocation, DecisionSearch, DecisionVersion
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
@@ -38,6 +38,7 @@ __all__ = [
     "CredentialEvent",
     "Decision",
     "DecisionRevocation",
+    "DecisionSearch",
     "DecisionVersion",
     "DeliveryReceipt",
     "Evidence",
