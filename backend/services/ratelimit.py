@@ -206,6 +206,8 @@ SCANS = Rule("scan", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # A citizen rates an encounter or two; the budget is an hour's worth of scans per hour.
 RATINGS = Rule("rating", lambda s: Limit.per_hour(s.scan_rate_per_minute, burst=10))
 DECISIONS = Rule("decision", lambda s: Limit.per_minute(s.scan_rate_per_minute))
+# The public search of decisions (JSON and the H5 page): the scan budget per client, a bucket of its own.
+DECISION_SEARCHES = Rule("decision_search", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # The transparency log's public checkpoint and keys: cheap reads, the scan budget per client.
 LOG_READS = Rule("log", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # Each report costs a call to WeChat and may carry a binding code: a small budget per client.

@@ -200,7 +200,7 @@ async def test_the_name_index_is_the_one_the_query_uses(db, frozen):
     d = await a_public_decision(db, frozen, agency)
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        async with conn._in_transaction() as tx:  # noqa: SLF001  # a SET LOCAL for this one plan
+        async with conn._in_transaction() as tx:  # a SET LOCAL for this one plan
             await tx.execute_script("SET LOCAL enable_seqscan = off")
             _, plan = await tx.execute_query(
                 "EXPLAIN SELECT id FROM decision_search WHERE string_to_array(party_grams, ' ') @> $1::text[]",
