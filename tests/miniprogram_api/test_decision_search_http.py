@@ -22,7 +22,8 @@ async def _published(client, agency, org: str, summary: str = "当事人欧阳�
 async def test_the_search_answers_with_public_fields_only(client):
     agency = await an_agency()
     d = await _published(client, agency, "杭州某某餐饮有限公司")
-    assert (await correct(client, d["id"], agency.auth(), "当事人欧阳明无证经营，罚款一千元。", "金额笔误")).status == 200
+    fixed = await correct(client, d["id"], agency.auth(), "当事人欧阳明无证经营，罚款一千元。", "金额笔误")
+    assert fixed.status == 200
     resp = await client.get("/mp/v1/decisions", params={"party": "某某餐饮", "agency": str(agency.agency.id),
                                                         "type": "penalty", "from": "2026-11-01", "to": "2026-11-30"})
     assert resp.status == 200
@@ -63,7 +64,8 @@ async def test_a_cursor_works_only_for_the_query_it_came_from(client):
         await _published(client, agency, "杭州星辰科技有限公司")
     first = await (await client.get("/mp/v1/decisions", params={"party": "星辰"})).json()
     assert len(first["items"]) == 20 and first["next_cursor"]
-    second = await (await client.get("/mp/v1/decisions", params={"party": "星辰", "cursor": first["next_cursor"]})).json()
+    params = {"party": "星辰", "cursor": first["next_cursor"]}
+    second = await (await client.get("/mp/v1/decisions", params=params)).json()
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
     other = await client.get("/mp/v1/decisions", params={"party": "星辰科技", "cursor": first["next_cursor"]})
