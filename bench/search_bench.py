@@ -181,13 +181,16 @@ end
 def wrk_p95(base: str, queries: list[str], work: Path, duration: int, connections: int) -> tuple[float, float]:
     script = work / "shape.lua"
     script.write_text(LUA % ", ".join(f'"/mp/v1/decisions?{q}"' for q in queries))
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), base],
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
+                          base],
                          capture_output=True, text=True, check=True).stdout
     p95 = int(re.search(r"P95 (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]  # µs -> ms
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = int(re.search(r"ERRORS (\d+)", out).group(1))  # type: ignore[union-attr]
-    if errors or "Non-2xx" in out:
+    if "Non-2xx" in out:
         raise SystemExit(f"{base}: failed responses\n{out}")
+    if errors:  # requests over wrk's 10 s timeout: the LIKE scan at a million rows
+        return float("inf"), rps
     return p95, rps
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from html import escape
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app_keys import SETTINGS
 from backend.http.routing import PUBLIC, Call, RouteTable
@@ -120,14 +120,29 @@ class SearchQuery(Body):
     document_no: str | None = Field(None, max_length=search.QUERY_MAX, description="文书编号（完全一致）")
     cursor: str | None = Field(None, max_length=200, description="上一页返回的 next_cursor；不透明，勿修改")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_absent(cls, data: Any) -> Any:
-        # The H5 form sends every field, empty when not filled in: an empty value filters nothing.
-        return {k: v for k, v in data.items() if v != ""} if isinstance(data, dict) else data
-
     def filters(self) -> search.Filters:
         return search.Filters(self.agency, self.type, self.from_, self.to, self.party, self.document_no)
+
+
+Blank = Literal[""]
+
+
+class SearchForm(Body):
+    """The H5 form's query: the same fields, each may also be empty (a browser sends every field of a
+    GET form, empty when not filled in), and an empty field filters nothing."""
+
+    agency: uuid.UUID | Blank | None = None
+    type: CaseType | Blank | None = None
+    from_: QueryDate | Blank | None = Field(None, alias="from")
+    to: QueryDate | Blank | None = None
+    party: str | None = Field(None, max_length=search.QUERY_MAX)
+    document_no: str | None = Field(None, max_length=search.QUERY_MAX)
+    cursor: str | None = Field(None, max_length=200)
+
+    def query(self) -> SearchQuery:
+        given = {"agency": self.agency, "type": self.type, "from": self.from_, "to": self.to, "party": self.party,
+                 "document_no": self.document_no, "cursor": self.cursor}
+        return SearchQuery.model_validate({k: v for k, v in given.items() if v not in ("", None)})
 
 
 class SearchHitOut(BaseModel):
@@ -162,9 +177,9 @@ class SearchPageOut(BaseModel):
     next_cursor: str | None = Field(description="下一页的游标；null 表示没有更多")
 
 
-async def _search(call: Call[None, SearchQuery]) -> tuple[search.Page, Settings]:
+async def _search(call: Call[None, Any], q: SearchQuery) -> tuple[search.Page, Settings]:
     settings = call.request.app[SETTINGS]
-    page = await search.search(call.query.filters(), call.query.cursor, baseline=settings.search_baseline_like)
+    page = await search.search(q.filters(), q.cursor, baseline=settings.search_baseline_like)
     return page, settings
 
 
@@ -180,18 +195,18 @@ def _hit_out(h: search.Hit, settings: Settings) -> SearchHitOut:
               summary="检索公示中的执法决定（机关、类型、日期、单位名称、文书编号）",
               query=SearchQuery, response=SearchPageOut, errors=(400, 422), limit=DECISION_SEARCHES)
 async def search_json(call: Call[None, SearchQuery]) -> SearchPageOut:
-    page, settings = await _search(call)
+    page, settings = await _search(call, call.query)
     return SearchPageOut(items=[_hit_out(h, settings) for h in page.items], next_cursor=page.next_cursor)
 
 
 @routes.route("GET", "/d", access=PUBLIC, summary="H5 执法决定公示检索页（无需脚本）", tag="public",
-              query=SearchQuery, produces="text/html", errors=(400, 422), limit=DECISION_SEARCHES)
-async def search_page(call: Call[None, SearchQuery]) -> web.Response:
-    q = call.query
+              query=SearchForm, produces="text/html", errors=(400, 422), limit=DECISION_SEARCHES)
+async def search_page(call: Call[None, SearchForm]) -> web.Response:
+    q = call.query.query()
     asked = any(v is not None for v in (q.agency, q.type, q.from_, q.to, q.party, q.document_no, q.cursor))
     results = ""
     if asked:
-        page, _ = await _search(call)
+        page, _ = await _search(call, q)
         rows = "".join(
             f"<li><a href='/d/{h.decision_id}'>{escape(h.document_no)}</a> "
             f"<span class='muted'>{escape(TYPE_WORD[h.type])} · {h.decided_at:%Y-%m-%d}</span>"
