@@ -131,6 +131,9 @@ class Settings:
     metrics_token: str | None = None
     # A separate (private) listen address for /metrics alone, answered without the token.
     metrics_listen: tuple[str, int] | None = None
+    # bench/search_bench.py only: answer GET /mp/v1/decisions by a plain LIKE scan of the names instead
+    # of the index (YANGGUANG_SEARCH_BASELINE=like), so both are measured on the same server.
+    search_baseline_like: bool = False
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -201,7 +204,15 @@ class Settings:
             metrics_token=_token(env, "METRICS_TOKEN"),
             metrics_listen=_listen_address(env, "METRICS_LISTEN"),
             publication_periods=_periods(env, "PUBLICATION_PERIODS"),
+            search_baseline_like=_search_baseline(env),
         )
+
+
+def _search_baseline(env: Mapping[str, str]) -> bool:
+    value = env.get(f"{PREFIX}SEARCH_BASELINE", "").strip()
+    if value not in ("", "like"):
+        raise SettingsError(f"{PREFIX}SEARCH_BASELINE: only 'like' (a benchmark's baseline) or unset")
+    return value == "like"
 
 
 def _positive(env: Mapping[str, str], name: str, default: float, unit: str = "seconds") -> float:

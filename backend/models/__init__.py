@@ -20,7 +20,7 @@ from backend.models.complaint import (
     Rectification,
     RectificationEvent,
 )
-from backend.models.decision import Decision, DecisionRevocation, DecisionVersion
+from backend.models.decision import Decision, DecisionRevocation, DecisionSearch, DecisionVersion
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
@@ -46,6 +46,7 @@ __all__ = [
     "CredentialEvent",
     "Decision",
     "DecisionRevocation",
+    "DecisionSearch",
     "DecisionVersion",
     "DeliveryReceipt",
     "Evidence",

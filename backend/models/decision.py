@@ -95,3 +95,38 @@ class DecisionRevocation(Model):
 
     class Meta:
         table = "decision_revocation"
+
+
+class DecisionSearch(Model):
+    """The public search index (``services/search.py``): one row per decision in public view, with
+    only what the public may see, kept in step by every decision event in its own transaction. It is
+    an index, not a record: a decision that leaves public view (withdrawn, its period ended) loses its
+    row here while its versions stay. The organisation names (normalised) and their bigrams are what
+    ``party`` searches; natural persons' names are never stored here. PostgreSQL indexes the bigrams
+    with GIN, SQLite with an FTS5 table kept by triggers (migration 0011)."""
+
+    id = fields.BigIntField(primary_key=True)  # the FTS5 rowid on SQLite
+    decision: fields.OneToOneRelation[Decision] = fields.OneToOneField(
+        "models.Decision", related_name="search_row", on_delete=fields.RESTRICT
+    )
+    decision_id: uuid.UUID
+    agency: fields.ForeignKeyRelation[Agency] = fields.ForeignKeyField(
+        "models.Agency", related_name="search_rows", on_delete=fields.RESTRICT
+    )
+    agency_id: uuid.UUID
+    type = fields.CharEnumField(CaseType, max_length=16)
+    document_no = fields.CharField(max_length=100)
+    decided_at = fields.DateField()
+    status = fields.CharEnumField(DecisionStatus, max_length=16)  # published or corrected
+    version = fields.IntField()  # the latest version shown
+    published_at = fields.DatetimeField()
+    corrected_at = fields.DatetimeField(null=True)  # the latest correction, if any
+    party = fields.CharField(max_length=200)  # Decision.public_party_name: masked
+    public_text = fields.TextField()  # the latest version's masked text
+    org_names = fields.TextField(default="")  # the organisation parties' names, normalised, one a line
+    party_grams = fields.TextField(default="")  # their bigrams, space-separated (the indexed column)
+
+    class Meta:
+        table = "decision_search"
+        indexes = (("decided_at", "decision_id"), ("agency_id", "decided_at", "decision_id"),
+                   ("type", "decided_at", "decision_id"), ("document_no",))

@@ -30,7 +30,7 @@ from backend.models.enums import (
     RecordStep,
     RevocationReason,
 )
-from backend.services import audit, clocks, masking
+from backend.services import audit, clocks, masking, search
 from backend.services.cases import case_parties, get_case, move_case
 from backend.services.records import entries as records
 from backend.services.review import gate
@@ -206,6 +206,7 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         if action == "correct" and summary is not None:
             change_text = f"{public_reason}（更正后：{version.public_text}）" if reason else version.public_text
         await decision.save()
+        await search.sync(decision, parties, version)  # the public search says what public_view says
         unreachable = outgoing.unreachable_parties(parties)
         text = f"{label}：{decision.document_no}" + (f"，理由：{reason}" if reason else "")
         await records.append(case, RecordStep.PUBLICATION, text + outgoing.unreachable_note(unreachable),
@@ -305,6 +306,7 @@ async def end_publication(settings: Settings, clock: Clock, decision_id: uuid.UU
         await log.append_row(version, LeafKind.DECISION_EVENT, leaf_content(version, decision),
                              agency_id=decision.agency_id, ref=str(version.id), clock=clock)
         await decision.save()
+        await search.sync(decision, parties, version)  # it leaves the public search with the public view
         await records.append(case, RecordStep.PUBLICATION, f"{label}：{decision.document_no}"
                              + (f"，理由：{reason}" if reason else ""), actor, now)
         await audit.record(actor, f"decision.{action}", "decision", decision.id, agency_id=decision.agency_id,

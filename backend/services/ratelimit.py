@@ -208,6 +208,8 @@ RATINGS = Rule("rating", lambda s: Limit.per_hour(s.scan_rate_per_minute, burst=
 DECISIONS = Rule("decision", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # An agency's public registers (JSON and H5 pages): cheap reads, the scan budget per client.
 REGISTERS = Rule("register", lambda s: Limit.per_minute(s.scan_rate_per_minute))
+# The public search of decisions (JSON and the H5 page): the scan budget per client, a bucket of its own.
+DECISION_SEARCHES = Rule("decision_search", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # The transparency log's public checkpoint and keys: cheap reads, the scan budget per client.
 LOG_READS = Rule("log", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # Each report costs a call to WeChat and may carry a binding code: a small budget per client.

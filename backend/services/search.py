@@ -1,0 +1,274 @@
+"""The public search of published decisions (R-P5): the index, kept in step, and the query.
+
+What the search shows is what ``decisions.public_view`` shows: a decision whose status is in
+``clocks.PUBLIC`` (published or corrected), with its latest masked text, and nothing once it is
+withdrawn or its publication period ended. ``sync`` applies that one rule to the index row
+(``models.DecisionSearch``) inside every decision event's own transaction: upsert while public,
+delete otherwise. Only public fields reach the row: the masked party line, the masked text, and the
+organisation parties' names, the only names ``party`` matches (a natural person is never found by
+name: their name is not in the row at all).
+
+Names are matched by bigrams (two consecutive letters or digits after NFKC and case folding), so a
+two-character query (星辰) is answered from the index: pg_trgm cannot use its index for fewer than three
+characters, and most Chinese name searches are two to four. PostgreSQL keeps a GIN index over the
+bigram array, SQLite an FTS5 table (tokenizer ``ascii``: every non-ASCII character is a token
+character, so each space-separated bigram is one token) kept by triggers; both from migration 0011.
+Every candidate is then checked for the whole query as a substring of the names.
+
+Pages are keyset pages ordered by (decided_at, decision_id) descending. The cursor is opaque: the
+last row's key and a digest of the filters, with a check value; it only positions within public
+results (it carries no authority), and anything altered or made for other filters is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tortoise import connections
+
+from backend.errors import DomainError, ValidationFailed
+from backend.models import Decision, DecisionSearch, DecisionVersion, Party
+from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind, PartyKind
+from backend.services import clocks
+
+PAGE_SIZE = 20
+QUERY_MAX = 100  # characters of a party or document number query
+
+
+class CursorInvalid(DomainError):
+    status = 400
+    code = "cursor_invalid"
+    message = "分页游标无效，请从第一页重新查询"
+
+
+class CursorMismatch(DomainError):
+    status = 400
+    code = "cursor_mismatch"
+    message = "分页游标属于另一组查询条件，请从第一页重新查询"
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+def normalize(text: str) -> str:
+    """One form for stored names and queries: full-width to half-width (NFKC), case folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _runs(text: str) -> list[str]:
+    runs, current = [], []
+    for ch in text:
+        if ch.isalnum():
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+def grams(normalized: str) -> list[str]:
+    """The bigrams of a normalised text: consecutive letters or digits, within runs of them."""
+    return [run[i:i + 2] for run in _runs(normalized) for i in range(len(run) - 1)]
+
+
+def org_names(parties: Iterable[Party]) -> list[str]:
+    """The names the public may search: organisations only (a minor is never an organisation, but
+    the flag is honoured whatever the kind says)."""
+    return [normalize(p.name) for p in parties if p.kind is PartyKind.ORGANIZATION and not p.is_minor]
+
+
+# -- keeping the index in step (inside the caller's transaction) -----------------------------------
+
+async def sync(decision: Decision, parties: list[Party], version: DecisionVersion) -> None:
+    """After a decision event: its row says what the public view now says, or it is gone."""
+    if decision.status not in clocks.PUBLIC:
+        await DecisionSearch.filter(decision_id=decision.id).delete()
+        return
+    assert decision.published_at is not None  # every public state was published
+    names = org_names(parties)
+    fields: dict[str, Any] = {
+        "agency_id": decision.agency_id, "type": decision.type, "document_no": decision.document_no,
+        "decided_at": decision.decided_at, "status": decision.status, "version": version.version,
+        "published_at": decision.published_at, "party": decision.public_party_name,
+        "public_text": version.public_text, "org_names": "\n".join(names),
+        "party_grams": " ".join(sorted({g for name in names for g in grams(name)}))}
+    if version.kind is DecisionVersionKind.CORRECT:
+        fields["corrected_at"] = version.created_at
+    if not await DecisionSearch.filter(decision_id=decision.id).update(**fields):
+        await DecisionSearch.create(decision_id=decision.id, **fields)
+
+
+# -- the query ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    agency_id: uuid.UUID | None = None
+    type: CaseType | None = None
+    decided_from: date | None = None
+    decided_to: date | None = None
+    party: str | None = None
+    document_no: str | None = None
+
+    def digest(self) -> str:
+        parts = [str(self.agency_id or ""), self.type.value if self.type else "",
+                 self.decided_from.isoformat() if self.decided_from else "",
+                 self.decided_to.isoformat() if self.decided_to else "", self.party or "", self.document_no or ""]
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class Hit:
+    decision_id: uuid.UUID
+    agency_id: uuid.UUID
+    agency_name: str
+    type: CaseType
+    document_no: str
+    decided_at: date
+    status: DecisionStatus
+    version: int
+    published_at: datetime
+    corrected_at: datetime | None
+    party: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Hit]
+    next_cursor: str | None
+
+
+def checked_filters(filters: Filters) -> Filters:
+    """The query as the index sees it (normalised), or a 422 saying what is wrong with it."""
+    if filters.decided_from and filters.decided_to and filters.decided_from > filters.decided_to:
+        raise ValidationFailed("起始日期（from）不能晚于截止日期（to）", code="date_range_invalid")
+    party = filters.party
+    if party is not None:
+        party = normalize(party).strip()
+        if not grams(party):
+            raise ValidationFailed("当事人名称至少输入两个连续的汉字、字母或数字", code="party_too_short")
+    document_no = filters.document_no.strip() if filters.document_no is not None else None
+    if document_no == "":
+        document_no = None
+    return Filters(filters.agency_id, filters.type, filters.decided_from, filters.decided_to, party or None,
+                   document_no)
+
+
+_CURSOR_KEY = b"yangguang decision search cursor v1"
+
+
+def _check(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, key=_CURSOR_KEY, digest_size=8).digest()
+
+
+def encode_cursor(decided_at: date, decision_id: uuid.UUID, filters: Filters) -> str:
+    payload = f"{decided_at.isoformat()}|{decision_id.hex}|{filters.digest()}".encode()
+    return base64.urlsafe_b64encode(payload + _check(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, filters: Filters) -> tuple[date, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload, check = raw[:-8], raw[-8:]
+        if len(raw) <= 8 or check != _check(payload):
+            raise ValueError("check value")
+        day, decision, digest = payload.decode().split("|")
+        key = (date.fromisoformat(day), uuid.UUID(hex=decision))
+    except ValueError as exc:  # also binascii.Error and UnicodeDecodeError
+        raise CursorInvalid() from exc
+    if digest != filters.digest():
+        raise CursorMismatch()
+    return key
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_SELECT = ("SELECT s.decision_id, s.agency_id, a.name AS agency_name, s.type, s.document_no, s.decided_at,"
+           " s.status, s.version, s.published_at, s.corrected_at, s.party, s.public_text"
+           " FROM decision_search s JOIN agency a ON a.id = s.agency_id")
+
+
+async def search(filters: Filters, cursor: str | None = None, *, page_size: int = PAGE_SIZE,
+                 baseline: bool = False) -> Page:
+    """One page of public decisions matching every filter given, newest decision date first.
+    ``baseline``: the same query answered by a plain ``LIKE`` scan of the names (bench/ only)."""
+    filters = checked_filters(filters)
+    after = decode_cursor(cursor, filters) if cursor else None
+    conn = connections.get("default")
+    pg = conn.capabilities.dialect == "postgres"
+    where: list[str] = []
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}" if pg else "?"
+
+    def db_uuid(value: uuid.UUID) -> Any:
+        return value if pg else str(value)
+
+    def db_date(value: date) -> Any:
+        return value if pg else value.isoformat()
+
+    if filters.agency_id is not None:
+        where.append(f"s.agency_id = {param(db_uuid(filters.agency_id))}")
+    if filters.type is not None:
+        where.append(f"s.type = {param(filters.type.value)}")
+    if filters.decided_from is not None:
+        where.append(f"s.decided_at >= {param(db_date(filters.decided_from))}")
+    if filters.decided_to is not None:
+        where.append(f"s.decided_at <= {param(db_date(filters.decided_to))}")
+    if filters.document_no is not None:
+        where.append(f"s.document_no = {param(filters.document_no)}")
+    if filters.party is not None:
+        if baseline:
+            where.append(f"s.org_names LIKE {param(_like(filters.party))} ESCAPE '\\'")
+        else:
+            wanted = sorted(set(grams(filters.party)))
+            if pg:
+                where.append(f"string_to_array(s.party_grams, ' ') @> {param(wanted)}::text[]")
+                where.append(f"strpos(s.org_names, {param(filters.party)}) > 0")
+            else:
+                match = " ".join(f'"{g}"' for g in wanted)  # grams are letters and digits: no quoting needed
+                where.append("s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH "
+                             f"{param(match)})")
+                where.append(f"instr(s.org_names, {param(filters.party)}) > 0")
+    if after is not None:
+        where.append(f"(s.decided_at, s.decision_id) < ({param(db_date(after[0]))}, {param(db_uuid(after[1]))})")
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + \
+        f" ORDER BY s.decided_at DESC, s.decision_id DESC LIMIT {param(page_size + 1)}"
+    rows = await conn.execute_query_dict(sql, params)
+    hits = [_hit(row) for row in rows[:page_size]]
+    more = len(rows) > page_size
+    return Page(hits, encode_cursor(hits[-1].decided_at, hits[-1].decision_id, filters) if more else None)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _hit(row: dict[str, Any]) -> Hit:
+    return Hit(
+        decision_id=_uuid(row["decision_id"]), agency_id=_uuid(row["agency_id"]), agency_name=row["agency_name"],
+        type=CaseType(row["type"]), document_no=row["document_no"], decided_at=_date(row["decided_at"]),
+        status=DecisionStatus(row["status"]), version=int(row["version"]),
+        published_at=_datetime(row["published_at"]),
+        corrected_at=None if row["corrected_at"] is None else _datetime(row["corrected_at"]),
+        party=row["party"], text=row["public_text"])

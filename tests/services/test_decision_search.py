@@ -1,0 +1,217 @@
+"""The public search of decisions at the service level, on both databases: every filter, keyset
+pages, what leaves public view, corrections, and names of natural persons that are never found."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import uuid
+from datetime import date, datetime
+
+import pytest
+from tortoise import connections
+
+from backend.clock import SHANGHAI, FrozenClock
+from backend.errors import ValidationFailed
+from backend.models import DecisionSearch
+from backend.models.enums import CaseType, DecisionStatus
+from backend.services import cases, decisions, search
+from backend.services.search import CursorInvalid, CursorMismatch, Filters
+from tests.factories import an_agency, previewed
+
+_seq = itertools.count(1)
+PERSON = {"kind": "person", "name": "欧阳修远", "phone": "13800138001", "id_number": "330102199001011234"}
+
+
+@pytest.fixture
+def frozen() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))
+
+
+async def a_public_decision(db, clock, agency_id, *, org="杭州星辰科技有限公司", person=PERSON,  # type: ignore[no-untyped-def]
+                            type="penalty", decided_at=date(2026, 11, 2), summary="当事人无证经营，罚款五千元。",
+                            document_no=None):
+    parties = [p for p in (person, {"kind": "organization", "name": org} if org else None) if p]
+    case, _ = await cases.create_case(agency_id, {"title": "无照经营", "type": type, "parties": parties}, "test", clock)
+    decision = await decisions.create(agency_id, case.id, {
+        "document_no": document_no or f"杭西市监罚〔2026〕{next(_seq)}号", "summary": summary,
+        "decided_at": decided_at}, "test", clock)
+    await decisions.change(db, clock, agency_id, decision.id, "publish", "test",
+                           preview_hash=await previewed(agency_id, decision.id))
+    return decision
+
+
+async def ids(filters: Filters, **kw) -> list[uuid.UUID]:  # type: ignore[no-untyped-def]
+    return [h.decision_id for h in (await search.search(filters, **kw)).items]
+
+
+async def all_pages(filters: Filters, page_size: int = 3) -> list[uuid.UUID]:
+    out, cursor = [], None
+    while True:
+        page = await search.search(filters, cursor, page_size=page_size)
+        out += [h.decision_id for h in page.items]
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+async def test_every_filter_narrows_the_results_and_they_combine(db, frozen):
+    a, b = (await an_agency("甲局")).agency.id, (await an_agency("乙局")).agency.id
+    star = await a_public_decision(db, frozen, a, org="杭州星辰科技有限公司", decided_at=date(2026, 11, 2))
+    moon = await a_public_decision(db, frozen, a, org="杭州明月餐饮有限公司", type="permit",
+                                   decided_at=date(2026, 10, 15))
+    other = await a_public_decision(db, frozen, b, org="宁波星辰贸易有限公司", decided_at=date(2026, 9, 1),
+                                    document_no="甬市监罚〔2026〕7号")
+    assert await ids(Filters()) == [star.id, moon.id, other.id]  # newest decision date first
+    assert await ids(Filters(agency_id=a)) == [star.id, moon.id]
+    assert await ids(Filters(type=CaseType.PERMIT)) == [moon.id]
+    assert await ids(Filters(decided_from=date(2026, 10, 15))) == [star.id, moon.id]  # inclusive
+    assert await ids(Filters(decided_to=date(2026, 10, 15))) == [moon.id, other.id]
+    assert await ids(Filters(decided_from=date(2026, 10, 1), decided_to=date(2026, 10, 31))) == [moon.id]
+    assert await ids(Filters(party="星辰")) == [star.id, other.id]  # two characters, from the index
+    assert await ids(Filters(party="星辰科技")) == [star.id]
+    assert await ids(Filters(party="星辰 科技")) == []  # the whole query is a substring, not its words
+    assert await ids(Filters(party="ＸＩＮＧ")) == []
+    assert await ids(Filters(document_no="甬市监罚〔2026〕7号")) == [other.id]
+    assert await ids(Filters(document_no=" 甬市监罚〔2026〕7号 ")) == [other.id]
+    assert await ids(Filters(agency_id=b, party="星辰")) == [other.id]
+    assert await ids(Filters(agency_id=a, type=CaseType.PENALTY, party="星辰", decided_to=date(2026, 11, 2))) == [
+        star.id]
+
+
+async def test_latin_names_match_whatever_the_width_and_case(db, frozen):
+    agency = (await an_agency()).agency.id
+    d = await a_public_decision(db, frozen, agency, org="Hangzhou BrightStar Ltd. 杭州分公司")
+    for query in ("brightstar", "ＢＲＩＧＨＴ", "Star Ltd", "ltd. 杭州"):
+        assert await ids(Filters(party=query)) == [d.id], query
+
+
+async def test_a_natural_persons_name_finds_nothing(db, frozen):
+    agency = (await an_agency()).agency.id
+    d = await a_public_decision(db, frozen, agency, org="杭州星辰科技有限公司",
+                                summary="当事人欧阳修远无证经营，罚款五千元。")
+    alone = await a_public_decision(db, frozen, agency, org=None, person={"kind": "person", "name": "王小明"})
+    for name in ("欧阳修远", "欧阳", "修远", "王小明", "小明", "欧阳*"):
+        assert await ids(Filters(party=name)) == [], name
+    row = await DecisionSearch.get(decision_id=d.id)
+    stored = " ".join(str(v) for v in (await DecisionSearch.filter(id=row.id).values())[0].values())
+    assert "欧阳修远" not in stored and "王小明" not in stored and "330102199001011234" not in stored
+    assert {h.decision_id for h in (await search.search(Filters())).items} == {d.id, alone.id}
+    assert [h.party for h in (await search.search(Filters(party="星辰科技"))).items] == ["欧阳*、杭州星辰科技有限公司"]
+
+
+async def test_a_withdrawn_decision_and_an_ended_one_leave_the_search(db, frozen):
+    agency = (await an_agency()).agency.id
+    kept = await a_public_decision(db, frozen, agency)
+    gone = await a_public_decision(db, frozen, agency)
+    await decisions.change(db, frozen, agency, gone.id, "withdraw", "test", reason="复议机关已撤销")
+    assert await ids(Filters(party="星辰")) == [kept.id]
+    frozen.at = datetime(2027, 11, 20, 0, 30, tzinfo=SHANGHAI)  # a penalty's 12 months are over
+    assert await decisions.end_due_publications(db, frozen) == 1
+    assert await ids(Filters()) == []
+    assert await DecisionSearch.all().count() == 0
+    assert (await decisions.public_view(kept.id)).text is None  # the same rule as the public page
+
+
+async def test_a_corrected_decision_shows_its_latest_text_and_that_it_was_corrected(db, frozen):
+    agency = (await an_agency()).agency.id
+    d = await a_public_decision(db, frozen, agency, summary="当事人欧阳修远无证经营，罚款五千元。")
+    first = (await search.search(Filters())).items[0]
+    assert (first.status, first.version, first.corrected_at) == (DecisionStatus.PUBLISHED, 1, None)
+    assert "五千元" in first.text and "欧阳修远" not in first.text
+    frozen.advance(hours=2)
+    text = "当事人欧阳修远（电话13800138001）无证经营，罚款一千元。"
+    await decisions.change(db, frozen, agency, d.id, "correct", "test", summary=text, reason="金额笔误",
+                           preview_hash=await previewed(agency, d.id, text, "金额笔误"))
+    hit = (await search.search(Filters(party="星辰"))).items[0]
+    assert (hit.status, hit.version) == (DecisionStatus.CORRECTED, 2)
+    assert hit.corrected_at is not None and hit.corrected_at > first.published_at
+    assert "一千元" in hit.text and "五千元" not in hit.text
+    assert "欧阳修远" not in hit.text and "13800138001" not in hit.text
+    assert hit.text == (await decisions.public_view(d.id)).text
+
+
+async def test_keyset_pages_have_no_duplicates_and_no_gaps_while_decisions_are_published(db, frozen):
+    agency = (await an_agency()).agency.id
+    before = [await a_public_decision(db, frozen, agency, decided_at=date(2026, 10, 1 + i % 5)) for i in range(11)]
+    seen, cursor, added = [], None, []
+    while True:  # between every two pages, decisions dated before, inside and after the pages arrive
+        page, new = await asyncio.gather(
+            search.search(Filters(party="星辰"), cursor, page_size=3),
+            a_public_decision(db, frozen, agency, decided_at=date(2026, 10, 1 + len(added) % 7)))
+        added.append(new)
+        seen += [h.decision_id for h in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)), "a decision appeared on two pages"
+    assert {d.id for d in before} <= set(seen), "a decision public throughout was skipped"
+    keys = [(r.decided_at, str(r.decision_id)) for r in
+            [await DecisionSearch.get(decision_id=i) for i in seen]]
+    assert keys == sorted(keys, reverse=True)
+    assert sorted(await all_pages(Filters(party="星辰"))) == sorted([d.id for d in before + added])
+
+
+async def test_a_cursor_that_was_altered_or_made_for_other_filters_is_refused(db, frozen):
+    agency = (await an_agency()).agency.id
+    for _ in range(3):
+        await a_public_decision(db, frozen, agency)
+    cursor = (await search.search(Filters(party="星辰"), page_size=1)).next_cursor
+    assert cursor is not None
+    raw = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw[0] ^= 1  # one bit of the date
+    forged = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    # a cursor built by hand for a position: the check value does not match
+    handmade = base64.urlsafe_b64encode(f"2099-01-01|{uuid.uuid4().hex}|{Filters(party='星辰').digest()}".encode()
+                                        + b"\0" * 8).decode()
+    for bad in (forged, handmade, "not-a-cursor", "", "AAAA", "%%%", "🙂", cursor[:-2]):
+        with pytest.raises(CursorInvalid):
+            await search.search(Filters(party="星辰"), bad or "=")
+    with pytest.raises(CursorMismatch):
+        await search.search(Filters(party="星辰科技"), cursor)
+    assert len((await search.search(Filters(party="星辰"), cursor, page_size=5)).items) == 2
+
+
+async def test_queries_that_cannot_be_answered_say_why(db, frozen):
+    with pytest.raises(ValidationFailed) as exc:
+        await search.search(Filters(party="星"))
+    assert exc.value.code == "party_too_short"
+    for hopeless in ("  ", "·-·", "a b"):
+        with pytest.raises(ValidationFailed):
+            await search.search(Filters(party=hopeless))
+    with pytest.raises(ValidationFailed) as exc:
+        await search.search(Filters(decided_from=date(2026, 2, 1), decided_to=date(2026, 1, 1)))
+    assert exc.value.code == "date_range_invalid"
+
+
+async def test_the_index_and_a_plain_like_scan_agree(db, frozen):
+    agency = (await an_agency()).agency.id
+    names = ["杭州星辰科技有限公司", "星辰（杭州）传媒有限公司", "浙江辰星科技有限公司", "ABC 星辰 Ltd", "明月楼"]
+    for name in names:
+        await a_public_decision(db, frozen, agency, org=name)
+    for query in ("星辰", "辰星", "科技有限", "杭州", "abc", "abc 星", "ltd", "明月楼", "有限公司", "不存在的"):
+        assert await ids(Filters(party=query)) == await ids(Filters(party=query), baseline=True), query
+
+
+async def test_the_name_index_is_the_one_the_query_uses(db, frozen):
+    """The query's expression is the indexed one (PostgreSQL) / the FTS table follows every write (SQLite)."""
+    agency = (await an_agency()).agency.id
+    d = await a_public_decision(db, frozen, agency)
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        async with conn._in_transaction() as tx:  # a SET LOCAL for this one plan
+            await tx.execute_script("SET LOCAL enable_seqscan = off")
+            _, plan = await tx.execute_query(
+                "EXPLAIN SELECT id FROM decision_search WHERE string_to_array(party_grams, ' ') @> $1::text[]",
+                [["星辰"]])
+        assert "decision_search_grams" in " ".join(str(r[0]) for r in plan)
+    else:
+        _, rows = await conn.execute_query(
+            "SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH ?", ['"星辰"'])
+        assert [r[0] for r in rows] == [(await DecisionSearch.get(decision_id=d.id)).id]
+    await decisions.change(db, frozen, agency, d.id, "withdraw", "test", reason="撤回")
+    if conn.capabilities.dialect != "postgres":
+        _, rows = await conn.execute_query(
+            "SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH ?", ['"星辰"'])
+        assert rows == [] or list(rows) == []
