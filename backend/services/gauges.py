@@ -10,7 +10,8 @@ Overdue items, by kind, counted from what the schema holds today:
 * ``review``: legal reviews still waiting past their ``due_on`` (R-L4);
 * ``complaint``: complaints not answered past ``answer_due_on``, or not acknowledged past
   ``acknowledge_due_on`` (R-X2);
-* ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
+* ``statistics``: annual reports (统计年报) not submitted past 15 January or not published past
+  31 January (``services/statistics.overdue``, the rule of the overdue views).
 
 The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
 the official calendar).
@@ -33,6 +34,7 @@ from backend.models.enums import (
     NotificationStatus,
     ReviewStatus,
 )
+from backend.services import statistics
 from backend.services.complaints import handling as complaint_handling
 
 OVERDUE_KINDS = ("publication", "withdrawal", "review", "complaint", "statistics")
@@ -93,4 +95,5 @@ async def read(clock: Clock) -> Gauges:
     g.overdue["review"] = await LegalReview.filter(status=ReviewStatus.SUBMITTED, due_on__lt=today).count()
     # The same rule as the supervisor's overdue view: an escalated complaint stays overdue until answered.
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
+    g.overdue["statistics"] = await statistics.overdue_count(clock)
     return g

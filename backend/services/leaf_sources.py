@@ -23,6 +23,7 @@ from tortoise.models import Model
 from backend.models import (
     Case,
     CaseRecord,
+    CaseRemedy,
     Complaint,
     ComplaintEvent,
     Credential,
@@ -32,9 +33,11 @@ from backend.models import (
     Evidence,
     LegalReviewEvent,
     Officer,
+    StatisticsReport,
+    StatisticsVersion,
 )
 from backend.models.enums import LeafKind
-from backend.services import decisions
+from backend.services import decisions, remedies, statistics
 from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
 from backend.services.records import entries, evidence
@@ -95,6 +98,18 @@ async def _complaint_events(indexes: list[int]) -> Expected:
             for r in rows if r.leaf_index is not None}
 
 
+async def _remedies(indexes: list[int]) -> Expected:
+    rows = await CaseRemedy.filter(leaf_index__in=indexes)
+    return {r.leaf_index: (remedies.leaf_content(r), r) for r in rows if r.leaf_index is not None}
+
+
+async def _statistics_versions(indexes: list[int]) -> Expected:
+    rows = await StatisticsVersion.filter(leaf_index__in=indexes)
+    reports = {r.id: r for r in await StatisticsReport.filter(id__in=list({v.report_id for v in rows}))}
+    return {r.leaf_index: (statistics.leaf_content(r, reports[r.report_id]), r)
+            for r in rows if r.leaf_index is not None}
+
+
 @dataclass(frozen=True)
 class Source:
     kinds: tuple[LeafKind, ...]
@@ -111,6 +126,8 @@ SOURCES = (
     Source((LeafKind.REVIEW_OPINION, LeafKind.REVIEW_EVENT), LegalReviewEvent, "法制审核事件", _review_events),
     Source((LeafKind.COMPLAINT,), Complaint, "投诉举报", _complaints),
     Source((LeafKind.COMPLAINT_EVENT,), ComplaintEvent, "投诉办理环节", _complaint_events),
+    Source((LeafKind.REMEDY,), CaseRemedy, "行政复议或诉讼登记", _remedies),
+    Source((LeafKind.STATISTICS_VERSION,), StatisticsVersion, "统计年报报送版本", _statistics_versions),
 )
 
 
