@@ -18,6 +18,7 @@ from backend.api import (
     officers,
     records,
     reviews,
+    statistics,
     system,
     transparency,
 )
@@ -38,6 +39,7 @@ from miniprogram_api.handlers import catalogue as public_catalogue
 from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers import parties as mp_parties
+from miniprogram_api.handlers import statistics as public_statistics
 from miniprogram_api.handlers.public import routes as public_routes
 from miniprogram_api.session_auth import authenticate_party
 from notifications.deps import build_deps
@@ -48,7 +50,8 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
-                                   public_complaints.routes, mp_parties.routes]
+                                   public_complaints.routes, mp_parties.routes, statistics.routes,
+                                   public_statistics.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

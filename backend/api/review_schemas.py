@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from backend.api.complaint_schemas import ComplaintOverdueOut
 from backend.api.schemas import Money
+from backend.api.statistics_schemas import StatisticsOverdueOut
 from backend.http.schemas import Body, PageQuery, stripped, stripped_nonempty
 from backend.models.enums import (
     CaseStatus,
@@ -428,9 +429,10 @@ class RatioOut(BaseModel):
 
 
 class OverdueQuery(PageQuery):
-    kind: Literal["review", "publication", "withdrawal", "complaint"] = Field(
+    kind: Literal["review", "publication", "withdrawal", "complaint", "statistics"] = Field(
         description="review 待审核的法制审核（5个工作日）；publication 尚未公示的执法决定（决定日期后7或20个工作日）；"
-                    "withdrawal 已登记撤销但仍在公示的决定（3个工作日）；complaint 超期未受理或未答复的投诉举报")
+                    "withdrawal 已登记撤销但仍在公示的决定（3个工作日）；complaint 超期未受理或未答复的投诉举报；"
+                    "statistics 上年度统计年报未报送（1月15日）或未公开（1月31日）")
 
 
 class OverdueItemOut(BaseModel):
@@ -473,7 +475,7 @@ class OverduePage(BaseModel):
                                 "（元旦、劳动节、国庆节）计算并标记为暂定；……请在通知公布后运行 "
                                 "yangguang calendar load 载入，已存的期限将自动重算"}]})
 
-    items: list[OverdueItemOut | ComplaintOverdueOut]
+    items: list[OverdueItemOut | ComplaintOverdueOut | StatisticsOverdueOut]
     page: int
     page_size: int
     total: int

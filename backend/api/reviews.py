@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 from backend.api import complaints
+from backend.api import statistics as statistics_api
 from backend.api.cases import READERS, WRITERS, read_scope
 from backend.api.review_schemas import (
     ApproverOut,
@@ -46,7 +47,7 @@ from backend.errors import NotFound
 from backend.http.routing import Call, RouteTable
 from backend.models import Case, LegalReview, MajorCatalogue, ReviewerRosterFiling
 from backend.models.enums import CaseType, Measure, ReviewOutcome, Role
-from backend.services import cases, clocks
+from backend.services import cases, clocks, statistics
 from backend.services.review import catalogue, responsibility, reviews, staffing
 
 routes = RouteTable("/api/v1")
@@ -271,7 +272,8 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
 @routes.route("GET", "/supervision/overdue", access={Role.SUPERVISOR},
               summary="超期与临期事项（红色已超期、黄色今天或明天到期）：kind=review 法制审核、"
                       "publication 执法决定公示、"
-                      "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉；每个机关",
+                      "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉、"
+                      "statistics 统计年报报送与公开；每个机关",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
     return await _overdue(call, scope=None)
@@ -291,6 +293,11 @@ async def _overdue(call: Call[None, OverdueQuery], scope: uuid.UUID | None) -> O
         found_complaints, count = await complaints.overdue_items(call, q.page, q.page_size, scope=scope)
         return OverduePage(items=list(found_complaints), page=q.page, page_size=q.page_size, total=count,
                            calendar_warning=warning)
+    if q.kind == "statistics":
+        late = await statistics.overdue(clock, scope=scope)
+        start = (q.page - 1) * q.page_size
+        return OverduePage(items=list(statistics_api.overdue_items(late[start:start + q.page_size])), page=q.page,
+                           page_size=q.page_size, total=len(late), calendar_warning=warning)
     if q.kind == "review":
         rows, total = await reviews.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)
         items = [OverdueItemOut(

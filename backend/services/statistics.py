@@ -274,7 +274,8 @@ async def published(year: int, *, agency_id: uuid.UUID | None, page: int, page_s
     reports = await query.order_by("agency__name", "id").offset((page - 1) * page_size).limit(page_size)
     if not reports:
         return [], total
-    names = {a["id"]: a["name"] for a in await Agency.filter(id__in=[r.agency_id for r in reports]).values("id", "name")}
+    agencies = await Agency.filter(id__in=[r.agency_id for r in reports]).values("id", "name")
+    names = {a["id"]: a["name"] for a in agencies}
     shown = await StatisticsVersion.filter(report_id__in=[r.id for r in reports], published_at__isnull=False)
     by_report: dict[uuid.UUID, list[StatisticsVersion]] = {}
     for v in shown:

@@ -25,7 +25,7 @@ from tests.support.processes import cli_env, run_cli
 
 D = date
 R, L = RemedyKind.RECONSIDERATION, RemedyKind.LITIGATION
-O = RemedyOutcome
+Out = RemedyOutcome
 
 
 def at(*args: int) -> datetime:
@@ -50,7 +50,7 @@ async def a_decision(case: Any, clock: FrozenClock, decided_at: date, amount: st
         "decided_at": decided_at, "amount": Decimal(amount) if amount else None, "measures": measures}, "test", clock)
 
 
-def remedy(outcome: RemedyOutcome = O.PENDING, **kw: Any) -> RemedyInput:
+def remedy(outcome: RemedyOutcome = Out.PENDING, **kw: Any) -> RemedyInput:
     defaults: dict[str, Any] = {} if "proceeding_id" in kw else {"authority": "杭州市西湖区人民政府"}
     return RemedyInput(outcome=outcome, **{**defaults, **kw})
 
@@ -63,31 +63,31 @@ async def test_a_proceeding_is_filed_then_decided_then_appealed_each_a_new_entry
     decision = await a_decision(case, frozen, D(2026, 1, 5), "500.00", ["fine"])
     filed = await remedies.record(agency.id, case.id, remedy(kind=L, decision_id=decision.id, filed_on=D(2026, 1, 6),
                                                              authority="杭州市西湖区人民法院"), "key:x", frozen)
-    assert (filed.seq, filed.proceeding_id, filed.outcome, filed.decision_id) == (1, filed.id, O.PENDING, decision.id)
+    assert (filed.seq, filed.proceeding_id, filed.outcome, filed.decision_id) == (1, filed.id, Out.PENDING, decision.id)
     assert filed.leaf_index is not None and filed.actor_name == "key:x"
     frozen.advance(days=20)
-    judged = await remedies.record(agency.id, case.id, remedy(O.UPHELD, proceeding_id=filed.id,
-                                                              decided_on=D(2026, 1, 28), document_no="（2026）浙0106行初5号"),
-                                   "test", frozen)
+    judged = await remedies.record(agency.id, case.id, remedy(
+        Out.UPHELD, proceeding_id=filed.id, decided_on=D(2026, 1, 28), document_no="（2026）浙0106行初5号"),
+        "test", frozen)
     assert (judged.seq, judged.kind, judged.filed_on, judged.decision_id) == (2, L, D(2026, 1, 6), decision.id)
     assert judged.authority == "杭州市西湖区人民法院"  # carried over when not given
     appealed = await remedies.record(agency.id, case.id, remedy(proceeding_id=filed.id, authority="杭州市中级人民法院"),
                                      "test", frozen)
-    assert appealed.seq == 3 and appealed.outcome is O.PENDING
+    assert appealed.seq == 3 and appealed.outcome is Out.PENDING
     # An appeal of a pending proceeding means nothing: the REMEDY table refuses it.
     with pytest.raises(IllegalTransition) as refused:
         await remedies.record(agency.id, case.id, remedy(proceeding_id=filed.id), "test", frozen)
     assert refused.value.code == "remedy_reopen_not_allowed"
     with pytest.raises(ValidationFailed) as bad:
-        await remedies.record(agency.id, case.id, remedy(O.REVOKED, proceeding_id=filed.id, decided_on=D(2026, 1, 27)),
-                              "test", frozen)
+        await remedies.record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id,
+                                                         decided_on=D(2026, 1, 27)), "test", frozen)
     assert bad.value.code == "remedy_outcome_before_last"
     with pytest.raises(ValidationFailed) as bad:
-        await remedies.record(agency.id, case.id, remedy(O.REVOKED, proceeding_id=filed.id, kind=R,
+        await remedies.record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id, kind=R,
                                                          decided_on=D(2026, 1, 29)), "test", frozen)
     assert bad.value.code == "remedy_kind_mismatch"
     rows = await remedies.for_case(agency.id, case.id)
-    assert [(r.seq, r.outcome) for r in rows] == [(1, O.PENDING), (2, O.UPHELD), (3, O.PENDING)]
+    assert [(r.seq, r.outcome) for r in rows] == [(1, Out.PENDING), (2, Out.UPHELD), (3, Out.PENDING)]
     assert await AuditEvent.filter(action="case.remedy", target_id=str(case.id)).count() == 3
     assert await LogLeaf.filter(kind="remedy").count() == 3
 
@@ -101,10 +101,10 @@ async def test_a_remedy_entry_is_refused_when_it_cannot_be_right(db, frozen):
         (remedy(kind=R), "remedy_filed_on_required"),
         (remedy(kind=R, filed_on=D(2026, 1, 9), authority=""), "remedy_authority_required"),
         (remedy(kind=R, filed_on=D(2026, 1, 11)), "remedy_date_in_future"),
-        (remedy(O.UPHELD, kind=R, filed_on=D(2026, 1, 9)), "remedy_decided_on_required"),
+        (remedy(Out.UPHELD, kind=R, filed_on=D(2026, 1, 9)), "remedy_decided_on_required"),
         (remedy(kind=R, filed_on=D(2026, 1, 9), decided_on=D(2026, 1, 9)), "remedy_pending_has_date"),
-        (remedy(O.UPHELD, kind=R, filed_on=D(2026, 1, 9), decided_on=D(2026, 1, 8)), "remedy_decided_before_filed"),
-        (remedy(O.UPHELD, kind=R, filed_on=D(2026, 1, 9), decided_on=D(2026, 1, 11)), "remedy_date_in_future"),
+        (remedy(Out.UPHELD, kind=R, filed_on=D(2026, 1, 9), decided_on=D(2026, 1, 8)), "remedy_decided_before_filed"),
+        (remedy(Out.UPHELD, kind=R, filed_on=D(2026, 1, 9), decided_on=D(2026, 1, 11)), "remedy_date_in_future"),
         (remedy(kind=R, filed_on=D(2026, 1, 7), decision_id=decision.id), "remedy_filed_before_decision"),
     ]
     for data, code in cases_of:
@@ -143,9 +143,9 @@ async def test_the_figures_of_a_year_count_what_was_recorded_on_the_shanghai_cal
     await a_decision(early_2026, frozen, D(2026, 1, 1), "300.00", ["fine"])  # 2026
     await a_decision(foreign, frozen, D(2025, 12, 31), "999.99", ["fine"])  # another agency
     filed = await remedies.record(agency.id, late_2025.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
-    await remedies.record(agency.id, late_2025.id, remedy(O.REVOKED, proceeding_id=filed.id,
+    await remedies.record(agency.id, late_2025.id, remedy(Out.REVOKED, proceeding_id=filed.id,
                                                           decided_on=D(2026, 1, 15)), "test", frozen)
-    await remedies.record(agency.id, both.id, remedy(O.UPHELD, kind=L, filed_on=D(2025, 12, 10),
+    await remedies.record(agency.id, both.id, remedy(Out.UPHELD, kind=L, filed_on=D(2025, 12, 10),
                                                      decided_on=D(2025, 12, 20), authority="西湖区人民法院"),
                           "test", frozen)
     await remedies.record(agency.id, permit.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
