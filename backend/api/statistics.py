@@ -12,11 +12,11 @@ from backend.api.statistics_schemas import (
     RemedyIn,
     RemedyList,
     RemedyOut,
-    ReportOut,
-    ReportQuery,
     StatisticsOverdueOut,
-    SubmitIn,
-    VersionOut,
+    StatisticsReportOut,
+    StatisticsReportQuery,
+    StatisticsSubmitIn,
+    StatisticsVersionOut,
 )
 from backend.app_keys import CLOCK
 from backend.errors import Forbidden, ValidationFailed
@@ -59,13 +59,13 @@ async def list_remedies(call: Call[None, None]) -> RemedyList:
     return RemedyList(items=[_remedy_out(r) for r in rows])
 
 
-def _version_out(v: StatisticsVersion) -> VersionOut:
-    return VersionOut(version=v.version, figures=FiguresOut.model_validate(v.figures), reason=v.reason,
+def _version_out(v: StatisticsVersion) -> StatisticsVersionOut:
+    return StatisticsVersionOut(version=v.version, figures=FiguresOut.model_validate(v.figures), reason=v.reason,
                       submitted_at=v.submitted_at, submitted_by=v.actor_name, submitted_role=v.actor_role,
                       published_at=v.published_at, published_by=v.published_by_name or None, leaf_index=v.leaf_index)
 
 
-def _agency_of(call: Call[None, ReportQuery]) -> uuid.UUID:
+def _agency_of(call: Call[None, StatisticsReportQuery]) -> uuid.UUID:
     asked = call.query.agency_id
     if call.principal.is_supervisor:
         if asked is None:
@@ -76,9 +76,9 @@ def _agency_of(call: Call[None, ReportQuery]) -> uuid.UUID:
     return call.principal.agency_id
 
 
-async def _report(agency_id: uuid.UUID, year: int) -> ReportOut:
+async def _report(agency_id: uuid.UUID, year: int) -> StatisticsReportOut:
     v = await statistics.view(agency_id, year)
-    return ReportOut(agency_id=v.agency.id, agency_name=v.agency.name, year=year, status=v.status,
+    return StatisticsReportOut(agency_id=v.agency.id, agency_name=v.agency.name, year=year, status=v.status,
                      submit_due_on=statistics.submit_due_on(year), publish_due_on=statistics.publish_due_on(year),
                      current_version=v.report.current_version if v.report else 0,
                      published_version=v.report.published_version if v.report else None,
@@ -87,8 +87,8 @@ async def _report(agency_id: uuid.UUID, year: int) -> ReportOut:
 
 @routes.route("GET", "/statistics/{year}", access=READERS,
               summary="统计年报：即时计算的数字、状态、期限和历次报送的版本（机关看本机关；监督机构须指定 agency_id）",
-              tag="statistics", query=ReportQuery, response=ReportOut, errors=(403, 404, 422))
-async def get_report(call: Call[None, ReportQuery]) -> ReportOut:
+              tag="statistics", query=StatisticsReportQuery, response=StatisticsReportOut, errors=(403, 404, 422))
+async def get_report(call: Call[None, StatisticsReportQuery]) -> StatisticsReportOut:
     year = statistics.parse_year(call.path.get("year", ""), call.request.app[CLOCK])
     return await _report(_agency_of(call), year)
 
@@ -96,8 +96,8 @@ async def get_report(call: Call[None, ReportQuery]) -> ReportOut:
 @routes.route("POST", "/statistics/{year}/submit", access=REPORTERS,
               summary="报送统计年报：冻结按现有记录计算的数字为新版本，报监督机构（次年1月15日前）；"
                       "再次报送须说明更正原因",
-              tag="statistics", body=SubmitIn, response=ReportOut, errors=(403, 409, 422))
-async def submit_report(call: Call[SubmitIn, None]) -> ReportOut:
+              tag="statistics", body=StatisticsSubmitIn, response=StatisticsReportOut, errors=(403, 409, 422))
+async def submit_report(call: Call[StatisticsSubmitIn, None]) -> StatisticsReportOut:
     clock = call.request.app[CLOCK]
     year = statistics.parse_year(call.path.get("year", ""), clock, ended=True)
     agency_id = call.principal.agency_id
@@ -107,8 +107,8 @@ async def submit_report(call: Call[SubmitIn, None]) -> ReportOut:
 
 @routes.route("POST", "/statistics/{year}/publish", access=REPORTERS,
               summary="公开最近报送的统计年报版本（次年1月31日前；须先报送）",
-              tag="statistics", response=ReportOut, errors=(403, 409, 422))
-async def publish_report(call: Call[None, None]) -> ReportOut:
+              tag="statistics", response=StatisticsReportOut, errors=(403, 409, 422))
+async def publish_report(call: Call[None, None]) -> StatisticsReportOut:
     clock = call.request.app[CLOCK]
     year = statistics.parse_year(call.path.get("year", ""), clock, ended=True)
     agency_id = call.principal.agency_id

@@ -75,18 +75,18 @@ class RemedyList(BaseModel):
     items: list[RemedyOut]
 
 
-class ReportQuery(Body):
+class StatisticsReportQuery(Body):
     agency_id: uuid.UUID | None = Field(None, description="监督机构必填：要查看的机关；机关只能看本机关（可不填）")
 
 
-class SubmitIn(Body):
+class StatisticsSubmitIn(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": ""},
                                                                              {"reason": "补录12月的两件处罚决定"}]})
 
     reason: Reason = Field("", description="再次报送（更正）时必填：更正原因")
 
 
-class VersionOut(BaseModel):
+class StatisticsVersionOut(BaseModel):
     version: int
     figures: FiguresOut
     reason: str
@@ -98,7 +98,7 @@ class VersionOut(BaseModel):
     leaf_index: int | None
 
 
-class ReportOut(BaseModel):
+class StatisticsReportOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "agency_id": ID, "agency_name": "杭州市西湖区市场监督管理局", "year": 2025, "status": "submitted",
         "submit_due_on": "2026-01-15", "publish_due_on": "2026-01-31", "current_version": 1,
@@ -117,7 +117,7 @@ class ReportOut(BaseModel):
     current_version: int = Field(description="最近报送的版本（0：尚未报送）")
     published_version: int | None = Field(description="公众看到的版本")
     live: FiguresOut = Field(description="按现有记录即时计算的数字（报送时冻结为新版本）")
-    versions: list[VersionOut] = Field(description="历次报送的版本，冻结不变")
+    versions: list[StatisticsVersionOut] = Field(description="历次报送的版本，冻结不变")
 
 
 class StatisticsOverdueOut(BaseModel):

@@ -65,23 +65,21 @@ def leaf_content(row: CaseRemedy) -> dict[str, Any]:
             "actor_role": row.actor_role}
 
 
-def _bad(message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, code=code)
-
-
 def _check_dates(data: RemedyInput, filed_on: date, today: date) -> None:
     if filed_on > today:
-        raise _bad("申请复议或起诉的日期不能晚于今天", "remedy_date_in_future")
+        raise ValidationFailed("申请复议或起诉的日期不能晚于今天", code="remedy_date_in_future")
     if data.outcome is RemedyOutcome.PENDING:
         if data.decided_on is not None:
-            raise _bad("审理中的复议或诉讼没有结果日期：请去掉 decided_on，或填写结果", "remedy_pending_has_date")
+            raise ValidationFailed("审理中的复议或诉讼没有结果日期：请去掉 decided_on，或填写结果",
+                                   code="remedy_pending_has_date")
         return
     if data.decided_on is None:
-        raise _bad("登记复议或诉讼结果时须填写结果文书的日期（decided_on）", "remedy_decided_on_required")
+        raise ValidationFailed("登记复议或诉讼结果时须填写结果文书的日期（decided_on）",
+                               code="remedy_decided_on_required")
     if data.decided_on > today:
-        raise _bad("结果文书的日期不能晚于今天", "remedy_date_in_future")
+        raise ValidationFailed("结果文书的日期不能晚于今天", code="remedy_date_in_future")
     if data.decided_on < filed_on:
-        raise _bad("结果文书的日期不能早于申请复议或起诉的日期", "remedy_decided_before_filed")
+        raise ValidationFailed("结果文书的日期不能早于申请复议或起诉的日期", code="remedy_decided_before_filed")
 
 
 async def record(agency_id: uuid.UUID, case_id: uuid.UUID, data: RemedyInput, actor: str,
@@ -112,17 +110,19 @@ def _entry(case: Case, actor: str, **fields: Any) -> CaseRemedy:
 
 async def _first_entry(case: Case, data: RemedyInput, today: date, actor: str) -> CaseRemedy:
     if data.kind is None:
-        raise _bad("新登记的复议或诉讼须写明种类（kind）", "remedy_kind_required")
+        raise ValidationFailed("新登记的复议或诉讼须写明种类（kind）", code="remedy_kind_required")
     if data.filed_on is None:
-        raise _bad("新登记的复议或诉讼须写明申请复议或起诉的日期（filed_on）", "remedy_filed_on_required")
+        raise ValidationFailed("新登记的复议或诉讼须写明申请复议或起诉的日期（filed_on）",
+                               code="remedy_filed_on_required")
     if not data.authority:
-        raise _bad("新登记的复议或诉讼须写明复议机关或人民法院（authority）", "remedy_authority_required")
+        raise ValidationFailed("新登记的复议或诉讼须写明复议机关或人民法院（authority）",
+                               code="remedy_authority_required")
     if data.decision_id is not None:
         decision = await Decision.filter(id=data.decision_id, case_id=case.id).first()
         if decision is None:
             raise NotFound("本案件中未找到该执法决定", code="decision_not_found")
         if data.filed_on < decision.decided_at:
-            raise _bad("申请复议或起诉的日期不能早于被申请的决定日期", "remedy_filed_before_decision")
+            raise ValidationFailed("申请复议或起诉的日期不能早于被申请的决定日期", code="remedy_filed_before_decision")
     _check_dates(data, data.filed_on, today)
     new_id = uuid.uuid4()
     return _entry(case, actor, id=new_id, proceeding_id=new_id, seq=1, kind=data.kind, outcome=data.outcome,
@@ -140,13 +140,13 @@ async def _next_entry(case: Case, proceeding_id: uuid.UUID, data: RemedyInput, t
                                       (data.filed_on, first.filed_on, "filed_on", "申请复议或起诉的日期"),
                                       (data.decision_id, first.decision_id, "decision_id", "被申请的决定")):
         if given is not None and given != kept:
-            raise _bad(f"{words}（{field}）以该复议或诉讼首次登记的为准，不能在后续结果中改变",
-                       f"remedy_{field}_mismatch")
+            raise ValidationFailed(f"{words}（{field}）以该复议或诉讼首次登记的为准，不能在后续结果中改变",
+                                   code=f"remedy_{field}_mismatch")
     REMEDY.next(state_of(last.outcome), "reopen" if data.outcome is RemedyOutcome.PENDING else "decide")
     _check_dates(data, first.filed_on, today)
     decided = max((e.decided_on for e in entries if e.decided_on is not None), default=None)
     if data.decided_on is not None and decided is not None and data.decided_on < decided:
-        raise _bad("后续结果的日期不能早于此前登记的结果日期", "remedy_outcome_before_last")
+        raise ValidationFailed("后续结果的日期不能早于此前登记的结果日期", code="remedy_outcome_before_last")
     return _entry(case, actor, proceeding_id=first.proceeding_id, seq=last.seq + 1, kind=first.kind,
                   outcome=data.outcome, decision_id=first.decision_id, filed_on=first.filed_on,
                   decided_on=data.decided_on, authority=data.authority or last.authority,

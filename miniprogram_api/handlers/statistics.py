@@ -22,7 +22,7 @@ class PublicStatisticsQuery(PageQuery):
     agency: uuid.UUID | None = Field(None, description="只看该机关的统计年报")
 
 
-class PublicReportOut(BaseModel):
+class PublicStatisticsOut(BaseModel):
     agency_id: uuid.UUID
     agency_name: str
     year: int
@@ -33,30 +33,30 @@ class PublicReportOut(BaseModel):
     figures: FiguresOut
 
 
-class PublicReportPage(BaseModel):
+class PublicStatisticsPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
         "agency_id": "5b0f0d3e-8f5c-4a43-9d43-2f2f6f1c9a10", "agency_name": "杭州市西湖区市场监督管理局",
         "year": 2025, "version": 1, "published_at": "2026-01-20T10:00:00+08:00", "corrected": False,
         "corrections": 0, "figures": FIGURES_EXAMPLE}], "page": 1, "page_size": 20, "total": 1}]})
 
-    items: list[PublicReportOut]
+    items: list[PublicStatisticsOut]
     page: int
     page_size: int
     total: int
 
 
 @routes.route("GET", "/mp/v1/statistics/{year}", access=PUBLIC, tag="public", query=PublicStatisticsQuery,
-              response=PublicReportPage, errors=(422,), limit=DECISIONS,
+              response=PublicStatisticsPage, errors=(422,), limit=DECISIONS,
               summary="已公开的统计年报（各机关该年度按执法类别的数字、金额、行政复议和诉讼及结果；按机关名称排序）")
-async def published_statistics(call: Call[None, PublicStatisticsQuery]) -> PublicReportPage:
+async def published_statistics(call: Call[None, PublicStatisticsQuery]) -> PublicStatisticsPage:
     q = call.query
     year = statistics.parse_year(call.path.get("year", ""), call.request.app[CLOCK])
     rows, total = await statistics.published(year, agency_id=q.agency, page=q.page, page_size=q.page_size)
     items = []
     for r in rows:
         assert r.version.published_at is not None  # only published versions are listed
-        items.append(PublicReportOut(agency_id=r.agency_id, agency_name=r.agency_name, year=r.year,
+        items.append(PublicStatisticsOut(agency_id=r.agency_id, agency_name=r.agency_name, year=r.year,
                                      version=r.version.version, published_at=r.version.published_at,
                                      corrected=r.corrections > 0, corrections=r.corrections,
                                      figures=FiguresOut.model_validate(r.version.figures)))
-    return PublicReportPage(items=items, page=q.page, page_size=q.page_size, total=total)
+    return PublicStatisticsPage(items=items, page=q.page, page_size=q.page_size, total=total)

@@ -44,7 +44,8 @@ async def test_a_remedy_is_recorded_listed_and_refused_cleanly(client, clock):
     filed = await resp.json()
     assert (filed["seq"], filed["proceeding_id"], filed["recorded_by"]) == (1, filed["id"], "测试管理员")
     resp = await client.post(url, headers=agency.auth(), json={
-        "proceeding_id": filed["id"], "outcome": "revoked", "decided_on": "2025-12-01", "document_no": "西政复〔2025〕9号"})
+        "proceeding_id": filed["id"], "outcome": "revoked", "decided_on": "2025-12-01",
+        "document_no": "西政复〔2025〕9号"})
     assert resp.status == 201, await resp.text()
     listed = await (await client.get(url, headers=agency.auth())).json()
     assert [(i["seq"], i["outcome"]) for i in listed["items"]] == [(1, "pending"), (2, "revoked")]
