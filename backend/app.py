@@ -19,6 +19,7 @@ from backend.api import (
     records,
     registers,
     reviews,
+    statistics,
     supervision,
     system,
     transparency,
@@ -41,6 +42,7 @@ from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
 from miniprogram_api.handlers import parties as mp_parties
 from miniprogram_api.handlers import registers as public_registers
+from miniprogram_api.handlers import statistics as public_statistics
 from miniprogram_api.handlers.public import routes as public_routes
 from miniprogram_api.session_auth import authenticate_party
 from notifications.deps import build_deps
@@ -52,7 +54,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
                                    public_complaints.routes, mp_parties.routes, supervision.routes, registers.routes,
-                                   public_registers.routes]
+                                   public_registers.routes, statistics.routes, public_statistics.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

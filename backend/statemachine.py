@@ -23,8 +23,10 @@ from backend.models.enums import (
     NotificationStatus,
     PublishState,
     RectificationStatus,
+    RemedyState,
     ReviewStatus,
     Role,
+    StatisticsStatus,
 )
 
 S = TypeVar("S", bound=StrEnum)
@@ -52,6 +54,8 @@ STATE_WORDS: dict[StrEnum, str] = {
     RectificationStatus.ORDERED: "待整改", RectificationStatus.ANSWERED: "已书面答复",
     RectificationStatus.RETURNED: "答复被退回", RectificationStatus.ESCALATED: "已提请政府督办",
     RectificationStatus.ACCEPTED: "整改已认可",
+    RemedyState.PENDING: "审理中", RemedyState.DECIDED: "已作出结果",
+    StatisticsStatus.DRAFT: "未报送", StatisticsStatus.SUBMITTED: "已报送", StatisticsStatus.PUBLISHED: "已公开",
 }
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
                                Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构"}
@@ -67,10 +71,13 @@ ACTION_WORDS: dict[str, str] = {
     "accepted": "标记为已发送", "delivered": "标记为已送达",
     "fail": "标记为失败", "fall_back": "改用其他渠道", "submit": "提交审核", "return": "退回",
     "supersede": "由新版本取代", "accept": "认可整改",
+    # Where an action reads differently for one machine: "<machine>.<action>".
+    "remedy.decide": "登记结果", "remedy.reopen": "登记上诉或再审",
+    "statistics.submit": "报送", "statistics.publish": "公开",
 }
 SUBJECT_WORDS: dict[str, str] = {"credential": "该证件", "case": "该案件", "review": "该审核", "decision": "该决定",
                                  "complaint": "该投诉", "notification": "该通知", "register_item": "该公开事项",
-                                 "rectification": "该整改"}
+                                 "rectification": "该整改", "remedy": "该复议或诉讼", "statistics": "该统计年报"}
 
 
 
@@ -84,7 +91,7 @@ class Machine(Generic[S]):
     def refusal(self, current: S, action: str) -> str:
         subject = SUBJECT_WORDS.get(self.name, "该事项")
         return (f"{subject}当前状态为“{STATE_WORDS.get(current, '未知')}”，"
-                f"不能{ACTION_WORDS.get(action, '执行此操作')}")
+                f"不能{ACTION_WORDS.get(f'{self.name}.{action}', ACTION_WORDS.get(action, '执行此操作'))}")
 
     def next(self, current: S, action: str) -> S:
         moves = self.table.get(action)

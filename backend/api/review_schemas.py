@@ -13,6 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 from backend.api.complaint_schemas import ComplaintOverdueOut
 from backend.api.register_schemas import RegisterOverdueOut
 from backend.api.schemas import Money
+from backend.api.statistics_schemas import StatisticsOverdueOut
 from backend.api.supervision_schemas import RectificationOverdueOut
 from backend.http.schemas import Body, PageQuery, stripped, stripped_nonempty
 from backend.models.enums import (
@@ -430,11 +431,13 @@ class RatioOut(BaseModel):
 
 
 class OverdueQuery(PageQuery):
-    kind: Literal["review", "publication", "withdrawal", "complaint", "rectification", "register"] = Field(
+    kind: Literal["review", "publication", "withdrawal", "complaint", "rectification", "register",
+                  "statistics"] = Field(
         description="review 待审核的法制审核（5个工作日）；publication 尚未公示的执法决定（决定日期后7或20个工作日）；"
                     "withdrawal 已登记撤销但仍在公示的决定（3个工作日）；complaint 超期未受理或未答复的投诉举报；"
                     "rectification 逾期未书面答复的责令整改（含已提请政府层级督办的）；"
-                    "register 尚未公开的执法公开清单变更（变更之日起20个工作日）")
+                    "register 尚未公开的执法公开清单变更（变更之日起20个工作日）；"
+                    "statistics 上年度统计年报未报送（1月15日）或未公开（1月31日）")
 
 
 class OverdueItemOut(BaseModel):
@@ -477,7 +480,8 @@ class OverduePage(BaseModel):
                                 "（元旦、劳动节、国庆节）计算并标记为暂定；……请在通知公布后运行 "
                                 "yangguang calendar load 载入，已存的期限将自动重算"}]})
 
-    items: list[OverdueItemOut | ComplaintOverdueOut | RectificationOverdueOut | RegisterOverdueOut]
+    items: list[OverdueItemOut | ComplaintOverdueOut | RectificationOverdueOut | RegisterOverdueOut
+                | StatisticsOverdueOut]
     page: int
     page_size: int
     total: int

@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 from backend.api import complaints, supervision
+from backend.api import statistics as statistics_api
 from backend.api.cases import READERS, WRITERS, read_scope
 from backend.api.register_schemas import RegisterOverdueOut
 from backend.api.review_schemas import (
@@ -47,7 +48,7 @@ from backend.errors import NotFound
 from backend.http.routing import Call, RouteTable
 from backend.models import Case, LegalReview, MajorCatalogue, ReviewerRosterFiling
 from backend.models.enums import CaseType, Measure, ReviewOutcome, Role
-from backend.services import cases, clocks
+from backend.services import cases, clocks, statistics
 from backend.services.registers import versions as register_versions
 from backend.services.review import catalogue, responsibility, reviews, staffing
 
@@ -275,7 +276,8 @@ async def latest_roster(call: Call[None, None]) -> RosterFilingOut:
                       "publication 执法决定公示、"
                       "withdrawal 撤销后撤回公示、complaint 超期未受理或未答复的投诉、"
                       "rectification 逾期未书面答复的责令整改、"
-                      "register 执法公开清单变更（20个工作日内公开）；每个机关",
+                      "register 执法公开清单变更（20个工作日内公开）、"
+                      "statistics 统计年报报送与公开；每个机关",
               tag="supervision", query=OverdueQuery, response=OverduePage)
 async def overdue(call: Call[None, OverdueQuery]) -> OverduePage:
     return await _overdue(call, scope=None)
@@ -307,6 +309,11 @@ async def _overdue(call: Call[None, OverdueQuery], scope: uuid.UUID | None) -> O
             state=o.version.state, changed_on=o.version.changed_on, due_on=o.version.publish_due_on,
             due_on_provisional=o.version.publish_due_on_provisional, clock=o.colour, days_overdue=o.days_overdue)
             for o in changes], page=q.page, page_size=q.page_size, total=count, calendar_warning=warning)
+    if q.kind == "statistics":
+        late = await statistics.overdue(clock, scope=scope)
+        start = (q.page - 1) * q.page_size
+        return OverduePage(items=list(statistics_api.overdue_items(late[start:start + q.page_size])), page=q.page,
+                           page_size=q.page_size, total=len(late), calendar_warning=warning)
     if q.kind == "review":
         rows, total = await reviews.overdue(clock, page=q.page, page_size=q.page_size, scope=scope)
         items = [OverdueItemOut(

@@ -25,7 +25,9 @@ from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.register import RegisterItem, RegisterReview, RegisterVersion
+from backend.models.remedy import CaseRemedy
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
+from backend.models.statistics import StatisticsReport, StatisticsVersion
 from backend.models.transparency import LogCheckpoint, LogLeaf
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "CaseOfficer",
     "CaseParty",
     "CaseRecord",
+    "CaseRemedy",
     "Complaint",
     "ComplaintEvent",
     "ComplaintUpload",
@@ -70,5 +73,7 @@ __all__ = [
     "RegisterVersion",
     "ReviewerRosterFiling",
     "Scan",
+    "StatisticsReport",
+    "StatisticsVersion",
     "SubscriptionGrant",
 ]

@@ -296,6 +296,8 @@ class LeafKind(StrEnum):
     COMPLAINT = "complaint"  # a complaint as received (its receipt carries this leaf's index)
     COMPLAINT_EVENT = "complaint_event"  # each later step: acknowledge, handle, answer, rating, escalation
     RECTIFICATION_EVENT = "rectification_event"  # an order to rectify and each of its steps (R-X3)
+    REMEDY = "remedy"  # an entry of a reconsideration or litigation against a case (its filing, each outcome)
+    STATISTICS_VERSION = "statistics_version"  # a frozen version of an annual report, as submitted
 
 
 class RevocationReason(StrEnum):
@@ -311,3 +313,42 @@ class CalendarDayKind(StrEnum):
 
     HOLIDAY = "holiday"  # 放假
     WORKDAY = "workday"  # 调休上班
+
+
+class RemedyKind(StrEnum):
+    """The legal remedy a party took against a case or its decision (救济途径)."""
+
+    RECONSIDERATION = "reconsideration"  # 行政复议
+    LITIGATION = "litigation"  # 行政诉讼
+
+
+class RemedyOutcome(StrEnum):
+    """Where a reconsideration or a lawsuit stands. ``pending`` until decided; the rest are the
+    results the 行政复议法 (Art. 63-69) and 行政诉讼法 (Art. 69-78) provide for, as 统计年报 count them."""
+
+    PENDING = "pending"  # 审理中
+    UPHELD = "upheld"  # 维持 (复议维持；判决驳回原告诉讼请求)
+    REVOKED = "revoked"  # 撤销 (含部分撤销、撤销并责令重作)
+    CHANGED = "changed"  # 变更
+    CONFIRMED_ILLEGAL = "confirmed_illegal"  # 确认违法
+    CONFIRMED_INVALID = "confirmed_invalid"  # 确认无效
+    ORDERED_TO_PERFORM = "ordered_to_perform"  # 责令履行 / 判决履行
+    DISMISSED = "dismissed"  # 驳回复议申请 / 裁定驳回起诉 (not heard on the merits)
+    WITHDRAWN = "withdrawn"  # 申请人撤回申请 / 原告撤诉 (复议终止)
+    MEDIATED = "mediated"  # 调解、和解结案
+    OTHER = "other"  # 其他
+
+
+class RemedyState(StrEnum):
+    """Never stored: what a proceeding's last outcome means for the next entry (REMEDY table)."""
+
+    PENDING = "pending"
+    DECIDED = "decided"
+
+
+class StatisticsStatus(StrEnum):
+    """An agency's annual report for one year (统计年报)."""
+
+    DRAFT = "draft"  # never submitted: the figures are computed live from the records
+    SUBMITTED = "submitted"  # a version frozen and reported to the supervisor (by 15 January)
+    PUBLISHED = "published"  # the submitted version is public (by 31 January)

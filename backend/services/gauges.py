@@ -13,7 +13,8 @@ Overdue items, by kind, counted from what the schema holds today:
 * ``rectification``: orders to rectify still owed past their ``due_on`` (escalated ones included
   until answered, R-X3);
 * ``register``: register changes not public past their ``publish_due_on`` (20 working days, R-D4);
-* ``statistics``: periodic statistical reports — no such record exists yet, so always 0.
+* ``statistics``: annual reports (统计年报) not submitted past 15 January or not published past
+  31 January (``services/statistics.overdue``, the rule of the overdue views).
 
 The dates are the ones ``services/clocks.py`` and ``services/complaints`` store (working days on
 the official calendar).
@@ -35,7 +36,7 @@ from backend.models.enums import (
     NotificationStatus,
     ReviewStatus,
 )
-from backend.services import clocks
+from backend.services import clocks, statistics
 from backend.services.complaints import handling as complaint_handling
 from backend.services.registers import versions as register_versions
 from backend.services.supervision import rectifications
@@ -100,4 +101,5 @@ async def read(clock: Clock) -> Gauges:
     g.overdue["complaint"] = await Complaint.filter(complaint_handling.overdue_q(today)).count()
     g.overdue["rectification"] = await Rectification.filter(rectifications.overdue_q(today)).count()
     g.overdue["register"] = await register_versions.overdue_count(today)
+    g.overdue["statistics"] = await statistics.overdue_count(clock)
     return g

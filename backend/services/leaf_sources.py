@@ -23,6 +23,7 @@ from tortoise.models import Model
 from backend.models import (
     Case,
     CaseRecord,
+    CaseRemedy,
     Complaint,
     ComplaintEvent,
     Credential,
@@ -34,9 +35,11 @@ from backend.models import (
     Officer,
     Rectification,
     RectificationEvent,
+    StatisticsReport,
+    StatisticsVersion,
 )
 from backend.models.enums import LeafKind
-from backend.services import decisions
+from backend.services import decisions, remedies, statistics
 from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
 from backend.services.records import entries, evidence
@@ -103,6 +106,16 @@ async def _rectification_events(indexes: list[int]) -> Expected:
     by_id = {r.id: r for r in await Rectification.filter(id__in=list({e.rectification_id for e in rows}))}
     return {e.leaf_index: (rectifications.leaf_content(e, by_id[e.rectification_id]), e)
             for e in rows if e.leaf_index is not None}
+async def _remedies(indexes: list[int]) -> Expected:
+    rows = await CaseRemedy.filter(leaf_index__in=indexes)
+    return {r.leaf_index: (remedies.leaf_content(r), r) for r in rows if r.leaf_index is not None}
+
+
+async def _statistics_versions(indexes: list[int]) -> Expected:
+    rows = await StatisticsVersion.filter(leaf_index__in=indexes)
+    reports = {r.id: r for r in await StatisticsReport.filter(id__in=list({v.report_id for v in rows}))}
+    return {r.leaf_index: (statistics.leaf_content(r, reports[r.report_id]), r)
+            for r in rows if r.leaf_index is not None}
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,8 @@ SOURCES = (
     Source((LeafKind.COMPLAINT,), Complaint, "投诉举报", _complaints),
     Source((LeafKind.COMPLAINT_EVENT,), ComplaintEvent, "投诉办理环节", _complaint_events),
     Source((LeafKind.RECTIFICATION_EVENT,), RectificationEvent, "责令整改环节", _rectification_events),
+    Source((LeafKind.REMEDY,), CaseRemedy, "行政复议或诉讼登记", _remedies),
+    Source((LeafKind.STATISTICS_VERSION,), StatisticsVersion, "统计年报报送版本", _statistics_versions),
 )
 
 

@@ -13,7 +13,9 @@ from backend.models.enums import (
     DecisionStatus,
     PublishState,
     RectificationStatus,
+    RemedyState,
     ReviewStatus,
+    StatisticsStatus,
 )
 from backend.statemachine import Machine
 from notifications.states import NOTIFICATION
@@ -98,5 +100,22 @@ REGISTER_ITEM = Machine[PublishState]("register_item", {
                   Pub.REJECTED: Pub.SUPERSEDED},
 })
 
+Rm = RemedyState
+# A reconsideration or lawsuit (services/remedies.py): an outcome decides it; an appeal or a retrial
+# (上诉、再审) reopens a decided one. The proceeding's first entry (its filing) starts it, pending or decided.
+REMEDY = Machine[RemedyState]("remedy", {
+    "decide": {Rm.PENDING: Rm.DECIDED, Rm.DECIDED: Rm.DECIDED},
+    "reopen": {Rm.DECIDED: Rm.PENDING},
+})
+
+St = StatisticsStatus
+# The annual report (services/statistics.py): each submission freezes a new version for the
+# supervisor; publishing makes the latest submitted version public. A published report is corrected by
+# submitting again (the public keeps seeing the last published version until the correction is published).
+STATISTICS = Machine[StatisticsStatus]("statistics", {
+    "submit": {St.DRAFT: St.SUBMITTED, St.SUBMITTED: St.SUBMITTED, St.PUBLISHED: St.SUBMITTED},
+    "publish": {St.SUBMITTED: St.PUBLISHED},
+})
+
 MACHINES: tuple[Machine, ...] = (CREDENTIAL, CASE, REVIEW, DECISION, COMPLAINT, RECTIFICATION, NOTIFICATION,
-                                 REGISTER_ITEM)
+                                 REGISTER_ITEM, REMEDY, STATISTICS)

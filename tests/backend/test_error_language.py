@@ -24,7 +24,8 @@ TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID
              "HEIC", "WebP", "PDF",
              # API field names and command names are the fixed interface, in English by design.
              "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
-             "file", "first", "second", "audit", "verify", "preview_hash"}
+             "file", "first", "second", "audit", "verify", "preview_hash",
+             "kind", "reason", "agency_id", "filed_on", "decided_on", "decision_id", "authority"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 

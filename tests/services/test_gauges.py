@@ -11,7 +11,7 @@ import pytest
 from backend.clock import FrozenClock
 from backend.models import Decision, LegalReview, Notification
 from backend.models.enums import DecisionStatus, NotificationChannel, NotificationEvent, NotificationStatus
-from backend.services import clocks, gauges
+from backend.services import clocks, gauges, statistics
 from backend.services.transparency.checkpoints import make_checkpoint
 from tests.services.test_legal_review import NOW, a_world
 
@@ -64,6 +64,11 @@ async def test_log_size_unsigned_entries_and_the_time_since_the_last_checkpoint(
 
 async def test_overdue_items_by_kind_count_what_is_past_its_deadline_and_nothing_else(db, frozen):
     world = await a_world(frozen)
+    # 20 November 2026: the agency's 2025 statistics are overdue until reported and published.
+    assert (await gauges.read(frozen)).overdue["statistics"] == 1
+    await statistics.submit(world.agency.id, 2025, "test", frozen)
+    assert (await gauges.read(frozen)).overdue["statistics"] == 1  # published by 31 January: still late
+    await statistics.publish(world.agency.id, 2025, "test", frozen)
     g = await gauges.read(frozen)
     assert g.overdue == {"publication": 0, "withdrawal": 0, "review": 0, "complaint": 0, "rectification": 0,
                          "register": 0,
