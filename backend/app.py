@@ -16,6 +16,7 @@ from backend.api import (
     keys,
     metrics,
     officers,
+    open311,
     records,
     reviews,
     system,
@@ -48,7 +49,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_routes, cases.routes, decisions.routes, records.routes, evidence.routes,
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
-                                   public_complaints.routes, mp_parties.routes]
+                                   public_complaints.routes, mp_parties.routes, open311.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
