@@ -27,6 +27,8 @@ def _not_supported(what: str) -> Any:
     return refuse
 
 
+NO_ADDRESS_IDS = "本系统不使用地址编号，请用 address_string"
+NO_MEDIA_URLS = "本系统不下载外部链接中的图片"
 Opt = BeforeValidator(_blank_is_none)
 ShortOpt = Annotated[str | None, Opt, StringConstraints(max_length=100)]
 # Accepted because GeoReport clients send them, never stored: the hotline keeps the caller's identity.
@@ -110,9 +112,9 @@ class RequestForm(Body):
     long: Annotated[float | None, Opt] = Field(None, ge=-180, le=180, description="经度（与 lat 同时给出）")
     address_string: Annotated[str | None, Opt, StringConstraints(max_length=200), AfterValidator(
         lambda v: stripped(v) if v is not None else v)] = Field(None, description="地点文字")
-    address_id: Annotated[str | None, Opt, AfterValidator(_not_supported("本系统不使用地址编号，请用地点文字"))] = Field(
+    address_id: Annotated[str | None, Opt, AfterValidator(_not_supported(NO_ADDRESS_IDS))] = Field(
         None, description="不支持（请用 address_string）")
-    media_url: Annotated[str | None, Opt, AfterValidator(_not_supported("本系统不下载外部链接中的图片"))] = Field(
+    media_url: Annotated[str | None, Opt, AfterValidator(_not_supported(NO_MEDIA_URLS))] = Field(
         None, description="不支持：服务器从不读取外部链接")
     email: Discarded = Field(None, description="接受但不保存（来电人身份由热线平台保管）")
     phone: Discarded = Field(None, description="接受但不保存")
