@@ -73,13 +73,13 @@ def _service_out(s: open311.Service) -> ServiceOut:
 
 
 @routes.route("GET", "/services.json", access=PUBLIC, tag="open311", query=DiscoveryQuery, response=ServiceList,
-              limit=OPEN311_DISCOVERY, summary="Open311：服务类型列表（投诉、举报、建议）")
+              errors=(400,), limit=OPEN311_DISCOVERY, summary="Open311：服务类型列表（投诉、举报、建议）")
 async def list_services(call: Call[None, DiscoveryQuery]) -> ServiceList:
     return ServiceList([_service_out(s) for s in open311.SERVICES.values()])
 
 
 @routes.route("GET", "/services/{service_code}.json", access=PUBLIC, tag="open311", query=DiscoveryQuery,
-              response=ServiceDefinitionOut, errors=(404,), limit=OPEN311_DISCOVERY,
+              response=ServiceDefinitionOut, errors=(400, 404), limit=OPEN311_DISCOVERY,
               summary="Open311：服务定义（属性 agency_id 必填，case_number、decision_id 可选）")
 async def service_definition(call: Call[None, DiscoveryQuery]) -> ServiceDefinitionOut:
     svc = open311.service(call.path["service_code"])
@@ -133,7 +133,7 @@ def _request_out(v: open311.RequestView) -> RequestOut:
 
 
 @routes.route("GET", "/requests.json", access=INTEGRATOR, tag="open311", query=RequestsQuery, response=RequestList,
-              limit=OPEN311_READS,
+              errors=(400, 404), limit=OPEN311_READS,
               summary="Open311：本系统提交的服务请求及其状态（默认最近 90 天，最多 1000 条；只含本对接系统提交的）")
 async def list_requests(call: Call[None, RequestsQuery]) -> RequestList:
     q = call.query
@@ -145,7 +145,7 @@ async def list_requests(call: Call[None, RequestsQuery]) -> RequestList:
 
 
 @routes.route("GET", "/requests/{service_request}.json", access=INTEGRATOR, tag="open311", query=RequestQuery,
-              response=RequestList, errors=(404,), limit=OPEN311_READS,
+              response=RequestList, errors=(400, 404), limit=OPEN311_READS,
               summary="Open311：一个服务请求的状态（只限本对接系统提交的，其他一律 404）")
 async def get_request(call: Call[None, RequestQuery]) -> RequestList:
     return RequestList([_request_out(await open311.get(call.principal, call.path["service_request"]))])

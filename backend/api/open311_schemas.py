@@ -30,11 +30,12 @@ def _not_supported(what: str) -> Any:
 NO_ADDRESS_IDS = "本系统不使用地址编号，请用 address_string"
 NO_MEDIA_URLS = "本系统不下载外部链接中的图片"
 Opt = BeforeValidator(_blank_is_none)
-ShortOpt = Annotated[str | None, Opt, StringConstraints(max_length=100)]
+# The length limit inside the union: applied to a string, never to the None an empty field became.
+ShortOpt = Annotated[Annotated[str, StringConstraints(max_length=100)] | None, Opt]
 # Accepted because GeoReport clients send them, never stored: the hotline keeps the caller's identity.
-Discarded = Annotated[str | None, Opt, StringConstraints(max_length=200)]
+Discarded = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, Opt]
 Description = Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(stripped_nonempty)]
-CommaList = Annotated[str | None, Opt, StringConstraints(max_length=2000)]
+CommaList = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, Opt]
 
 
 class ServiceOut(BaseModel):
@@ -104,14 +105,14 @@ class RequestForm(Body):
     description: Description = Field(description="来电内容（最多 4000 字）")
     agency_id: uuid.UUID = Field(alias="attribute[agency_id]",
                                  description="投诉针对的执法机关（services/{code}.json 中的值）")
-    case_number: Annotated[str | None, Opt, StringConstraints(max_length=64)] = Field(
+    case_number: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, Opt] = Field(
         None, alias="attribute[case_number]", description="该机关的案件编号（可选）")
     decision_id: Annotated[uuid.UUID | None, Opt] = Field(
         None, alias="attribute[decision_id]", description="已公示的执法决定编号（可选；与 case_number 二选一）")
     lat: Annotated[float | None, Opt] = Field(None, ge=-90, le=90, description="纬度（只保存两位小数，约 1 公里）")
     long: Annotated[float | None, Opt] = Field(None, ge=-180, le=180, description="经度（与 lat 同时给出）")
-    address_string: Annotated[str | None, Opt, StringConstraints(max_length=200), AfterValidator(
-        lambda v: stripped(v) if v is not None else v)] = Field(None, description="地点文字")
+    address_string: Annotated[Annotated[str, StringConstraints(max_length=200), AfterValidator(stripped)] | None,
+                              Opt] = Field(None, description="地点文字")
     address_id: Annotated[str | None, Opt, AfterValidator(_not_supported(NO_ADDRESS_IDS))] = Field(
         None, description="不支持（请用 address_string）")
     media_url: Annotated[str | None, Opt, AfterValidator(_not_supported(NO_MEDIA_URLS))] = Field(

@@ -80,7 +80,7 @@ async def create_key(agency: Agency, role: Role, name: str, actor: str, holder: 
         raise NotFound("未找到该机构在岗的执法人员", code="officer_not_found")
     if role is Role.INTEGRATOR and not holder.system_name:
         # An Open311 integrator is a system (a 12345 hotline platform), named so its filings say whose they are.
-        raise ValidationFailed("对接系统密钥（integrator）必须属于一个具名系统（system_name）",
+        raise ValidationFailed("对接系统密钥必须属于一个具名系统（system_name）",
                                code="integrator_key_needs_system")
     if role is Role.SUPERVISOR and agency.kind is not AgencyKind.SUPERVISOR:
         raise Conflict("只有监督机构可以持有监督密钥", code="supervisor_key_for_agency")

@@ -24,7 +24,10 @@ TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID
              "HEIC", "WebP", "PDF",
              # API field names and command names are the fixed interface, in English by design.
              "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
-             "file", "first", "second", "audit", "verify", "preview_hash"}
+             "file", "first", "second", "audit", "verify", "preview_hash",
+             # Open311 GeoReport v2's parameter and resource names.
+             "api_key", "services", "json", "service_request_id", "start_date", "end_date", "case_number",
+             "decision_id", "lat", "long"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 

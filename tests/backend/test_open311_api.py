@@ -239,3 +239,15 @@ async def test_the_default_window_is_the_last_90_days_of_the_injected_clock(aioh
                                                                      "end_date": end})).json()
     assert [r["service_request_id"] for r in window] == [old["service_request_id"]]
     assert window[0]["requested_datetime"] == "2026-03-02T10:00:00+08:00"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_schemathesis_with_an_integrator_key_finds_no_server_error_on_open311(database, tmp_path, request):
+    from tests.support.fuzzing import fuzz
+
+    db_url = (f"sqlite://{tmp_path / 'data' / 'yangguang.sqlite3'}" if database == "sqlite"
+              else request.getfixturevalue("pg_url"))
+    result = fuzz(db_url, tmp_path / "data", max_examples=25, seed=20261205, database=database,
+                  paths="^/open311/", integrator=True)
+    assert result.test_cases >= 100
+    assert result.ok, result.failures

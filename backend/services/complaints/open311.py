@@ -99,7 +99,7 @@ class OpenFiling:
 
 async def file(settings: Settings, clock: Clock, by: Principal, f: OpenFiling) -> intake.Receipt:
     if by.role is not Role.INTEGRATOR:  # the route allows no other role; a service called otherwise refuses too
-        raise ValidationFailed("只有对接系统密钥可以通过 Open311 提交", code="integrator_only")
+        raise ValidationFailed("只有对接系统密钥可以提交服务请求", code="integrator_only")
     kind = ComplaintKind(service(f.service_code).code)
     if f.case_number is not None and f.decision_id is not None:
         raise ValidationFailed("case_number 与 decision_id 只能给出其一", code="attribute_conflict")
