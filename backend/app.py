@@ -16,6 +16,7 @@ from backend.api import (
     keys,
     metrics,
     officers,
+    open311,
     records,
     registers,
     reviews,
@@ -54,7 +55,8 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    reviews.routes, mp_subscriptions.routes, public_decisions.routes,
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
                                    public_complaints.routes, mp_parties.routes, supervision.routes, registers.routes,
-                                   public_registers.routes, statistics.routes, public_statistics.routes]
+                                   public_registers.routes, statistics.routes, public_statistics.routes,
+                                   open311.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -123,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("key", help="API 密钥管理").add_subparsers(dest="key_command")
     kcreate = key.add_parser("create", help="为机构创建密钥（最后一行为密钥）")
     kcreate.add_argument("--code", required=True, help="机构统一社会信用代码")
-    kcreate.add_argument("--role", required=True, choices=["admin", "officer", "reviewer", "head", "supervisor"])
+    kcreate.add_argument("--role", required=True, choices=["admin", "officer", "reviewer", "head", "supervisor",
+                                                                     "integrator"],
+                         help="integrator：Open311 对接系统（如 12345 热线平台），须用 --system")
     kcreate.add_argument("--name", default="", help="标签，如“执法一队平板”")
     holder = kcreate.add_mutually_exclusive_group(required=True)
     holder.add_argument("--person", default="", help="持有人姓名")
@@ -404,6 +406,8 @@ def cmd_key_create(settings: Settings, args: argparse.Namespace) -> int:
         raise _UserError("--officer-id 不是有效的 id") from exc
     if args.role == "supervisor" and not args.person:
         raise _UserError("监督密钥必须属于一名人员：请用 --person")
+    if args.role == "integrator" and not args.system:
+        raise _UserError("对接系统密钥必须属于一个具名系统：请用 --system，如 --system 市12345政务服务便民热线")
 
     async def action(agency):
         return await create_key(agency, Role(args.role), args.name, "cli",

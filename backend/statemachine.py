@@ -58,7 +58,8 @@ STATE_WORDS: dict[StrEnum, str] = {
     StatisticsStatus.DRAFT: "未报送", StatisticsStatus.SUBMITTED: "已报送", StatisticsStatus.PUBLISHED: "已公开",
 }
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
-                               Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构"}
+                               Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构",
+                               Role.INTEGRATOR: "对接系统（Open311）"}
 ACTION_WORDS: dict[str, str] = {
     "suspend": "暂扣", "reinstate": "恢复", "revoke": "注销", "expire": "到期失效", "reissue": "补发换证",
     "investigate": "开始调查", "submit_review": "提交法制审核", "return_from_review": "退回补充调查",

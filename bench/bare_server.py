@@ -27,9 +27,20 @@ async def handler(request: web.Request) -> web.Response:
     return web.json_response(PAYLOAD)
 
 
+RECEIPT = {"tracking_no": "T261204-7K3M-9Q2X", "query_code": "8H2KQ4ZP", "leaf_index": 41, "status": "submitted",
+           "acknowledge_due_on": "2026-12-08", "answer_due_on": "2026-12-25", "anonymous": True}
+
+
+async def post_handler(request: web.Request) -> web.Response:
+    # The complaint bench's baseline: read and parse the same JSON body, answer a receipt.
+    await request.json()
+    return web.json_response(RECEIPT, status=201)
+
+
 def main() -> None:
     app = web.Application()
     app.router.add_get("/mp/v1/verify/{token}", handler)
+    app.router.add_post("/mp/v1/complaints", post_handler)
     loop = None
     if os.environ.get("YANGGUANG_EVENT_LOOP", "uvloop") != "asyncio":
         try:

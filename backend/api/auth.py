@@ -12,11 +12,21 @@ from backend.services.apikeys import Principal
 from backend.statemachine import ROLE_WORDS
 
 
+def bearer(request: web.Request) -> str:
+    """The key of ``Authorization: Bearer <key>``, or "" when the header is absent or another scheme."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key if scheme.lower() == "bearer" else ""
+
+
 async def authenticate(request: web.Request, roles: frozenset[Role]) -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key:
+    key = bearer(request)
+    if not key:
         raise Unauthenticated("缺少访问密钥，请使用 Authorization: Bearer <密钥>", code="missing_api_key")
+    return await admit(request, key, roles)
+
+
+async def admit(request: web.Request, key: str, roles: frozenset[Role]) -> Principal:
+    """The key's principal if it is valid and its role is one of ``roles``; 401 or 403 otherwise."""
     principal = await apikeys.authenticate(key.strip(), request.app[CLOCK])
     if principal is None:
         raise Unauthenticated("访问密钥无效或已吊销", code="invalid_api_key")

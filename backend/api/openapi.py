@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backend.http.routing import PARTY, Endpoint, openapi_path
-from backend.http.schemas import ErrorBody
+from backend.http.schemas import ErrorBody, Open311Errors
 
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {400: "请求格式错误", 401: "未认证", 403: "无权限", 404: "未找到", 409: "状态冲突",
@@ -32,7 +32,7 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         add(name, schema)
         return {"$ref": _REF.format(model=name)}
 
-    error_ref = ref(ErrorBody, "serialization")
+    error_refs = {"house": ref(ErrorBody, "serialization"), "open311": ref(Open311Errors, "serialization")}
     paths: dict[str, Any] = {}
     for ep in endpoints:
         op: dict[str, Any] = {
@@ -58,6 +58,9 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             body_required = any(f.is_required() for f in ep.body.model_fields.values())
             op["requestBody"] = {"required": body_required,
                                  "content": {"application/json": {"schema": ref(ep.body, "validation")}}}
+        if ep.form is not None:
+            op["requestBody"] = {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": ref(ep.form, "validation")}}}
         if ep.upload is not None:
             op["requestBody"] = {"required": True,
                                  "content": {"multipart/form-data": {"schema": ref(ep.upload, "validation")}}}
@@ -68,12 +71,14 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             types = (ep.produces,) if isinstance(ep.produces, str) else ep.produces
             success["content"] = {t: {"schema": {"type": "string"}} for t in types}
         op["responses"][str(ep.status)] = success
-        codes = set(ep.errors) | {400, 413, 415, 422} if ep.body or ep.upload else set(ep.errors)
+        codes = set(ep.errors) | {400, 413, 415, 422} if ep.body or ep.upload or ep.form else set(ep.errors)
         if ep.query is not None:
             codes.add(422)
         if not isinstance(ep.access, str):  # roles, not PUBLIC
             codes |= {401, 403}
             op["security"] = [{"bearer": []}]
+            if ep.errors_as == "open311":  # GeoReport's api_key parameter, or the header
+                op["security"].append({"open311ApiKey": []})
             op["description"] = "可调用角色：" + "、".join(sorted(r.value for r in ep.access))
         elif ep.access == PARTY:
             codes |= {401}
@@ -83,7 +88,7 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         else:
             op["security"] = []
         for code in sorted(codes):
-            content: dict[str, Any] = {"application/json": {"schema": error_ref}}
+            content: dict[str, Any] = {"application/json": {"schema": error_refs[ep.errors_as]}}
             if ep.produces == "text/html":  # browsers (Accept: text/html) get an HTML error page
                 content["text/html"] = {"schema": {"type": "string"}}
             op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"), "content": content}
@@ -95,6 +100,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           "open311ApiKey": {"type": "apiKey", "in": "query", "name": "api_key",
+                                                             "description": "Open311：对接系统密钥（POST 为表单字段）"},
                                            "mpSession": {"type": "http", "scheme": "bearer",
                                                          "description": "小程序会话令牌（mps_…）"}}},
     }

@@ -13,7 +13,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
 from backend.errors import DomainError, RateLimited
-from backend.http.routing import PAGE_ATTR, json_response
+from backend.http.routing import ERRORS_ATTR, PAGE_ATTR, json_response
 from backend.logging_setup import request_id_var
 from backend.metrics import RequestCounter
 from backend.proxies import client_address
@@ -66,6 +66,34 @@ _PAGE_HEADERS = {
 # Paths of the public HTML pages: a browser asking for one that does not exist (a malformed id the
 # router never matched) still gets a page, not JSON.
 PAGE_PREFIXES = ("/d/", "/v/")
+
+
+# Paths of the Open311 GeoReport v2 surface: every error there, a path the router never matched
+# included, is GeoReport's array of {code, description}.
+OPEN311_PREFIX = "/open311/"
+
+
+def _open311(request: web.Request) -> bool:
+    handler = request.match_info.handler
+    return getattr(handler, ERRORS_ATTR, None) == "open311" or request.path.startswith(OPEN311_PREFIX)
+
+
+def open311_errors(code: str, message: str, details: object = None) -> list[dict[str, str]]:
+    """GeoReport v2's error list: ``code`` is our stable snake_case code (the HTTP status is the
+    response's), ``description`` the Chinese message, with the fields at fault when validation failed."""
+    description = message
+    if isinstance(details, list) and details:
+        fields = "、".join(str(d.get("field", "")) for d in details if isinstance(d, dict) and d.get("field"))
+        if fields:
+            description = f"{message}：{fields}"
+    return [{"code": code, "description": description}]
+
+
+def _error_response(request: web.Request, status: int, code: str, message: str, details: object = None,
+                    headers: dict[str, str] | None = None) -> web.Response:
+    if _open311(request):
+        return json_response(open311_errors(code, message, details), status, headers)
+    return json_response(error_body(code, message, details), status, headers)
 
 
 def _wants_page(request: web.Request) -> bool:
@@ -150,7 +178,7 @@ def _http_exception(request: web.Request, exc: web.HTTPException) -> web.Respons
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
     if exc.status == 404 and _wants_page(request):
         return error_page(404, message, headers)
-    return json_response(error_body(code, message), exc.status, headers)
+    return _error_response(request, exc.status, code, message, headers=headers)
 
 
 def _failure(request: web.Request, exc: Exception) -> web.Response:
@@ -158,15 +186,15 @@ def _failure(request: web.Request, exc: Exception) -> web.Response:
         retry = {"Retry-After": str(max(1, round(exc.retry_after)))} if isinstance(exc, RateLimited) else None
         if _wants_page(request):
             return error_page(exc.status, exc.message, retry)
-        return json_response(error_body(exc.code, exc.message, exc.details), exc.status, retry)
+        return _error_response(request, exc.status, exc.code, exc.message, exc.details, retry)
     if isinstance(exc, web.RequestPayloadError | HttpProcessingError):
         # A body the parser cannot read (bad chunked encoding, bad compression). The exception's text
         # may quote the request's bytes: log its class only.
         log.info("unreadable request body: %s", type(exc).__name__)
-        return json_response(error_body("bad_request", "请求格式错误"), 400)
+        return _error_response(request, 400, "bad_request", "请求格式错误")
     if isinstance(exc, ConnectionResetError):
         # The client went away mid-request (closed while sending its body): nothing to answer, no fault.
         log.info("client disconnected during %s", request.method)
-        return json_response(error_body("client_disconnected", "客户端已断开连接"), 400)
+        return _error_response(request, 400, "client_disconnected", "客户端已断开连接")
     log.exception("unhandled error on %s", request.method)
-    return json_response(error_body("internal_error", "服务器内部错误，请稍后再试"), 500)
+    return _error_response(request, 500, "internal_error", "服务器内部错误，请稍后再试")

@@ -13,7 +13,7 @@ import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -96,6 +96,11 @@ class Call(Generic[B, Q]):
 Handler = Callable[[Call[Any, Any]], Awaitable[BaseModel | web.StreamResponse | None]]
 
 
+# How a surface writes its errors: ours ({"error": {"code", "message"}}) or GeoReport v2's array of
+# {"code", "description"} (the Open311 surface; backend.http.middleware writes both).
+ErrorFormat = Literal["house", "open311"]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     method: str
@@ -119,12 +124,17 @@ class Endpoint:
     # describes its parts for the OpenAPI description only.
     upload: type[BaseModel] | None = None
     form_max_bytes: int = 0  # 0: FORM_MAX_BYTES (a form with a long text says how long it may be)
+    errors_as: ErrorFormat = "house"
 
 
 @dataclass
 class RouteTable:
     prefix: str = ""
     endpoints: list[Endpoint] = field(default_factory=list)
+    # A surface whose keys arrive otherwise than ``Authorization: Bearer`` (Open311's api_key
+    # parameter) brings its own authenticator; None: the one install() is given.
+    authenticator: Authenticator | None = None
+    errors_as: ErrorFormat = "house"
 
     def route(
         self,
@@ -159,7 +169,7 @@ class RouteTable:
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
-                         upload, form_max_bytes)
+                         upload, form_max_bytes, self.errors_as)
             )
             return handler
 
@@ -172,6 +182,8 @@ Authenticator = Callable[[web.Request, frozenset[Role]], Awaitable[Any]]
 ACCESS_ATTR = "__yangguang_access__"
 # Set on handlers of HTML pages: their errors are HTML for browsers (backend.http.middleware).
 PAGE_ATTR = "__yangguang_page__"
+# Set on every wrapped handler: the ErrorFormat of its surface (backend.http.middleware).
+ERRORS_ATTR = "__yangguang_errors__"
 
 
 def router_path(path: str) -> str:
@@ -194,9 +206,10 @@ def install(app: web.Application, table: RouteTable, authenticate: Authenticator
     for ep in table.endpoints:
         if ep.access == PARTY and authenticate_party is None:
             raise ValueError(f"{ep.method} {ep.path}: a PARTY route needs the party authenticator")
-        wrapped = _wrap(app, ep, authenticate, authenticate_party)
+        wrapped = _wrap(app, ep, table.authenticator or authenticate, authenticate_party)
         setattr(wrapped, ACCESS_ATTR, ep.access)
         setattr(wrapped, PAGE_ATTR, ep.produces == "text/html")
+        setattr(wrapped, ERRORS_ATTR, ep.errors_as)
         app.router.add_route(ep.method, router_path(ep.path), wrapped)
 
 

@@ -7,7 +7,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    model_validator,
+)
 
 T = TypeVar("T")
 
@@ -102,3 +111,16 @@ class Page(BaseModel, Generic[T]):
     page: int
     page_size: int
     total: int
+
+
+class Open311Error(BaseModel):
+    code: str = Field(description="稳定的错误码（与本系统其他接口相同）；HTTP 状态码即响应状态",
+                      examples=["service_not_found"])
+    description: str = Field(description="中文说明；参数校验失败时附出错的字段")
+
+
+class Open311Errors(RootModel[list[Open311Error]]):
+    """GeoReport v2's error list (the Open311 surface, /open311/v2/)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [[
+        {"code": "invalid_api_key", "description": "访问密钥无效或已吊销"}]]})

@@ -23,7 +23,10 @@ class Complaint(Model):
     tracking_no = fields.CharField(max_length=32, unique=True)
     kind = fields.CharEnumField(ComplaintKind, max_length=16)
     about = fields.CharEnumField(ComplaintAbout, max_length=16, default=ComplaintAbout.AGENCY)
-    channel = fields.CharField(max_length=16, default="miniprogram")  # miniprogram | h5
+    channel = fields.CharField(max_length=16, default="miniprogram")  # miniprogram | h5 | open311
+    # The integrator key (Role.INTEGRATOR, a named system) that filed it through Open311; an
+    # integrator reads back only what its system filed (services/complaints/open311.py).
+    filed_by_key_id = fields.UUIDField(null=True, db_index=True)
     # SHA-256 of the complainant's query code (the code itself is shown once, on the receipt).
     query_code_hash = fields.CharField(max_length=64, default="")
     # Random salt of the leaf's digests of the text and address: the log commits to them without

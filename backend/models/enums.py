@@ -14,6 +14,9 @@ class Role(StrEnum):
     REVIEWER = "reviewer"  # legal-review unit (法制审核)
     HEAD = "head"  # agency head / head's meeting (负责人集体讨论)
     SUPERVISOR = "supervisor"  # 司法局 / 执法监督机构: sees every agency
+    # A named system passing complaints in through Open311 (a 12345 hotline platform): it files
+    # requests and reads its own, and reaches nothing of the agency API.
+    INTEGRATOR = "integrator"
 
 
 class AgencyKind(StrEnum):

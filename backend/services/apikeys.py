@@ -52,6 +52,7 @@ class Principal:
     agency_id: uuid.UUID
     role: Role
     holder: str = ""  # the person or system the key belongs to (audit entries record it)
+    system_name: str = ""  # the named system holding the key, if a system holds it
 
     @property
     def actor(self) -> str:
@@ -77,9 +78,15 @@ async def create_key(agency: Agency, role: Role, name: str, actor: str, holder: 
     if holder.officer_id is not None and not await Officer.filter(
             id=holder.officer_id, agency_id=agency.id, status=OfficerStatus.ACTIVE).exists():
         raise NotFound("未找到该机构在岗的执法人员", code="officer_not_found")
+    if role is Role.INTEGRATOR and not holder.system_name:
+        # An Open311 integrator is a system (a 12345 hotline platform), named so its filings say whose they are.
+        raise ValidationFailed("对接系统密钥必须属于一个具名系统（system_name）",
+                               code="integrator_key_needs_system")
     if role is Role.SUPERVISOR and agency.kind is not AgencyKind.SUPERVISOR:
         raise Conflict("只有监督机构可以持有监督密钥", code="supervisor_key_for_agency")
-    if role is not Role.SUPERVISOR and agency.kind is AgencyKind.SUPERVISOR:
+    # The city's 12345 platform is usually connected by the supervisor (司法局): integrator keys may
+    # belong to any agency; every other key of a supervisor is a supervisor key.
+    if role not in (Role.SUPERVISOR, Role.INTEGRATOR) and agency.kind is AgencyKind.SUPERVISOR:
         raise Conflict("监督机构只能持有监督密钥", code="agency_key_for_supervisor")
     key = mint_key()
     async with in_transaction():
@@ -102,7 +109,8 @@ async def authenticate(key: str, clock: Clock) -> Principal | None:
     if row is None:
         return None
     principal = Principal(key_id=row["id"], agency_id=row["agency_id"], role=Role(row["role"]),
-                          holder=holder_label(row["officer_name"], row["person_name"], row["system_name"]))
+                          holder=holder_label(row["officer_name"], row["person_name"], row["system_name"]),
+                          system_name=row["system_name"])
     await _touch(principal.key_id, clock)
     return principal
 

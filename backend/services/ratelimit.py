@@ -312,3 +312,12 @@ PHONE_CODE_REQUESTS = Rule("phone_code", lambda s: Limit.per_hour(10, burst=5))
 PHONE_CODE_WINDOWS = Windows("phone_code_number", ((timedelta(minutes=1), 1), (timedelta(hours=1), 5),
                                                   (timedelta(days=1), 10)),
                              code="phone_code_rate_limited", message="该号码获取验证码过于频繁，请稍后再试")
+
+
+# --- Open311 GeoReport v2 (12345 hotline platforms) -------------------------------------------------
+
+# The service list and definitions are public: the scan budget per client.
+OPEN311_DISCOVERY = Rule("open311_discovery", lambda s: Limit.per_minute(s.scan_rate_per_minute))
+# A city's hotline passes on every call it takes: per integrator agency, a busy hour's worth a minute.
+OPEN311_FILINGS = Rule("open311_filing", lambda s: Limit.per_minute(600, burst=200), per="agency")
+OPEN311_READS = Rule("open311_read", lambda s: Limit.per_minute(s.scan_rate_per_minute), per="agency")

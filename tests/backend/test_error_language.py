@@ -25,7 +25,10 @@ TECHNICAL = {"JSON", "application/json", "Authorization", "Bearer", "API", "UUID
              # API field names and command names are the fixed interface, in English by design.
              "officer_id", "person_name", "system_name", "yangguang", "supervisor", "create",
              "file", "first", "second", "audit", "verify", "preview_hash",
-             "kind", "reason", "agency_id", "filed_on", "decided_on", "decision_id", "authority"}
+             "kind", "reason", "agency_id", "filed_on", "decided_on", "decision_id", "authority",
+             # Open311 GeoReport v2's parameter and resource names.
+             "api_key", "services", "json", "service_request_id", "start_date", "end_date", "case_number",
+             "lat", "long"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_/]*")
 
 

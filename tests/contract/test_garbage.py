@@ -15,9 +15,10 @@ import pytest
 from backend.app_keys import CLOCK, SETTINGS
 from backend.http.routing import PARTY, PUBLIC, Endpoint
 from backend.models.enums import Role
+from backend.services.apikeys import KeyHolder, create_key
 from backend.services.parties import sessions
 from tests.factories import a_supervisor, an_agency
-from tests.support.endpoints import concrete_path, endpoints
+from tests.support.endpoints import concrete_path, endpoints, error_of
 
 WRONG_VALUES: list[object] = [
     None, 0, -1, 2**63, 1.5e308, True, "", "x" * 5000, "\u0000", "😀" * 100, [], [1, "a", None],
@@ -37,8 +38,9 @@ async def _assert_clean_error(resp, where: str, expected: set[int] | None = None
     if resp.status >= 400:
         body = json.loads(text) if resp.content_type == "application/json" else None
         assert body is not None, f"{where}: error is not JSON: {text[:200]}"
-        assert body["error"]["code"].replace("_", "").isalnum(), where
-        assert body["error"]["message"], where
+        code, message = error_of(body)
+        assert code.replace("_", "").isalnum(), where
+        assert message, where
     if expected is not None:
         assert resp.status in expected, f"{where}: {resp.status} not in {expected}: {text[:300]}"
 
@@ -70,6 +72,8 @@ async def keys(client) -> dict[Any, str]:  # type: ignore[no-untyped-def]
     out: dict[Any, str] = {role: await agency.key(role) for role in (Role.OFFICER, Role.REVIEWER, Role.HEAD)}
     out[Role.ADMIN] = agency.admin_key
     out[Role.SUPERVISOR] = supervisor.admin_key
+    _, out[Role.INTEGRATOR] = await create_key(supervisor.agency, Role.INTEGRATOR, "12345", "test",
+                                               KeyHolder(system_name="市12345热线"))
     issued = await sessions.sign_in("o_garbage", sandbox=False, settings=client.app[SETTINGS],
                                     clock=client.app[CLOCK])
     out[PARTY] = issued.token  # a signed-in party for the /mp/v1/me routes

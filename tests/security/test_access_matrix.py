@@ -9,9 +9,10 @@ import pytest
 from backend.app import create_app
 from backend.http.routing import ACCESS_ATTR, PARTY, PUBLIC
 from backend.models.enums import Role
+from backend.services.apikeys import KeyHolder, create_key
 from tests.conftest import make_settings
 from tests.factories import a_supervisor, an_agency
-from tests.support.endpoints import concrete_path, endpoints
+from tests.support.endpoints import concrete_path, endpoints, error_of
 
 FORGED = ["yg_" + "A" * 43, "yg_notakey", "Bearer", "x" * 500, "yg_" + "é" * 10]
 
@@ -36,13 +37,12 @@ async def test_protected_routes_refuse_missing_and_forged_keys(client):
         path = concrete_path(ep)
         resp = await client.request(ep.method, path)
         assert resp.status == 401, f"{ep.method} {ep.path} without a key gave {resp.status}"
-        assert (await resp.json())["error"]["code"] == "missing_api_key"
+        assert error_of(await resp.json())[0] == "missing_api_key"
         for forged in FORGED:
             resp = await client.request(ep.method, path, headers={"Authorization": f"Bearer {forged}"})
             assert resp.status == 401, f"{ep.method} {ep.path} with a forged key gave {resp.status}"
-            body = await resp.json()
-            assert body["error"]["code"] == "invalid_api_key"
-            assert body["error"]["message"]
+            code, message = error_of(await resp.json())
+            assert code == "invalid_api_key" and message
 
 
 async def test_a_revoked_key_stops_working_at_once(client):
@@ -64,6 +64,8 @@ async def test_each_role_reaches_exactly_the_routes_declared_for_it(client):
     keys = {role: await agency.key(role) for role in (Role.OFFICER, Role.REVIEWER, Role.HEAD)}
     keys[Role.ADMIN] = agency.admin_key
     keys[Role.SUPERVISOR] = supervisor.admin_key
+    _, keys[Role.INTEGRATOR] = await create_key(supervisor.agency, Role.INTEGRATOR, "12345", "test",
+                                                KeyHolder(system_name="市12345热线"))
     checked = 0
     for ep in endpoints(client.app):
         if ep.access in (PUBLIC, PARTY):
@@ -74,7 +76,7 @@ async def test_each_role_reaches_exactly_the_routes_declared_for_it(client):
                 assert resp.status != 403, f"{role} was refused {ep.method} {ep.path}"
             else:
                 assert resp.status == 403, f"{role} reached {ep.method} {ep.path}: {resp.status}"
-                assert (await resp.json())["error"]["code"] == "role_forbidden"
+                assert error_of(await resp.json())[0] == "role_forbidden"
             assert resp.status < 500
             checked += 1
     assert checked >= 5 * 6

@@ -47,6 +47,7 @@ from backend.models.enums import (
     NotificationEvent,
 )
 from backend.services import audit, calendar
+from backend.services.apikeys import Principal
 from backend.services.complaints import handling, photos, steps
 from backend.services.ratelimit import PHONE_CODE_WINDOWS
 from backend.services.states import COMPLAINT
@@ -223,6 +224,9 @@ class Filing:
     address: str = ""
     named: Named | None = None
     channel: str = "miniprogram"
+    # An Open311 integrator's key (a named system) filing on a caller's behalf: the audit entry is
+    # theirs, and they read back what they filed (services/complaints/open311.py).
+    filed_by: Principal | None = None
 
 
 @dataclass(frozen=True)
@@ -286,16 +290,20 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             case_id=subject.case_id, decision_id=subject.decision_id, text=filing.text, photos=uploads,
             latitude=lat, longitude=lng, address=filing.address, anonymous=verification is None,
             contact_phone=verification.phone if verification is not None else None, channel=filing.channel,
+            filed_by_key_id=filing.filed_by.key_id if filing.filed_by is not None else None,
             status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
             query_code_hash=code_hash(salt, query_code),
             acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
             acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
             due_on_provisional=due.provisional)
         await steps.record_intake(complaint, clock)
-        await audit.record(PUBLIC, "complaint.submit", "complaint", complaint.id, agency_id=subject.agency_id,
-                           role=steps.COMPLAINANT_ROLE, data={"kind": filing.kind.value,
-                                                              "about": filing.about.kind.value,
-                                                "photos": len(uploads), "named": verification is not None})
+        by = filing.filed_by
+        await audit.record(by.actor if by is not None else PUBLIC, "complaint.submit", "complaint", complaint.id,
+                           agency_id=subject.agency_id,
+                           role=by.role.value if by is not None else steps.COMPLAINANT_ROLE,
+                           data={"kind": filing.kind.value, "about": filing.about.kind.value,
+                                 "photos": len(uploads), "named": verification is not None,
+                                 "channel": filing.channel})
     return Receipt(complaint, query_code)
 
 
