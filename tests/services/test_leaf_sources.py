@@ -161,10 +161,9 @@ async def test_an_edit_of_any_kind_of_row_is_named_with_its_leaf_and_field(db, t
     if column == "anonymous":
         _, flag = await conn.execute_query(f"SELECT anonymous FROM complaint WHERE leaf_index = {leaf_index}")
         value = not flag[0][0]
-    if conn.capabilities.dialect == "postgres" and column in ("officers", "data"):
-        await _sql(f'UPDATE "{table}" SET "{column}" = CAST(? AS JSONB) WHERE leaf_index = ?', [value, leaf_index])
-    elif conn.capabilities.dialect == "postgres" and column == "occurred_at":
-        await _sql(f'UPDATE "{table}" SET "{column}" = CAST(? AS TIMESTAMPTZ) WHERE leaf_index = ?',
+    pg_type = {"officers": "JSONB", "data": "JSONB", "occurred_at": "TIMESTAMPTZ"}.get(column)
+    if conn.capabilities.dialect == "postgres" and pg_type is not None:  # the text as a psql user types it
+        await _sql(f'UPDATE "{table}" SET "{column}" = CAST(CAST(? AS TEXT) AS {pg_type}) WHERE leaf_index = ?',
                    [value, leaf_index])
     else:
         await _sql(f'UPDATE "{table}" SET "{column}" = ? WHERE leaf_index = ?', [value, leaf_index])
