@@ -1,7 +1,7 @@
 """Transparency log: (a) the cost of a leaf on an append, (b) proof time at 10,000 vs 1,000,000 leaves,
 (c) `audit verify` over 1,000,000 leaves.
 
-    python bench/log_bench.py [--appends 2000] [--big 1000000] [--postgres]
+    python bench/log_bench.py [--appends 2000] [--big 1000000] [--postgres] [--parts abc]
 
 (a) times N transactions that each insert one audit_event row (the baseline), against N that insert
 the same row and append its leaf, interleaved in rounds; prints the ratio. (b) fills two logs (10k and
@@ -9,7 +9,10 @@ the same row and append its leaf, interleaved in rounds; prints the ratio. (b) f
 then times inclusion and consistency proofs and roots at random sizes in each. (c) runs the whole-log
 audit over the 1M log, in process and as `yangguang audit verify`. SQLite in a temporary folder by
 default; --postgres starts a throwaway PostgreSQL server (Debian's binaries) instead, which runs with
-fsync and synchronous_commit off unless --durable is given.
+fsync and synchronous_commit off unless --durable is given. ``--parts c`` runs only the audit (its log
+is filled all the same). Audit times are wall clock and, in brackets, this process's CPU time (with
+SQLite that includes the database's thread; with PostgreSQL not the server's): on a shared machine the
+CPU time says more than the wall clock about the code.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,6 +49,7 @@ from backend.services.transparency.verify import audit  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 clock = time.perf_counter
+cpu = time.process_time
 
 
 async def bench_appends(n: int, rounds: int = 4) -> tuple[float, float]:
@@ -189,19 +194,28 @@ async def time_http(settings: Settings, size: int, samples: int = 300) -> dict[s
 async def run(args: argparse.Namespace, url_for: dict[str, str], data_dir: Path) -> None:
     for url in url_for.values():
         await migrate(url)
-    settings = Settings(data_dir=data_dir, database_url=url_for["appends"])
-    async with orm(settings):
-        await bench_appends(200, rounds=2)  # warm up
-        plain, logged = await bench_appends(args.appends)
-    print(f"(a) append, one transaction each ({args.appends} per mode, interleaved rounds): "
-          f"row alone {plain * 1000:.3f} ms, row + leaf {logged * 1000:.3f} ms, ratio {logged / plain:.2f}")
+    if "a" in args.parts:
+        settings = Settings(data_dir=data_dir, database_url=url_for["appends"])
+        async with orm(settings):
+            await bench_appends(200, rounds=2)  # warm up
+            plain, logged = await bench_appends(args.appends)
+        print(f"(a) append, one transaction each ({args.appends} per mode, interleaved rounds): "
+              f"row alone {plain * 1000:.3f} ms, row + leaf {logged * 1000:.3f} ms, ratio {logged / plain:.2f}")
 
-    sizes = {"small": 10_000, "big": args.big}
+    sizes = {"small": 10_000, "big": args.big} if "b" in args.parts else {"big": args.big}
     for name, size in sizes.items():
         async with orm(Settings(data_dir=data_dir, database_url=url_for[name])):
             t0 = clock()
             await fill(size, domain=name == "big")  # the audit (c) rebuilds the big log's leaves from rows
             print(f"    filled {size:,} leaves in {clock() - t0:.1f} s")
+    if "b" in args.parts:
+        await bench_proofs(args, url_for, data_dir, sizes)
+    if "c" in args.parts:
+        await bench_audit(url_for, data_dir)
+
+
+async def bench_proofs(args: argparse.Namespace, url_for: dict[str, str], data_dir: Path,
+                       sizes: dict[str, int]) -> None:
     runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
     for _ in range(3):  # interleaved, so load from elsewhere on the machine hits both alike
         for name, size in sizes.items():
@@ -218,27 +232,38 @@ async def run(args: argparse.Namespace, url_for: dict[str, str], data_dir: Path)
     for k in figures["small"]:
         print(f"    {k}: {args.big:,} / 10,000 = {figures['big'][k] / figures['small'][k]:.2f}")
 
+
+async def bench_audit(url_for: dict[str, str], data_dir: Path) -> None:
+    load_before = f"{os.getloadavg()[0]:.1f}"
+
     s = Settings(data_dir=data_dir, database_url=url_for["big"])
     async with orm(s):
         await checkpoints.make_checkpoint(s, Clock())
         keys = checkpoints.LogKeys(data_dir).verifiers()
-        t0 = clock()
+        t0, c0 = clock(), cpu()
         report = await audit(keys)
-        took = clock() - t0
+        took, took_cpu = clock() - t0, cpu() - c0
         assert report.ok, [p.line() for p in report.problems[:5]]
-        t0 = clock()
+        t0, c0 = clock(), cpu()
         report = await audit(keys, sources=registry(data_dir))  # each leaf rebuilt from its row, as the CLI does
         report.problems.extend(await unlogged_rows())
-        took_domain = clock() - t0
+        took_domain, took_domain_cpu = clock() - t0, cpu() - c0
     assert report.ok, [p.line() for p in report.problems[:5]]
-    print(f"(c) audit over {report.size:,} leaves in process: log only {took:.1f} s; "
-          f"with every leaf rebuilt from its row {took_domain:.1f} s")
+    print(f"(c) audit over {report.size:,} leaves in process: log only {took:.1f} s (CPU {took_cpu:.1f} s); "
+          f"with every leaf rebuilt from its row {took_domain:.1f} s (CPU {took_domain_cpu:.1f} s), "
+          f"ratio {took_domain / took:.2f}; load average before: {load_before}, after: {os.getloadavg()[0]:.1f}")
     env = {**os.environ, "YANGGUANG_DATABASE_URL": url_for["big"], "YANGGUANG_DATA_DIR": str(data_dir),
            "YANGGUANG_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    t0 = clock()
+    t0, c0 = clock(), _children_cpu()
     result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "backend.cli", "audit", "verify"],
                                      env=env, capture_output=True, text=True, check=False)
-    print(f"    yangguang audit verify: {clock() - t0:.1f} s, exit {result.returncode}: {result.stdout.strip()}")
+    print(f"    yangguang audit verify: {clock() - t0:.1f} s (CPU {_children_cpu() - c0:.1f} s), "
+          f"exit {result.returncode}: {result.stdout.strip()}")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -246,6 +271,7 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--parts", default="abc", help="which parts to run: a, b, c (default all)")
     parser.add_argument("--durable", action="store_true",
                         help="PostgreSQL with fsync and synchronous_commit on (the test server has them off)")
     args = parser.parse_args()

@@ -133,8 +133,11 @@ async def test_range_requests_get_206_with_the_right_bytes_and_416_beyond_the_en
         assert resp.status == 206, header
         assert await resp.read() == expected and resp.headers["Content-Range"] == content_range
         assert resp.headers["Cache-Control"] == "no-store"
-    resp = await client.get(url, headers={**case.agency.auth(), "Range": f"bytes={len(data) + 10}-"})
-    assert resp.status == 416 and resp.headers["Content-Range"] == f"bytes */{len(data)}"
+    for unsatisfiable in (f"bytes={len(data) + 10}-", f"bytes={len(data)}-{len(data) + 5}", "bytes=20-10",
+                          "bytes=abc", "items=0-9"):
+        resp = await client.get(url, headers={**case.agency.auth(), "Range": unsatisfiable})
+        assert resp.status == 416, unsatisfiable
+        assert resp.headers["Content-Range"] == f"bytes */{len(data)}", unsatisfiable
 
 
 async def test_the_type_comes_from_the_content_not_the_name_or_the_declared_type(client, settings, clock):
