@@ -698,8 +698,7 @@ def cmd_calendar_load(settings: Settings, args: argparse.Namespace) -> int:
                                      actor=f"operator:{person}", clock=Clock())
 
     result = asyncio.run(run())
-    words = {"review": "法制审核", "publication": "决定公示", "withdrawal": "撤回公示", "complaint": "投诉处理"}
-    changed = "，".join(f"{words[k]} {v} 个" for k, v in result.recomputed.items())
+    changed = "，".join(f"{clocks.STORED_WORDS[k]} {v} 个" for k, v in result.recomputed.items())
     confirmed = sum(result.confirmed.values())
     print(f"已载入 {'、'.join(map(str, result.years))} 年的安排（{len(entries)} 天，载入编号 {result.load.id}）；"
           f"重算期限：{changed}；另有 {confirmed} 个暂定期限已按官方安排确认")

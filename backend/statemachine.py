@@ -32,31 +32,39 @@ from backend.models.enums import (
 S = TypeVar("S", bound=StrEnum)
 
 # What users read: error messages name states, actions and roles in Chinese, never the stored values.
-STATE_WORDS: dict[StrEnum, str] = {
-    CredentialStatus.VALID: "有效", CredentialStatus.SUSPENDED: "暂扣", CredentialStatus.REVOKED: "注销",
-    CredentialStatus.EXPIRED: "已过期", CredentialStatus.VOID: "已作废", CredentialStatus.NOT_YET_VALID: "未生效",
-    CaseStatus.OPEN: "已立案", CaseStatus.INVESTIGATING: "调查中", CaseStatus.IN_REVIEW: "法制审核中",
-    CaseStatus.DECIDED: "已决定", CaseStatus.EXECUTING: "执行中", CaseStatus.CLOSED: "已结案",
-    CaseStatus.REFERRED: "已移送",
-    ReviewStatus.SUBMITTED: "已提交审核", ReviewStatus.APPROVED: "审核通过",
-    ReviewStatus.CORRECTION_REQUESTED: "要求补正", ReviewStatus.REFERRED: "已移送",
-    ReviewStatus.DISPUTED: "有异议", ReviewStatus.HEAD_DECIDED: "负责人已决定",
-    DecisionStatus.DRAFT: "草稿", DecisionStatus.PUBLISHED: "公示中", DecisionStatus.CORRECTED: "已更正",
-    DecisionStatus.WITHDRAWN: "已撤回", DecisionStatus.ENDED: "公示期已结束",
-    ComplaintStatus.SUBMITTED: "已提交", ComplaintStatus.ACKNOWLEDGED: "已受理", ComplaintStatus.HANDLING: "办理中",
-    ComplaintStatus.ANSWERED: "已答复", ComplaintStatus.ESCALATED: "已上报", ComplaintStatus.CLOSED: "已办结",
-    NotificationStatus.PENDING: "待发送", NotificationStatus.SENDING: "发送中", NotificationStatus.SENT: "已发送",
-    NotificationStatus.DELIVERED: "已送达", NotificationStatus.FAILED: "发送失败",
-    NotificationStatus.SUPERSEDED: "已改用其他渠道",
-    PublishState.DRAFT: "草稿", PublishState.PENDING_REVIEW: "待审核", PublishState.APPROVED: "审核通过待公开",
-    PublishState.PUBLISHED: "已公开", PublishState.REJECTED: "已退回", PublishState.SUPERSEDED: "已被新版本取代",
-    PublishState.RETIRED: "已停止公开",
-    RectificationStatus.ORDERED: "待整改", RectificationStatus.ANSWERED: "已书面答复",
-    RectificationStatus.RETURNED: "答复被退回", RectificationStatus.ESCALATED: "已提请政府督办",
-    RectificationStatus.ACCEPTED: "整改已认可",
-    RemedyState.PENDING: "审理中", RemedyState.DECIDED: "已作出结果",
-    StatisticsStatus.DRAFT: "未报送", StatisticsStatus.SUBMITTED: "已报送", StatisticsStatus.PUBLISHED: "已公开",
-}
+# Keyed by the enum and its value: members of different enums share values ("draft", "pending",
+# "published"), and StrEnum members with equal values are one dict key.
+_STATE_WORD_LIST: tuple[tuple[StrEnum, str], ...] = (
+    (CredentialStatus.VALID, "有效"), (CredentialStatus.SUSPENDED, "暂扣"), (CredentialStatus.REVOKED, "注销"),
+    (CredentialStatus.EXPIRED, "已过期"), (CredentialStatus.VOID, "已作废"),
+    (CredentialStatus.NOT_YET_VALID, "未生效"), (CaseStatus.OPEN, "已立案"), (CaseStatus.INVESTIGATING, "调查中"),
+    (CaseStatus.IN_REVIEW, "法制审核中"), (CaseStatus.DECIDED, "已决定"), (CaseStatus.EXECUTING, "执行中"),
+    (CaseStatus.CLOSED, "已结案"), (CaseStatus.REFERRED, "已移送"), (ReviewStatus.SUBMITTED, "已提交审核"),
+    (ReviewStatus.APPROVED, "审核通过"), (ReviewStatus.CORRECTION_REQUESTED, "要求补正"),
+    (ReviewStatus.REFERRED, "已移送"), (ReviewStatus.DISPUTED, "有异议"), (ReviewStatus.HEAD_DECIDED, "负责人已决定"),
+    (DecisionStatus.DRAFT, "草稿"), (DecisionStatus.PUBLISHED, "公示中"), (DecisionStatus.CORRECTED, "已更正"),
+    (DecisionStatus.WITHDRAWN, "已撤回"), (DecisionStatus.ENDED, "公示期已结束"),
+    (ComplaintStatus.SUBMITTED, "已提交"), (ComplaintStatus.ACKNOWLEDGED, "已受理"),
+    (ComplaintStatus.HANDLING, "办理中"), (ComplaintStatus.ANSWERED, "已答复"), (ComplaintStatus.ESCALATED, "已上报"),
+    (ComplaintStatus.CLOSED, "已办结"), (NotificationStatus.PENDING, "待发送"),
+    (NotificationStatus.SENDING, "发送中"), (NotificationStatus.SENT, "已发送"),
+    (NotificationStatus.DELIVERED, "已送达"), (NotificationStatus.FAILED, "发送失败"),
+    (NotificationStatus.SUPERSEDED, "已改用其他渠道"), (PublishState.DRAFT, "草稿"),
+    (PublishState.PENDING_REVIEW, "待审核"), (PublishState.APPROVED, "审核通过待公开"),
+    (PublishState.PUBLISHED, "已公开"), (PublishState.REJECTED, "已退回"),
+    (PublishState.SUPERSEDED, "已被新版本取代"), (PublishState.RETIRED, "已停止公开"),
+    (RectificationStatus.ORDERED, "待整改"), (RectificationStatus.ANSWERED, "已书面答复"),
+    (RectificationStatus.RETURNED, "答复被退回"), (RectificationStatus.ESCALATED, "已提请政府督办"),
+    (RectificationStatus.ACCEPTED, "整改已认可"), (RemedyState.PENDING, "审理中"),
+    (RemedyState.DECIDED, "已作出结果"), (StatisticsStatus.DRAFT, "未报送"), (StatisticsStatus.SUBMITTED, "已报送"),
+    (StatisticsStatus.PUBLISHED, "已公开"),
+)
+STATE_WORDS: dict[tuple[type, str], str] = {(type(state), state.value): word for state, word in _STATE_WORD_LIST}
+
+
+def state_word(state: StrEnum) -> str:
+    """What users read for a stored state."""
+    return STATE_WORDS.get((type(state), state.value), "未知")
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
                                Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构",
                                Role.INTEGRATOR: "对接系统（Open311）"}
@@ -91,7 +99,7 @@ class Machine(Generic[S]):
 
     def refusal(self, current: S, action: str) -> str:
         subject = SUBJECT_WORDS.get(self.name, "该事项")
-        return (f"{subject}当前状态为“{STATE_WORDS.get(current, '未知')}”，"
+        return (f"{subject}当前状态为“{state_word(current)}”，"
                 f"不能{ACTION_WORDS.get(f'{self.name}.{action}', ACTION_WORDS.get(action, '执行此操作'))}")
 
     def next(self, current: S, action: str) -> S:

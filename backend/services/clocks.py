@@ -109,6 +109,7 @@ async def load(entries: list[calendar.Entry], *, source_name: str, sha256: str, 
 @dataclass(frozen=True)
 class Stored:
     name: str
+    words: str  # what the operator reads after a load (yangguang calendar load)
     recompute: Callable[[calendar.Calendar, list[int], str], Awaitable[tuple[int, int]]]
 
 
@@ -215,8 +216,10 @@ async def _registers(cal: calendar.Calendar, years: list[int], actor: str) -> tu
 
 
 STORED: tuple[Stored, ...] = (
-    Stored("review", _reviews), Stored("publication", _publications), Stored("withdrawal", _withdrawals),
-    Stored("complaint", _complaints), Stored("register", _registers))
+    Stored("review", "法制审核", _reviews), Stored("publication", "决定公示", _publications),
+    Stored("withdrawal", "撤回公示", _withdrawals), Stored("complaint", "投诉处理", _complaints),
+    Stored("register", "公开清单变更", _registers))
+STORED_WORDS = {spec.name: spec.words for spec in STORED}
 
 
 # -- overdue views --------------------------------------------------------------------------------

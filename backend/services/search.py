@@ -149,7 +149,7 @@ class Page:
 def checked_filters(filters: Filters) -> Filters:
     """The query as the index sees it (normalised), or a 422 saying what is wrong with it."""
     if filters.decided_from and filters.decided_to and filters.decided_from > filters.decided_to:
-        raise ValidationFailed("起始日期（from）不能晚于截止日期（to）", code="date_range_invalid")
+        raise ValidationFailed("起始日期不能晚于截止日期", code="date_range_invalid")
     party = filters.party
     if party is not None:
         party = normalize(party).strip()

@@ -19,7 +19,7 @@ from backend.services.complaints import intake, photos
 from backend.services.ratelimit import COMPLAINT_LOOKUPS, COMPLAINT_UPLOADS, COMPLAINTS, PHONE_CODE_REQUESTS
 from backend.services.states import COMPLAINT
 from backend.services.transparency import checkpoints, log
-from backend.statemachine import STATE_WORDS
+from backend.statemachine import state_word
 from miniprogram_api import pages
 from miniprogram_api.complaint_schemas import (
     AboutIn,
@@ -155,7 +155,7 @@ async def _status(c: Complaint) -> ComplaintStatusOut:
     agency = await Agency.get(id=c.agency_id)
     steps = await intake.public_steps(c)
     return ComplaintStatusOut(
-        tracking_no=c.tracking_no, kind=c.kind, status=c.status, status_text=STATE_WORDS[c.status],
+        tracking_no=c.tracking_no, kind=c.kind, status=c.status, status_text=state_word(c.status),
         agency_name=agency.name, submitted_at=c.submitted_at or c.created_at, acknowledge_due_on=c.acknowledge_due_on,
         answer_due_on=c.answer_due_on, answer=c.answer, can_rate=c.status.value == "answered",
         satisfaction=c.satisfaction,

@@ -40,3 +40,22 @@ def test_every_table_only_names_states_of_its_own_enum():
     for machine in MACHINES:
         enums = {type(s) for moves in machine.table.values() for pair in moves.items() for s in pair}
         assert len(enums) == 1, machine.name
+
+
+def test_every_state_of_every_table_reads_as_its_own_word_even_where_enums_share_values():
+    """DecisionStatus.DRAFT, PublishState.DRAFT and StatisticsStatus.DRAFT are all "draft", and
+    StrEnum members with equal values are one dict key: each must still read as its own word."""
+    from backend.models.enums import RemedyState, StatisticsStatus
+    from backend.statemachine import _STATE_WORD_LIST, state_word
+
+    declared = {(type(state), state.value): word for state, word in _STATE_WORD_LIST}
+    assert len(declared) == len(_STATE_WORD_LIST), "a state is declared twice"
+    for machine in MACHINES:
+        for moves in machine.table.values():
+            for state in (s for pair in moves.items() for s in pair):
+                assert state_word(state) == declared[(type(state), state.value)], (machine.name, state)
+    assert (state_word(DecisionStatus.DRAFT), state_word(StatisticsStatus.DRAFT)) == ("草稿", "未报送")
+    assert (state_word(NotificationStatus.PENDING), state_word(RemedyState.PENDING)) == ("待发送", "审理中")
+    assert state_word(DecisionStatus.PUBLISHED) == "公示中"
+    refusal = DECISION.refusal(DecisionStatus.DRAFT, "withdraw")
+    assert "草稿" in refusal, refusal
