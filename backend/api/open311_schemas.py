@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from backend.http.schemas import Body, EventTime, stripped, stripped_nonempty
 
@@ -36,6 +45,9 @@ ShortOpt = Annotated[Annotated[str, StringConstraints(max_length=100)] | None, O
 Discarded = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, Opt]
 Description = Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(stripped_nonempty)]
 CommaList = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, Opt]
+# A date-time, or the empty field GeoReport clients send for "not given" (described so, not only accepted).
+OptTime = Annotated[EventTime | None, Opt, WithJsonSchema(
+    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]})]
 
 
 class ServiceOut(BaseModel):
@@ -145,8 +157,8 @@ class RequestsQuery(Body):
     jurisdiction_id: ShortOpt = Field(None, description="可不填")
     service_request_id: CommaList = Field(None, description="逗号分隔的受理编号（最多 100 个）；给出时忽略日期")
     service_code: CommaList = Field(None, description="逗号分隔的服务类型")
-    start_date: Annotated[EventTime | None, Opt] = Field(None, description="ISO 8601，带时区；默认 end_date 前 90 天")
-    end_date: Annotated[EventTime | None, Opt] = Field(None, description="ISO 8601，带时区；默认现在；范围最长 90 天")
+    start_date: OptTime = Field(None, description="ISO 8601，带时区；默认 end_date 前 90 天")
+    end_date: OptTime = Field(None, description="ISO 8601，带时区；默认现在；范围最长 90 天")
     status: CommaList = Field(None, description="open、closed，逗号分隔")
 
 

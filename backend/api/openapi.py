@@ -88,7 +88,12 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         else:
             op["security"] = []
         for code in sorted(codes):
-            content: dict[str, Any] = {"application/json": {"schema": error_refs[ep.errors_as]}}
+            schema = error_refs[ep.errors_as]
+            if ep.errors_as != "house" and code in (400, 431):
+                # A request line or header the HTTP parser cannot take (too long, malformed) is refused
+                # before any route is matched, so in the house shape whatever the path.
+                schema = {"anyOf": [schema, error_refs["house"]]}
+            content: dict[str, Any] = {"application/json": {"schema": schema}}
             if ep.produces == "text/html":  # browsers (Accept: text/html) get an HTML error page
                 content["text/html"] = {"schema": {"type": "string"}}
             op["responses"][str(code)] = {"description": _ERROR_TEXT.get(code, "错误"), "content": content}

@@ -39,6 +39,10 @@ async def test_filing_status_and_ownership(db):
     with pytest.raises(NotFound):
         await open311.get(district, c.tracking_no)
     assert await open311.search(district, clock, open311.Search()) == []
+    # Named ids: the request itself (written loosely), and strings that are no tracking number (one
+    # longer than the column) name nothing instead of failing.
+    named = open311.Search(service_request_ids=(c.tracking_no.lower(), "0" * 300, "不是编号"))
+    assert [v.service_request_id for v in await open311.search(city, clock, named)] == [c.tracking_no]
     # The agency answers through the COMPLAINT table: closed for the hotline.
     viewer = handling.Viewer(a.agency.id, Role.HEAD, None)
     await handling.act(db, clock, viewer, c.id, "acknowledge", "key:test")

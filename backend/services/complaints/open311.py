@@ -214,7 +214,9 @@ async def search(by: Principal, clock: Clock, q: Search) -> list[RequestView]:
     for code in q.service_codes:
         service(code)
     if q.service_request_ids:
-        query = query.filter(tracking_no__in=[intake.normalise(i) for i in q.service_request_ids])
+        # A string that is no tracking number names no request (and may be longer than the column).
+        numbers = [n for n in (intake.normalise(i) for i in q.service_request_ids) if intake.TRACKING.fullmatch(n)]
+        query = query.filter(tracking_no__in=numbers)
     else:
         end = q.end or clock.now()
         start = q.start or end - DEFAULT_WINDOW
