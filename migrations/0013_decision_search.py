@@ -66,7 +66,11 @@ async def backfill(client):
             f" WHERE cp.case_id = {p(1)} AND p.kind = 'organization' AND p.is_minor = {p(2)} ORDER BY cp.id",
             [d[8], False])
         names = [normalize(o[0]) for o in orgs]
-        values = [d[0], d[1], d[2], d[3], d[4], d[5], versions[-1][0] if versions else 0, d[6],
+        # Rows written before published_at was kept have none: the first published version's time.
+        published_at = d[6] if d[6] is not None else (shown[0][3] if shown else None)
+        if published_at is None:
+            continue  # public in status only, with nothing ever shown: nothing to find
+        values = [d[0], d[1], d[2], d[3], d[4], d[5], versions[-1][0] if versions else 0, published_at,
                   corrections[-1][3] if corrections else None, d[7], shown[-1][2] if shown else "",
                   "\n".join(names), " ".join(sorted({g for n in names for g in grams(n)}))]
         await client.execute_query(

@@ -196,7 +196,10 @@ async def items(agency_id: uuid.UUID, kind: RegisterKind, today: date, *, page: 
 
 async def item_versions(agency_id: uuid.UUID, kind: RegisterKind, code: str) -> tuple[RegisterItem,
                                                                                       list[RegisterVersion]]:
-    item = await RegisterItem.filter(agency_id=agency_id, kind=kind, code=code).first()
+    # A code longer than any code can be (a path segment of any length) names no item.
+    max_length = RegisterItem._meta.fields_map["code"].max_length  # type: ignore[attr-defined]
+    item = await RegisterItem.filter(agency_id=agency_id, kind=kind, code=code).first() \
+        if len(code) <= max_length else None
     if item is None:
         raise NotFound("未找到该公开事项", code="register_item_not_found")
     return item, await RegisterVersion.filter(item_id=item.id).order_by("version")
