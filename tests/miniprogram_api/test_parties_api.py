@@ -265,7 +265,7 @@ async def test_every_me_route_refuses_missing_forged_and_agency_tokens(client):
     routes = _party_routes(client.app)
     assert routes
     for ep in routes:
-        path = ep.path.replace("{case_id}", str(uuid.uuid4()))
+        path = ep.path.replace("{case_id}", str(uuid.uuid4())).replace("{tracking_no}", "T261204-7K3M-9Q2X")
         resp = await client.request(ep.method, path)
         assert resp.status == 401 and (await resp.json())["error"]["code"] == "missing_session_token", ep.path
         for token in ("mps_" + "A" * 43, agency.admin_key, "x" * 500):
