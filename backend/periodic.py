@@ -21,8 +21,8 @@ from backend.services import calendar, decisions
 from backend.services.complaints import handling as complaints
 from backend.services.complaints import intake, photos
 from backend.services.disclosure import credentials as lifecycle
-from backend.services.parties import bindings
 from backend.services.disclosure.verification import VerifyCache
+from backend.services.parties import bindings
 from backend.services.supervision import rectifications
 from backend.services.transparency import checkpoints
 from notifications import tasks

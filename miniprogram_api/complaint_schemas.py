@@ -113,9 +113,9 @@ class ComplaintIn(Body):
     text: Text
     upload_ids: list[uuid.UUID] = Field(default_factory=list, max_length=9, description="最多 9 张照片")
     location: LocationIn | None = None
-    named: NamedIn | None = Field(None, description="实名：经短信验证码验证的手机号。带小程序会话令牌"
-                                                      "（Authorization: Bearer）提交时无需短信验证码，即以登录的微信用户"
-                                                      "本人实名；两者都没有即匿名")
+    named: NamedIn | None = Field(None, description=(
+        "实名：经短信验证码验证的手机号。带小程序会话令牌（Authorization: Bearer）提交时无需短信验证码，"
+        "即以登录的微信用户本人实名；两者都没有即匿名"))
 
 
 class ComplaintReceiptOut(BaseModel):
@@ -171,7 +171,8 @@ class MyComplaintOut(BaseModel):
     agency_name: str
     submitted_at: datetime
     answer_due_on: date | None
-    can_rate: bool = Field(description="已答复、待评价（评价仍凭受理编号和查询码：POST /mp/v1/complaints/{tracking_no}/rating）")
+    can_rate: bool = Field(description="已答复、待评价（评价仍凭受理编号和查询码："
+                                       "POST /mp/v1/complaints/{tracking_no}/rating）")
 
 
 class MyComplaintPage(BaseModel):

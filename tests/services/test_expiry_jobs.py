@@ -112,7 +112,7 @@ async def test_complaint_phone_codes_are_blanked_when_spent_or_expired_and_the_p
 async def test_binding_sms_codes_are_blanked_when_spent_or_expired_and_deleted_after_a_day(db):
     clock = FrozenClock(NOW)
     agency = (await an_agency()).agency
-    case, [(party, _)] = await cases.create_case(agency.id, {"title": "某案", "type": "penalty", "parties": [
+    case, _ = await cases.create_case(agency.id, {"title": "某案", "type": "penalty", "parties": [
         {"kind": "person", "name": "当事人", "phone": "13900005555"}]}, "test", clock)
     issued = await sessions.sign_in("o_alice", sandbox=False, settings=db, clock=clock)
     alice = await sessions.authenticate(issued.token, db, clock)

@@ -312,7 +312,7 @@ async def _remove_file(path: Path) -> None:
         await asyncio.to_thread(path.replace, aside)
     except FileNotFoundError:
         return
-    if await ComplaintUpload.filter(sha256=path.stem).exists() and not path.exists():
+    if await ComplaintUpload.filter(sha256=path.stem).exists() and not await asyncio.to_thread(path.exists):
         await asyncio.to_thread(aside.replace, path)  # an upload of the same picture arrived meanwhile
     else:
         await asyncio.to_thread(aside.unlink, missing_ok=True)
