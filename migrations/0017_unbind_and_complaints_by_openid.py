@@ -10,6 +10,11 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.AlterField(
+            model_name='Complaint',
+            name='wechat_openid',
+            field=fields.CharField(null=True, db_index=True, max_length=64),
+        ),
+        ops.AlterField(
             model_name='Notification',
             name='event',
             field=fields.CharEnumField(description='DECISION_PUBLISHED: decision_published\nDECISION_CORRECTED: decision_corrected\nDECISION_WITHDRAWN: decision_withdrawn\nAGENCY_NOTICE: agency_notice\nCOMPLAINT_UPDATE: complaint_update\nCOMPLAINT_PHONE_CODE: complaint_phone_code\nBINDING_SMS_CODE: binding_sms_code\nBINDING_CHANGED: binding_changed\nBINDING_ENDED: binding_ended', enum_type=NotificationEvent, max_length=24),
