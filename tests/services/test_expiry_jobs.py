@@ -131,3 +131,16 @@ async def test_binding_sms_codes_are_blanked_when_spent_or_expired_and_deleted_a
     assert await BindingSmsCode.all().count() == 2  # the per-number limits still count both for a day
     assert await _run(db, "scrub_sms_codes", NOW + timedelta(days=1)) == 2
     assert await BindingSmsCode.all().count() == 0
+
+
+async def test_a_shared_file_is_kept_when_an_upload_of_the_same_picture_arrives_during_the_clean_up(db):
+    # The job counted no row for this picture, then a new upload of it was stored before the file went:
+    # the file is moved aside, the rows counted again, and it is put back.
+    clock = FrozenClock(NOW)
+    arrived = await photos.receive(images.png(), data_dir=db.data_dir, clock=clock)
+    path = photos.stored_path(db.data_dir, arrived.sha256)
+    await photos._remove_file(path)
+    assert path.is_file() and not path.with_name(path.name + ".deleting").exists()
+    await ComplaintUpload.filter(id=arrived.id).delete()
+    await photos._remove_file(path)
+    assert not path.exists() and not path.with_name(path.name + ".deleting").exists()
