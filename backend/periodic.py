@@ -19,8 +19,10 @@ from arq.cron import CronJob
 
 from backend.services import calendar, decisions
 from backend.services.complaints import handling as complaints
+from backend.services.complaints import intake, photos
 from backend.services.disclosure import credentials as lifecycle
 from backend.services.disclosure.verification import VerifyCache
+from backend.services.parties import bindings
 from backend.services.supervision import rectifications
 from backend.services.transparency import checkpoints
 from notifications import tasks
@@ -86,6 +88,16 @@ async def _end_publications(ctx: JobContext) -> int:
     return await decisions.end_due_publications(ctx.deps.settings, ctx.deps.clock)
 
 
+async def _delete_unclaimed_uploads(ctx: JobContext) -> int:
+    # Photos no complaint claimed within a day can never be claimed: their rows and files go.
+    return await photos.delete_unclaimed(ctx.deps.settings.data_dir, ctx.deps.clock)
+
+
+async def _scrub_sms_codes(ctx: JobContext) -> int:
+    # Spent or expired verification codes are blanked, and their phones deleted once no limit counts them.
+    return await intake.scrub_phone_codes(ctx.deps.clock) + await bindings.scrub_sms_codes(ctx.deps.clock)
+
+
 CALENDAR_WARNING_HOUR = 9  # once a day, in office hours, where the operator's log alerts are read
 
 
@@ -116,6 +128,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Transparency log: at least once a minute while entries arrive (twice, so a slow run never skips one).
     PeriodicJob("log_checkpoint", _checkpoint, every=30, offset=11, at_startup=True),
     PeriodicJob("end_publications", _end_publications, every=1800, offset=600, at_startup=True),
+    PeriodicJob("delete_unclaimed_uploads", _delete_unclaimed_uploads, every=3600, offset=1260, at_startup=True),
+    # Codes live 5-10 minutes: every 5 minutes, none lingers long after it stopped working.
+    PeriodicJob("scrub_sms_codes", _scrub_sms_codes, every=300, offset=170, at_startup=True),
     # Hourly; it speaks only in the 9 o'clock hour, so once a day.
     PeriodicJob("calendar_coverage", _calendar_coverage, every=3600, offset=900, at_startup=True),
 )

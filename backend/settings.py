@@ -28,6 +28,7 @@ DEFAULT_SMS_TEMPLATES: dict[str, str] = {
     # The mini-program binding: a verification code, and the notice that messages moved to WeChat.
     "binding_sms_code": "SMS_YG_BINDING_CODE",
     "binding_changed": "SMS_YG_BINDING_CHANGED",
+    "binding_ended": "SMS_YG_BINDING_ENDED",  # the bound WeChat account unbound itself
 }
 
 # How long a decision stays public, in months (minimum, maximum) per decision type. The maximum

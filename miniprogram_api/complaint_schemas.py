@@ -113,7 +113,9 @@ class ComplaintIn(Body):
     text: Text
     upload_ids: list[uuid.UUID] = Field(default_factory=list, max_length=9, description="最多 9 张照片")
     location: LocationIn | None = None
-    named: NamedIn | None = Field(None, description="实名：经短信验证码验证的手机号；不填即匿名")
+    named: NamedIn | None = Field(None, description=(
+        "实名：经短信验证码验证的手机号。带小程序会话令牌（Authorization: Bearer）提交时无需短信验证码，"
+        "即以登录的微信用户本人实名；两者都没有即匿名"))
 
 
 class ComplaintReceiptOut(BaseModel):
@@ -159,6 +161,27 @@ class ComplaintStatusOut(BaseModel):
     can_rate: bool
     satisfaction: int | None
     steps: list[PublicStepOut]
+
+
+class MyComplaintOut(BaseModel):
+    tracking_no: str
+    kind: ComplaintKind
+    status: ComplaintStatus
+    status_text: str
+    agency_name: str
+    submitted_at: datetime
+    answer_due_on: date | None
+    can_rate: bool = Field(description="已答复、待评价（评价仍凭受理编号和查询码："
+                                       "POST /mp/v1/complaints/{tracking_no}/rating）")
+
+
+class MyComplaintPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
+        "tracking_no": TRACKING, "kind": "complaint", "status": "acknowledged", "status_text": "已受理",
+        "agency_name": "杭州市西湖区市场监督管理局", "submitted_at": "2026-12-04T10:00:00+08:00",
+        "answer_due_on": "2026-12-25", "can_rate": False}]}]})
+
+    items: list[MyComplaintOut]
 
 
 class RatingIn(Body):

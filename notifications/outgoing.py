@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from backend.models import Case, Decision, Notification, Party
-from backend.models.enums import ChannelPreference, NotificationChannel, NotificationEvent
+from backend.models.enums import ChannelPreference, NotificationChannel, NotificationEvent, NotificationStatus
 from backend.settings import Settings
 from notifications import templates
 
@@ -129,3 +129,21 @@ def to_phone(settings: Settings, event: NotificationEvent, event_ref: str, agenc
                         idempotency_key=f"{event.value}:{event_ref}:sms", channel=NotificationChannel.SMS,
                         relayed_at=now, recipient=phone, template=sms.template, template_version=sms.version,
                         params={"vars": sms.params}, content=content)
+
+
+IN_FLIGHT = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+
+
+async def forget_secrets(event: NotificationEvent, refs: list[str]) -> set[str]:
+    """Blank the secret variables (a verification code) in the finished messages of ``event`` for
+    these refs. Returns the refs whose messages have all finished (or that had none): those the
+    caller may forget too. A message still in flight keeps its code until a later run."""
+    rows = await Notification.filter(event=event, event_ref__in=refs).only("id", "event_ref", "status", "params")
+    unfinished = {r.event_ref for r in rows if r.status in IN_FLIGHT}
+    for r in rows:
+        values = r.params.get("vars", {})
+        if r.event_ref in unfinished or not any(values.get(k) for k in templates.SECRET_VARIABLES):
+            continue
+        blank = {k: "" if k in templates.SECRET_VARIABLES else v for k, v in values.items()}
+        await Notification.filter(id=r.id).update(params={**r.params, "vars": blank})
+    return set(refs) - unfinished

@@ -109,6 +109,9 @@ SMS: dict[NotificationEvent, SmsTemplate] = {
     E.BINDING_CHANGED: SmsTemplate(
         E.BINDING_CHANGED, 1,
         "您在案件${case}中的通知已改发至新绑定的微信账号（${date}）。如非本人操作，请联系${agency}。"),
+    E.BINDING_ENDED: SmsTemplate(
+        E.BINDING_ENDED, 1,
+        "您在案件${case}中绑定的微信账号已解除绑定（${date}），今后的通知以短信发至本号码。如非本人操作，请联系${agency}。"),
 }
 # Variables never written into a row's readable content (the agency's delivery log shows content).
 SECRET_VARIABLES = frozenset({"code"})

@@ -36,7 +36,7 @@ class ComplainantOut(BaseModel):
     """Only for the handling agency's admins and the supervisor."""
 
     phone: str | None = Field(description="经短信验证码验证的手机号；匿名投诉为 null")
-    wechat_openid: str | None
+    wechat: bool = Field(description="以小程序微信登录身份实名提交（openid 不对任何人显示）")
     address: str = Field(description="投诉人填写的地点文字")
 
 
@@ -60,7 +60,7 @@ class ComplaintOut(BaseModel):
         "case_id": None, "decision_id": None, "text": "执法人员态度粗暴",
         "photos": ["7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21"],
         "latitude": 30.27, "longitude": 120.16, "anonymous": False,
-        "complainant": {"phone": "13800138000", "wechat_openid": None, "address": "西湖区文三路"},
+        "complainant": {"phone": "13800138000", "wechat": False, "address": "西湖区文三路"},
         "status": "acknowledged", "submitted_at": "2026-12-04T10:00:00+08:00", "acknowledge_due_on": "2026-12-08",
         "answer_due_on": "2026-12-25", "due_on_provisional": True, "overdue": None,
         "acknowledged_at": "2026-12-07T09:00:00+08:00", "answered_at": None, "escalated_at": None,

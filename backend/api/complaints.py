@@ -42,7 +42,7 @@ async def _viewer(call: Call[Any, Any]) -> handling.Viewer:
 
 
 def complaint_out(c: Complaint, viewer: handling.Viewer, events: list[ComplaintEvent], today: date) -> ComplaintOut:
-    identity = ComplainantOut(phone=c.contact_phone, wechat_openid=c.wechat_openid, address=c.address) \
+    identity = ComplainantOut(phone=c.contact_phone, wechat=c.wechat_openid is not None, address=c.address) \
         if viewer.sees_identity else None
     return ComplaintOut(
         id=c.id, tracking_no=c.tracking_no, kind=c.kind, about=c.about, agency_id=c.agency_id,

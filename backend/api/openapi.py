@@ -85,6 +85,11 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             op["security"] = [{"mpSession": []}]
             op["description"] = ("小程序当事人：Authorization: Bearer <session_token>（POST /mp/v1/session 取得）；"
                                  "只能看到本人已绑定的案件，其他案件一律 404")
+        elif ep.session_optional:  # anonymous, or signed in to the mini-program
+            codes |= {401}
+            op["security"] = [{}, {"mpSession": []}]
+            op["description"] = ("可匿名调用；带 Authorization: Bearer <session_token>（POST /mp/v1/session 取得）时"
+                                 "以登录的微信用户本人实名调用，令牌无效或已过期则 401")
         else:
             op["security"] = []
         for code in sorted(codes):

@@ -125,6 +125,9 @@ class Endpoint:
     upload: type[BaseModel] | None = None
     form_max_bytes: int = 0  # 0: FORM_MAX_BYTES (a form with a long text says how long it may be)
     errors_as: ErrorFormat = "house"
+    # A PUBLIC route that also takes a mini-program session: with ``Authorization`` the caller must
+    # be a live session (401 otherwise) and is the call's principal; without it the principal is None.
+    session_optional: bool = False
 
 
 @dataclass
@@ -154,6 +157,7 @@ class RouteTable:
         form: type[BaseModel] | None = None,
         upload: type[BaseModel] | None = None,
         form_max_bytes: int = 0,
+        session_optional: bool = False,
     ) -> Callable[[Handler], Handler]:
         if sum(x is not None for x in (body, form, upload)) > 1:
             raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
@@ -163,13 +167,15 @@ class RouteTable:
             access = frozenset(access)
             if not access:
                 raise ValueError(f"{method} {path}: empty role set; use PUBLIC or name the roles")
+        if session_optional and access != PUBLIC:
+            raise ValueError(f"{method} {path}: an optional session is for PUBLIC routes")
 
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
-                         upload, form_max_bytes, self.errors_as)
+                         upload, form_max_bytes, self.errors_as, session_optional)
             )
             return handler
 
@@ -204,7 +210,7 @@ PartyAuthenticator = Callable[[web.Request], Awaitable[Any]]
 def install(app: web.Application, table: RouteTable, authenticate: Authenticator,
             authenticate_party: PartyAuthenticator | None = None) -> None:
     for ep in table.endpoints:
-        if ep.access == PARTY and authenticate_party is None:
+        if (ep.access == PARTY or ep.session_optional) and authenticate_party is None:
             raise ValueError(f"{ep.method} {ep.path}: a PARTY route needs the party authenticator")
         wrapped = _wrap(app, ep, table.authenticator or authenticate, authenticate_party)
         setattr(wrapped, ACCESS_ATTR, ep.access)
@@ -220,6 +226,7 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
     public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
     form_max = ep.form_max_bytes or FORM_MAX_BYTES
     party = ep.access == PARTY
+    session_optional = ep.session_optional
     per_agency = rule is not None and rule.per == "agency"
     per_session = rule is not None and rule.per == "session"
     if per_session and not party:
@@ -230,6 +237,8 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
     async def handler(request: web.Request) -> web.StreamResponse:
         if public:
             principal = None
+            if session_optional and "Authorization" in request.headers:
+                principal = await authenticate_party(request)  # type: ignore[misc]
         elif party:
             principal = await authenticate_party(request)  # type: ignore[misc]
         else:

@@ -50,7 +50,7 @@ class Complaint(Model):
     anonymous = fields.BooleanField(default=True)
     # Identity: seen only by the handling agency's admins and the supervisor (never an officer).
     contact_phone = fields.CharField(max_length=20, null=True)  # set only once verified by an SMS code
-    wechat_openid = fields.CharField(max_length=64, null=True)
+    wechat_openid = fields.CharField(max_length=64, null=True, db_index=True)  # GET /mp/v1/me/complaints reads by it
     status = fields.CharEnumField(ComplaintStatus, max_length=16, default=ComplaintStatus.SUBMITTED)
     submitted_at = fields.DatetimeField(null=True)  # the injected clock's time of intake
     acknowledge_due_on = fields.DateField(null=True)

@@ -102,6 +102,7 @@ class BindingEnd(StrEnum):
 
     REISSUED = "reissued"  # the agency issued a new binding code for the party
     REPLACED = "replaced"  # another WeChat user bound the party (by SMS code to the phone on file)
+    UNBOUND = "unbound"  # the signed-in person ended it (DELETE /mp/v1/me/cases/{id})
 
 
 class CaseType(StrEnum):
@@ -270,6 +271,7 @@ class NotificationEvent(StrEnum):
     COMPLAINT_PHONE_CODE = "complaint_phone_code"  # the code that verifies a complainant's phone
     BINDING_SMS_CODE = "binding_sms_code"  # the code that binds a party's WeChat to their case (to the phone on file)
     BINDING_CHANGED = "binding_changed"  # the party's messages now go to a newly bound WeChat account
+    BINDING_ENDED = "binding_ended"  # the bound WeChat account unbound itself: messages go back to SMS
 
 
 class NotificationChannel(StrEnum):

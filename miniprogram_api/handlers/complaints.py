@@ -11,12 +11,18 @@ from aiohttp import BodyPartReader, web
 
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import DomainError, NotFound
-from backend.http.routing import PUBLIC, Call, RouteTable
+from backend.http.routing import PARTY, PUBLIC, Call, RouteTable
 from backend.models import Agency, Complaint
 from backend.models.enums import ComplaintAbout, ComplaintKind
 from backend.outbox import get_outbox
 from backend.services.complaints import intake, photos
-from backend.services.ratelimit import COMPLAINT_LOOKUPS, COMPLAINT_UPLOADS, COMPLAINTS, PHONE_CODE_REQUESTS
+from backend.services.ratelimit import (
+    COMPLAINT_LOOKUPS,
+    COMPLAINT_UPLOADS,
+    COMPLAINTS,
+    PARTY_READS,
+    PHONE_CODE_REQUESTS,
+)
 from backend.services.states import COMPLAINT
 from backend.services.transparency import checkpoints, log
 from backend.statemachine import state_word
@@ -27,6 +33,8 @@ from miniprogram_api.complaint_schemas import (
     ComplaintReceiptOut,
     ComplaintStatusOut,
     H5ComplaintForm,
+    MyComplaintOut,
+    MyComplaintPage,
     PhoneCodeIn,
     PhoneCodeOut,
     ProofOut,
@@ -126,18 +134,39 @@ def _receipt(r: intake.Receipt) -> ComplaintReceiptOut:
                                answer_due_on=c.answer_due_on, anonymous=c.anonymous)
 
 
-@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, tag="complaints", body=ComplaintIn,
-              response=ComplaintReceiptOut, status=201, errors=(404, 409, 422), limit=COMPLAINTS,
-              summary="提交投诉、举报或建议（实名或匿名）→ 受理编号、查询码和收件记录的日志叶序号")
+@routes.route("POST", "/mp/v1/complaints", access=PUBLIC, session_optional=True, tag="complaints",
+              body=ComplaintIn, response=ComplaintReceiptOut, status=201, errors=(404, 409, 422), limit=COMPLAINTS,
+              summary="提交投诉、举报或建议（实名：短信验证码，或带小程序会话令牌以登录的微信用户本人实名；否则匿名）"
+                      "→ 受理编号、查询码和收件记录的日志叶序号")
 async def file_complaint(call: Call[ComplaintIn, None]) -> ComplaintReceiptOut:
     b, app = call.body, call.request.app
     loc = b.location
     named = intake.Named(b.named.phone, b.named.verification_id, b.named.code) if b.named else None
+    session = call.principal  # a PartySession when signed in to the mini-program, else None
     receipt = await intake.file(app[SETTINGS], app[CLOCK], intake.Filing(
         kind=b.kind, about=await _about(call, b.about), text=b.text, upload_ids=b.upload_ids,
         latitude=loc.latitude if loc else None, longitude=loc.longitude if loc else None,
-        address=loc.address if loc else "", named=named))
+        address=loc.address if loc else "", named=named,
+        signed_in=session.openid if session is not None else None))
     return _receipt(receipt)
+
+
+@routes.route("GET", "/mp/v1/me/complaints", access=PARTY, tag="complaints", response=MyComplaintPage,
+              limit=PARTY_READS, summary="我以小程序登录身份提交的投诉（最新的在前，最多 100 件）")
+async def my_complaints(call: Call[None, None]) -> MyComplaintPage:
+    rows = await intake.mine(call.principal.openid)
+    names = {a.id: a.name for a in await Agency.filter(id__in={c.agency_id for c in rows}).only("id", "name")}
+    return MyComplaintPage(items=[MyComplaintOut(
+        tracking_no=c.tracking_no, kind=c.kind, status=c.status, status_text=STATE_WORDS[c.status],
+        agency_name=names[c.agency_id], submitted_at=c.submitted_at or c.created_at,
+        answer_due_on=c.answer_due_on, can_rate=c.status.value == "answered") for c in rows])
+
+
+@routes.route("GET", "/mp/v1/me/complaints/{tracking_no}", access=PARTY, tag="complaints",
+              response=ComplaintStatusOut, errors=(404,), limit=PARTY_READS,
+              summary="我以小程序登录身份提交的一件投诉的进度和答复（无需查询码；他人的投诉一律 404）")
+async def my_complaint(call: Call[None, None]) -> ComplaintStatusOut:
+    return await _status(await intake.one_of_mine(call.principal.openid, call.path["tracking_no"]))
 
 
 def _code(call: Call[Any, Any]) -> str:

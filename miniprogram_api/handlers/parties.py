@@ -120,6 +120,14 @@ async def my_case(call: Call[None, None]) -> MyCaseDetail:
     )
 
 
+@routes.route("DELETE", "/me/cases/{case_id}", access=PARTY, tag="parties", errors=(404,), limit=PARTY_READS,
+              summary="解除本人与该案件的绑定（通知改回以短信发至办案机关登记的手机号，并以短信告知当事人）")
+async def unbind_my_case(call: Call[None, None]) -> None:
+    app = call.request.app
+    unbound = await bindings.unbind(call.principal, call.path_uuid("case_id"), app[SETTINGS], app[CLOCK])
+    await get_outbox(app).dispatch(unbound.notification_ids)
+
+
 @routes.route("PATCH", "/me/cases/{case_id}/preferences", access=PARTY, summary="设置本案通知渠道与微信授权",
               tag="parties", body=Preferences, response=PreferencesOut, errors=(404,), limit=PARTY_READS)
 async def set_my_preferences(call: Call[Preferences, None]) -> PreferencesOut:

@@ -49,7 +49,8 @@ def _key_for(ep: Endpoint, keys: dict[Any, str]) -> dict[str, str]:
     if ep.access == PUBLIC:
         return {}
     if ep.access == PARTY:  # signing out ends a session: it gets one of its own
-        return {"Authorization": f"Bearer {keys[(PARTY, 'sign_out') if ep.method == 'DELETE' else PARTY]}"}
+        sign_out = (ep.method, ep.path) == ("DELETE", "/mp/v1/session")
+        return {"Authorization": f"Bearer {keys[(PARTY, 'sign_out') if sign_out else PARTY]}"}
     role = sorted(ep.access, key=lambda r: list(Role).index(r))[0]  # type: ignore[union-attr]
     return {"Authorization": f"Bearer {keys[role]}"}
 

@@ -212,7 +212,7 @@ async def test_bola_two_people_two_parties_two_agencies_over_every_me_route(clie
         "PATCH /mp/v1/me/cases/{case_id}/preferences", "POST /mp/v1/me/cases/sms-code", "DELETE /mp/v1/session"}
     checked = 0
     for ep in routes:
-        if "{case_id}" not in ep.path:
+        if "{case_id}" not in ep.path or ep.method == "DELETE":  # unbinding: last, below
             continue
         for who, headers in people.items():
             for case_id in case_ids:
@@ -245,13 +245,27 @@ async def test_bola_two_people_two_parties_two_agencies_over_every_me_route(clie
     seen = await (await client.get(f"/api/v1/cases/{shared['id']}", headers=a.auth())).json()
     assert [p["reachable"] for p in seen["parties"]] == [False, True]
 
+    # Unbinding: nobody ends a binding that is not their own; Alice's end leaves Bob's intact.
+    assert "DELETE /mp/v1/me/cases/{case_id}" in {f"{ep.method} {ep.path}" for ep in routes}
+    for who, headers in people.items():
+        for case_id in case_ids:
+            if case_id not in own[who]:
+                resp = await client.delete(f"/mp/v1/me/cases/{case_id}", headers=headers)
+                assert resp.status == 404 and (await resp.json())["error"]["code"] == "case_not_found", (who, case_id)
+    assert (await client.delete(f"/mp/v1/me/cases/{shared['id']}", headers=alice)).status == 204
+    assert (await client.get(f"/mp/v1/me/cases/{shared['id']}", headers=alice)).status == 404
+    assert (await client.delete(f"/mp/v1/me/cases/{shared['id']}", headers=alice)).status == 404
+    assert (await client.get(f"/mp/v1/me/cases/{shared['id']}", headers=bob)).status == 200
+    seen = await (await client.get(f"/api/v1/cases/{shared['id']}", headers=a.auth())).json()
+    assert [p["has_wechat"] for p in seen["parties"]] == [False, True]
+
 
 async def test_every_me_route_refuses_missing_forged_and_agency_tokens(client):
     agency = await an_agency()
     routes = _party_routes(client.app)
     assert routes
     for ep in routes:
-        path = ep.path.replace("{case_id}", str(uuid.uuid4()))
+        path = ep.path.replace("{case_id}", str(uuid.uuid4())).replace("{tracking_no}", "T261204-7K3M-9Q2X")
         resp = await client.request(ep.method, path)
         assert resp.status == 401 and (await resp.json())["error"]["code"] == "missing_session_token", ep.path
         for token in ("mps_" + "A" * 43, agency.admin_key, "x" * 500):

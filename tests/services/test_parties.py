@@ -120,6 +120,38 @@ async def test_a_binding_code_works_once_and_nobody_takes_the_party_over_with_it
     assert await progress.my_cases(mallory) == []
 
 
+async def test_unbinding_sends_the_messages_back_to_sms_and_tells_the_party(db, frozen):
+    case, [(party, code)] = await a_case(frozen, "13900001111")
+    other, _ = await a_case(frozen, "13900002222")
+    alice, mallory = await a_session(db, frozen, "o_alice"), await a_session(db, frozen, "o_mallory")
+    await bindings.bind_with_code(alice, case.number, code, db, frozen)
+    await progress.set_preferences(alice, case.id, channel=ChannelPreference.WECHAT, wechat_consent=True)
+    assert outgoing.channel_for(await Party.get(id=party.id)) is NotificationChannel.WECHAT
+
+    for who, case_id in ((mallory, case.id), (alice, other.id), (alice, uuid.uuid4())):  # not their binding
+        with pytest.raises(NotFound) as refused:
+            await bindings.unbind(who, case_id, db, frozen)
+        assert refused.value.code == "case_not_found"
+    later = FrozenClock(NOW.replace(hour=15))
+    unbound = await bindings.unbind(alice, case.id, db, later)
+    assert unbound.parties == 1
+    # The party's messages go back to SMS on the recorded phone, and the party is told there.
+    assert outgoing.channel_for(await Party.get(id=party.id)) is NotificationChannel.SMS
+    [told] = await Notification.filter(id__in=unbound.notification_ids)
+    assert told.event is NotificationEvent.BINDING_ENDED and told.channel is NotificationChannel.SMS
+    assert told.recipient == "13900001111" and case.number in told.content and "2026-11-20 15:00" in told.content
+    [ended] = await PartyBinding.filter(party_id=party.id)
+    assert (ended.ended_at, ended.ended_reason) == (later.now(), BindingEnd.UNBOUND)
+    assert await progress.my_cases(alice) == []
+    with pytest.raises(NotFound):  # once: a second unbind finds nothing, and tells nobody again
+        await bindings.unbind(alice, case.id, db, later)
+    assert await Notification.filter(event=NotificationEvent.BINDING_ENDED).count() == 1
+    from backend.models import AuditEvent
+
+    [entry] = await AuditEvent.filter(action="party.unbind")
+    assert entry.actor == alice.actor
+
+
 async def test_wrong_pairs_get_one_uniform_not_found(db, frozen):
     case, [(_, code)] = await a_case(frozen)
     other, [(_, other_code)] = await a_case(frozen)

@@ -9,7 +9,10 @@ SHA-256. Anyone holding both follows the complaint; any wrong pair is one unifor
 
 A named complaint carries a phone verified by an SMS code (``request_code``; the code travels
 through the notification outbox; at most 1 a minute, 5 an hour, 10 a day per number:
-``ratelimit.PHONE_CODE_WINDOWS``). An anonymous one carries nothing about the person.
+``ratelimit.PHONE_CODE_WINDOWS``), or the openid of the mini-program session it was filed with (the
+signed-in WeChat user is the complainant, no SMS code needed; they also find it among their own,
+``mine``/``one_of_mine``, without the query code). The openid is never shown to anyone, the agency
+included. An anonymous one carries nothing about the person.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
@@ -211,6 +215,28 @@ async def _check_code(named: Named, clock: Clock) -> PhoneVerification:
     return row
 
 
+SCRUB_BATCH = 500
+
+
+async def scrub_phone_codes(clock: Clock) -> int:
+    """No phone or code lingers (the ``scrub_sms_codes`` periodic job): a code spent or expired is
+    blanked, here and in its SMS's params, once the SMS has finished; the row, phone included, is
+    deleted once the per-number limits no longer count it (``PHONE_CODE_WINDOWS.longest``).
+    Returns rows blanked plus rows deleted."""
+    now, done = clock.now(), 0
+    while True:
+        rows = await PhoneVerification.filter(Q(expires_at__lte=now) | Q(used_by__isnull=False)) \
+            .exclude(code_hash="").limit(SCRUB_BATCH).values_list("id", flat=True)
+        refs = {f"phone_code:{i}": i for i in rows}
+        finished = await outgoing.forget_secrets(NotificationEvent.COMPLAINT_PHONE_CODE, list(refs))
+        if finished:
+            done += await PhoneVerification.filter(id__in=[refs[r] for r in finished]).update(code_hash="")
+        if len(rows) < SCRUB_BATCH or not finished:
+            break
+    done += await PhoneVerification.filter(requested_at__lte=now - PHONE_CODE_WINDOWS.longest, code_hash="").delete()
+    return done
+
+
 # -- filing ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -223,6 +249,9 @@ class Filing:
     longitude: float | None = None
     address: str = ""
     named: Named | None = None
+    # The openid of the mini-program session filing it (services/parties/sessions.py): a named
+    # complaint without an SMS code. With ``named`` too, both are kept.
+    signed_in: str | None = None
     channel: str = "miniprogram"
     # An Open311 integrator's key (a named system) filing on a caller's behalf: the audit entry is
     # theirs, and they read back what they filed (services/complaints/open311.py).
@@ -288,8 +317,10 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             id=complaint_id, tracking_no=new_tracking_no(now), kind=filing.kind, about=filing.about.kind,
             agency_id=subject.agency_id, officer_id=subject.officer_id, credential_id=subject.credential_id,
             case_id=subject.case_id, decision_id=subject.decision_id, text=filing.text, photos=uploads,
-            latitude=lat, longitude=lng, address=filing.address, anonymous=verification is None,
-            contact_phone=verification.phone if verification is not None else None, channel=filing.channel,
+            latitude=lat, longitude=lng, address=filing.address,
+            anonymous=verification is None and filing.signed_in is None,
+            contact_phone=verification.phone if verification is not None else None, wechat_openid=filing.signed_in,
+            channel=filing.channel,
             filed_by_key_id=filing.filed_by.key_id if filing.filed_by is not None else None,
             status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
             query_code_hash=code_hash(salt, query_code),
@@ -302,7 +333,7 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
                            agency_id=subject.agency_id,
                            role=by.role.value if by is not None else steps.COMPLAINANT_ROLE,
                            data={"kind": filing.kind.value, "about": filing.about.kind.value,
-                                 "photos": len(uploads), "named": verification is not None,
+                                 "photos": len(uploads), "named": not complaint.anonymous,
                                  "channel": filing.channel})
     return Receipt(complaint, query_code)
 
@@ -316,6 +347,25 @@ async def find(tracking_no: str, query_code: str) -> Complaint:
         raise complaint_not_found()
     row = await Complaint.filter(tracking_no=number).first()
     if row is None or not hmac.compare_digest(row.query_code_hash, code_hash(row.salt, code)):
+        raise complaint_not_found()
+    return row
+
+
+MINE_LIMIT = 100  # a person's own complaints, newest first; nobody files more within the rate limit's reach
+
+
+async def mine(openid: str) -> list[Complaint]:
+    """The complaints filed with a session of this WeChat user, newest first."""
+    return await Complaint.filter(wechat_openid=openid).order_by("-submitted_at", "-id").limit(MINE_LIMIT)
+
+
+async def one_of_mine(openid: str, tracking_no: str) -> Complaint:
+    """One of them by its tracking number; someone else's (or none) is the uniform 404."""
+    number = normalise(tracking_no)
+    if not TRACKING.fullmatch(number):
+        raise complaint_not_found()
+    row = await Complaint.filter(tracking_no=number, wechat_openid=openid).first()
+    if row is None:
         raise complaint_not_found()
     return row
 

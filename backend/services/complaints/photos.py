@@ -9,6 +9,12 @@ anywhere in it. Then the dimensions are read from the header and a picture above
 small pool of worker threads of its own, so scans never wait behind a photo. What is stored is a
 fresh JPEG of the pixels (at most ``STORED_SIDE`` on its long side, turned upright by its EXIF
 orientation first): no EXIF, no GPS, no comments survive, because none are copied.
+
+An upload no complaint claimed within ``UPLOAD_TTL`` can never be claimed; ``delete_unclaimed``
+(the ``delete_unclaimed_uploads`` periodic job) deletes its row and, when no other row names the
+same picture, its file. Files are content-addressed and shared, so a file is first moved aside and
+the rows counted again: an upload of the same picture arriving meanwhile keeps it (``receive``
+writes the file again if it went missing after its row was created).
 """
 
 from __future__ import annotations
@@ -269,9 +275,47 @@ async def receive(data: bytes, *, data_dir: Path, clock: Clock, pool: PhotoPool 
     path = stored_path(data_dir, photo.sha256)
     if not path.exists():  # content-addressed: the same picture twice is one file
         await asyncio.to_thread(write_private, path, photo.data)
-    return await ComplaintUpload.create(sha256=photo.sha256, size_bytes=len(photo.data), width=photo.width,
-                                        height=photo.height, source_format=photo.source_format,
-                                        uploaded_at=clock.now())
+    row = await ComplaintUpload.create(sha256=photo.sha256, size_bytes=len(photo.data), width=photo.width,
+                                       height=photo.height, source_format=photo.source_format,
+                                       uploaded_at=clock.now())
+    if not path.exists():  # the clean-up removed the shared file before this row existed
+        await asyncio.to_thread(write_private, path, photo.data)
+    return row
+
+
+CLEANUP_BATCH = 500
+
+
+async def delete_unclaimed(data_dir: Path, clock: Clock) -> int:
+    """Delete uploads no complaint claimed within ``UPLOAD_TTL`` (they can no longer be claimed: the
+    claim and this delete are each one guarded statement on the row), and their files when no other
+    upload names the same picture. Returns the number of rows deleted."""
+    cutoff, deleted = clock.now() - UPLOAD_TTL, 0
+    while True:
+        stale = await ComplaintUpload.filter(complaint_id=None, uploaded_at__lte=cutoff) \
+            .limit(CLEANUP_BATCH).values_list("id", "sha256")
+        if not stale:
+            return deleted
+        ids = [i for i, _ in stale]
+        deleted += await ComplaintUpload.filter(id__in=ids, complaint_id=None, uploaded_at__lte=cutoff).delete()
+        digests = {d for _, d in stale}
+        named = set(await ComplaintUpload.filter(sha256__in=digests).values_list("sha256", flat=True))
+        for digest in digests - named:
+            await _remove_file(stored_path(data_dir, digest))
+        if len(stale) < CLEANUP_BATCH:
+            return deleted
+
+
+async def _remove_file(path: Path) -> None:
+    aside = path.with_name(path.name + ".deleting")
+    try:
+        await asyncio.to_thread(path.replace, aside)
+    except FileNotFoundError:
+        return
+    if await ComplaintUpload.filter(sha256=path.stem).exists() and not await asyncio.to_thread(path.exists):
+        await asyncio.to_thread(aside.replace, path)  # an upload of the same picture arrived meanwhile
+    else:
+        await asyncio.to_thread(aside.unlink, missing_ok=True)
 
 
 def upload_not_found() -> NotFound:

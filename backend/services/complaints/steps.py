@@ -67,7 +67,7 @@ def leaf_content(c: Complaint) -> dict[str, Any]:
             "text_digest": digest(c.salt, c.text), "address_digest": digest(c.salt, c.address),
             "photos": [p["sha256"] for p in c.photos],
             "latitude": _coord(c.latitude), "longitude": _coord(c.longitude),
-            "anonymous": c.anonymous, "contact_digest": digest(c.salt, c.contact_phone),
+            "anonymous": c.anonymous, "contact_digest": digest(c.salt, c.contact_phone or c.wechat_openid),
             "channel": c.channel, "submitted_at": log.leaf_time(c.submitted_at),
             "acknowledge_due_on": c.acknowledge_due_on.isoformat() if c.acknowledge_due_on else None,
             "answer_due_on": c.answer_due_on.isoformat() if c.answer_due_on else None}

@@ -9,7 +9,8 @@
   for it, for ``SMS_CODE_MINUTES`` and ``SMS_CODE_TRIES`` tries; 1 a minute, 5 an hour, 10 a day per
   number (``ratelimit.BINDING_SMS_PER_NUMBER``). The answer to the request is the same whether or
   not the number belongs to the case. Proving the phone may replace another WeChat user's binding.
-- A party's messages never move silently: every new binding sends an SMS to the recorded phone.
+- A party's messages never move silently: every new binding sends an SMS to the recorded phone, and
+  so does the end of one by the signed-in person (``unbind``: messages go back to SMS).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
@@ -179,6 +180,64 @@ async def _bind(link: CaseParty, session: PartySession, method: BindingMethod, s
                        data={"party_id": str(party.id), "method": method.value, "replaced": len(replaced),
                              "sandbox": session.sandbox})
     return Bound(case, agency["name"], binding, ids)
+
+
+@dataclass(frozen=True)
+class Unbound:
+    case: Case
+    parties: int  # bindings this call ended (a person may be bound to several parties of a case)
+    notification_ids: list[uuid.UUID] = field(default_factory=list)  # the SMS telling each party
+
+
+async def unbind(session: PartySession, case_id: uuid.UUID, settings: Settings, clock: Clock) -> Unbound:
+    """End the signed-in person's bindings to ``case_id``: the parties' messages go back to SMS to
+    the recorded phones, and each party is told there. Not bound (or someone else's case): the same
+    404 as reading it. The paper binding code stays spent: binding again takes the SMS code or a new
+    code from the agency."""
+    now = clock.now()
+    async with in_transaction():
+        active = await PartyBinding.filter(openid=session.openid, case_id=case_id, ended_at__isnull=True)
+        # Each end is a guarded update: of two simultaneous unbinds, one ends it and tells the party.
+        ended = [b for b in active if await PartyBinding.filter(id=b.id, ended_at__isnull=True).update(
+            ended_at=now, ended_reason=BindingEnd.UNBOUND)]
+        if not ended:
+            raise NotFound("未找到该案件", code="case_not_found")
+        case = await Case.get(id=case_id)
+        agency = await Agency.get(id=case.agency_id).values("name")
+        rows = []
+        for b in ended:
+            await Party.filter(id=b.party_id, wechat_openid=session.openid).update(wechat_openid=None)
+            party = await Party.get(id=b.party_id)
+            if party.phone:
+                ctx = {"case": case.number, "agency": agency["name"][:20], "date": now.strftime("%Y-%m-%d %H:%M")}
+                rows.append(outgoing.sms_to_phone(settings, NotificationEvent.BINDING_ENDED, f"unbind:{b.id}",
+                                                  case.agency_id, case, party, party.phone, ctx, now))
+            await audit.record(session.actor, "party.unbind", "case", case.id, agency_id=case.agency_id,
+                               role=PARTY_ROLE, data={"party_id": str(b.party_id), "sandbox": session.sandbox})
+        ids = await outgoing.write(rows)
+    return Unbound(case, len(ended), ids)
+
+
+SCRUB_BATCH = 500
+
+
+async def scrub_sms_codes(clock: Clock) -> int:
+    """No phone or code lingers (the ``scrub_sms_codes`` periodic job): a binding code spent or
+    expired is blanked, here and in its SMS's params, once the SMS has finished; the row (with the
+    number's hash) is deleted once the per-number limits no longer count it
+    (``BINDING_SMS_PER_NUMBER.longest``). Returns rows blanked plus rows deleted."""
+    now, done = clock.now(), 0
+    while True:
+        rows = await BindingSmsCode.filter(Q(expires_at__lte=now) | Q(used_at__isnull=False)) \
+            .exclude(code_hash="").limit(SCRUB_BATCH).values_list("id", flat=True)
+        refs = {f"sms-code:{i}": i for i in rows}
+        finished = await outgoing.forget_secrets(NotificationEvent.BINDING_SMS_CODE, list(refs))
+        if finished:
+            done += await BindingSmsCode.filter(id__in=[refs[r] for r in finished]).update(code_hash="")
+        if len(rows) < SCRUB_BATCH or not finished:
+            break
+    done += await BindingSmsCode.filter(created_at__lte=now - BINDING_SMS_PER_NUMBER.longest, code_hash="").delete()
+    return done
 
 
 async def reissue_code(agency_id: uuid.UUID, case_id: uuid.UUID, party_id: uuid.UUID, actor: str,

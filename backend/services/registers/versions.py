@@ -27,6 +27,7 @@ PUBLISH_WORKING_DAYS = 20
 OPEN = (PublishState.DRAFT, PublishState.PENDING_REVIEW, PublishState.APPROVED, PublishState.REJECTED)
 # The kinds with one item per agency, and the kinds whose item code comes from the content.
 SINGLE_CODE = "agency"
+CODE_MAX = RegisterItem._meta.fields_map["code"].max_length  # type: ignore[attr-defined]
 NOT_FOUND = NotFound("未找到该公开事项版本", code="register_version_not_found")
 
 
@@ -196,10 +197,9 @@ async def items(agency_id: uuid.UUID, kind: RegisterKind, today: date, *, page: 
 
 async def item_versions(agency_id: uuid.UUID, kind: RegisterKind, code: str) -> tuple[RegisterItem,
                                                                                       list[RegisterVersion]]:
-    # A code longer than any code can be (a path segment of any length) names no item.
-    max_length = RegisterItem._meta.fields_map["code"].max_length  # type: ignore[attr-defined]
-    item = await RegisterItem.filter(agency_id=agency_id, kind=kind, code=code).first() \
-        if len(code) <= max_length else None
+    # A code longer than the column names no item (and the ORM would refuse to even compare it).
+    item = None if len(code) > CODE_MAX else await RegisterItem.filter(agency_id=agency_id, kind=kind,
+                                                                      code=code).first()
     if item is None:
         raise NotFound("未找到该公开事项", code="register_item_not_found")
     return item, await RegisterVersion.filter(item_id=item.id).order_by("version")
