@@ -157,7 +157,7 @@ async def my_complaints(call: Call[None, None]) -> MyComplaintPage:
     rows = await intake.mine(call.principal.openid)
     names = {a.id: a.name for a in await Agency.filter(id__in={c.agency_id for c in rows}).only("id", "name")}
     return MyComplaintPage(items=[MyComplaintOut(
-        tracking_no=c.tracking_no, kind=c.kind, status=c.status, status_text=STATE_WORDS[c.status],
+        tracking_no=c.tracking_no, kind=c.kind, status=c.status, status_text=state_word(c.status),
         agency_name=names[c.agency_id], submitted_at=c.submitted_at or c.created_at,
         answer_due_on=c.answer_due_on, can_rate=c.status.value == "answered") for c in rows])
 
