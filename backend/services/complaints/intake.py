@@ -33,7 +33,6 @@ from backend.models import (
     Case,
     Complaint,
     ComplaintEvent,
-    ComplaintUpload,
     Credential,
     Decision,
     PhoneVerification,
@@ -289,13 +288,10 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
         uploads = []
         if filing.upload_ids:
             # Claimed once, by the first complaint that names them; unknown, stale or taken: refused.
-            fresh = now - photos.UPLOAD_TTL
-            claimed = await ComplaintUpload.filter(id__in=filing.upload_ids, complaint_id=None,
-                                                   uploaded_at__gt=fresh).update(complaint_id=complaint_id)
-            if claimed != len(filing.upload_ids):
+            claimed = await photos.claim(filing.upload_ids, complaint_id, now)
+            if len(claimed) != len(filing.upload_ids):
                 raise Conflict("照片不存在、已过期或已被其他投诉使用，请重新上传", code="upload_unavailable")
-            by_id = {u.id: u for u in await ComplaintUpload.filter(id__in=filing.upload_ids)}
-            uploads = [{"upload_id": str(i), "sha256": by_id[i].sha256} for i in filing.upload_ids]
+            uploads = [{"upload_id": str(i), "sha256": claimed[i]} for i in filing.upload_ids]
         if verification is not None:
             used = await PhoneVerification.filter(id=verification.id, used_by=None).update(used_by=complaint_id)
             if used != 1:
