@@ -58,8 +58,9 @@ async def claim(upload_ids: list[uuid.UUID], complaint_id: uuid.UUID, now: datet
     conn = connections.get("default")
     fresh = ComplaintUpload._meta.fields_map["uploaded_at"].to_db_value(now - UPLOAD_TTL, ComplaintUpload)
     if conn.capabilities.dialect == "postgres":
-        sql = ("UPDATE complaint_upload SET complaint_id = $1 WHERE id = ANY($2::uuid[]) AND complaint_id IS NULL "
-               "AND uploaded_at > $3 RETURNING id, sha256")
+        # In a WITH: tortoise's asyncpg client drops the rows of a statement that starts with UPDATE.
+        sql = ("WITH claimed AS (UPDATE complaint_upload SET complaint_id = $1 WHERE id = ANY($2::uuid[]) "
+               "AND complaint_id IS NULL AND uploaded_at > $3 RETURNING id, sha256) SELECT id, sha256 FROM claimed")
         values: list[Any] = [complaint_id, upload_ids, fresh]
     else:
         marks = ", ".join("?" * len(upload_ids))
