@@ -308,7 +308,6 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
             acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
             due_on_provisional=due.provisional)
-        await steps.record_intake(complaint, clock)
         by = filing.filed_by
         await audit.record(by.actor if by is not None else PUBLIC, "complaint.submit", "complaint", complaint.id,
                            agency_id=subject.agency_id,
@@ -316,6 +315,9 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
                            data={"kind": filing.kind.value, "about": filing.about.kind.value,
                                  "photos": len(uploads), "named": verification is not None,
                                  "channel": filing.channel})
+        # The leaf last: on PostgreSQL the append holds the log's lock until commit, so every other
+        # write of the filing happens before it (the lock then covers the row's insert and the commit).
+        await steps.record_intake(complaint, clock)
     return Receipt(complaint, query_code)
 
 
