@@ -47,7 +47,6 @@ _MARKUP = (b"<script", b"<html", b"<?php", b"<iframe", b"<svg", b"<!doctype", b"
            b"<embed", b"javascript:")
 
 
-
 async def claim(upload_ids: list[uuid.UUID], complaint_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, str]:
     """Give the uploads to ``complaint_id`` if every one is known, fresh and unclaimed: {id: sha256}
     of those it took (the caller refuses the filing, rolling the claim back, unless it took them all).
@@ -69,6 +68,7 @@ async def claim(upload_ids: list[uuid.UUID], complaint_id: uuid.UUID, now: datet
         values = [str(complaint_id), *(str(i) for i in upload_ids), fresh]
     _, rows = await conn.execute_query(sql, values)
     return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]): r[1] for r in rows}
+
 
 class PhotoTooLarge(ValidationFailed):
     status = 413
