@@ -92,6 +92,20 @@ def library_range() -> tuple[int, int]:
     return (years[0], years[-1]) if years else (0, 0)
 
 
+@lru_cache(maxsize=8192)
+def _library_day(on: date) -> Day:
+    """chinese-calendar's answer for ``on`` (a year it covers). Cached: the package's data is fixed
+    for the process, and each of its calls scans its whole table to validate the date (a complaint's
+    two deadlines asked it ~25 times, most of the intake's CPU)."""
+    working = chinese_calendar.is_workday(on)
+    _, name = chinese_calendar.get_holiday_detail(on)  # None on a plain weekend
+    if working:
+        label = "调休上班" if on.weekday() >= 5 else ""
+    else:
+        label = CHINESE_NAMES.get(name, name) if name else ""
+    return Day(on, working, label, "chinese_calendar")
+
+
 def _plain(on: date) -> Day:
     return Day(on, on.weekday() < 5, "", "loaded")
 
@@ -120,13 +134,7 @@ class Calendar:
             if not library_covers(on.year):
                 return _plain(on)
         if library_covers(on.year):
-            working = chinese_calendar.is_workday(on)
-            _, name = chinese_calendar.get_holiday_detail(on)  # None on a plain weekend
-            if working:
-                label = "调休上班" if on.weekday() >= 5 else ""
-            else:
-                label = CHINESE_NAMES.get(name, name) if name else ""
-            return Day(on, working, label, "chinese_calendar")
+            return _library_day(on)
         fixed = FIXED_HOLIDAYS.get((on.month, on.day))
         if fixed is not None:
             return Day(on, False, fixed, "fallback")

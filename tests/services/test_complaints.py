@@ -323,3 +323,31 @@ async def test_no_step_is_written_twice_when_two_agency_requests_race(db, frozen
     assert sum(1 for r in results if isinstance(r, IllegalTransition)) == 2
     assert await ComplaintEvent.filter(complaint_id=c.id).count() == 1
     assert (await Complaint.get(id=c.id)).acknowledged_at == FRIDAY
+
+
+async def test_photos_are_claimed_once_fresh_and_all_or_none(db, frozen):
+    import uuid
+
+    from backend.models import ComplaintUpload
+    from backend.services.complaints import photos
+
+    w = await a_world(db, frozen)
+
+    async def an_upload(age: timedelta) -> ComplaintUpload:
+        return await ComplaintUpload.create(sha256=f"{len(str(age)):064d}", size_bytes=10, width=1, height=1,
+                                            source_format="JPEG", uploaded_at=frozen.now() - age)
+
+    fresh = [await an_upload(timedelta(hours=23, minutes=59)), await an_upload(timedelta(0))]
+    stale = await an_upload(photos.UPLOAD_TTL + timedelta(seconds=1))
+    receipt = await a_complaint(db, frozen, w, upload_ids=[u.id for u in fresh])
+    assert receipt.complaint.photos == [{"upload_id": str(u.id), "sha256": u.sha256} for u in fresh]
+    claimed = await ComplaintUpload.filter(id__in=[u.id for u in fresh])
+    assert {u.complaint_id for u in claimed} == {receipt.complaint.id}
+    spare = await an_upload(timedelta(0))
+    for taken in ([spare.id, stale.id], [spare.id, fresh[0].id], [spare.id, uuid.uuid4()]):
+        with pytest.raises(Conflict) as exc:
+            await a_complaint(db, frozen, w, upload_ids=taken)
+        assert exc.value.code == "upload_unavailable"
+    # Nothing half-claimed: the spare photo is still free, and the refused filings left no complaint.
+    assert (await ComplaintUpload.get(id=spare.id)).complaint_id is None
+    assert await Complaint.all().count() == 1

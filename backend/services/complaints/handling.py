@@ -70,11 +70,15 @@ class Limits:
     custom: bool
 
 
+def limits_of(acknowledge_days: int | None, answer_days: int | None) -> Limits:
+    """The limits from an agency's two columns (None: the default)."""
+    return Limits(acknowledge_days or ACKNOWLEDGE_DAYS, answer_days or ANSWER_DAYS,
+                  acknowledge_days is not None or answer_days is not None)
+
+
 async def limits(agency_id: uuid.UUID) -> Limits:
     row = await Agency.filter(id=agency_id).first().values("complaint_acknowledge_days", "complaint_answer_days")
-    ack = row["complaint_acknowledge_days"] if row else None
-    ans = row["complaint_answer_days"] if row else None
-    return Limits(ack or ACKNOWLEDGE_DAYS, ans or ANSWER_DAYS, ack is not None or ans is not None)
+    return limits_of(row["complaint_acknowledge_days"] if row else None, row["complaint_answer_days"] if row else None)
 
 
 async def set_limits(agency_id: uuid.UUID, acknowledge_days: int, answer_days: int, actor: str) -> Limits:

@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -36,10 +37,8 @@ from backend.models import (
     Case,
     Complaint,
     ComplaintEvent,
-    ComplaintUpload,
     Credential,
     Decision,
-    Officer,
     PhoneVerification,
 )
 from backend.models.enums import (
@@ -117,40 +116,56 @@ class About:
 @dataclass(frozen=True)
 class Subject:
     agency_id: uuid.UUID
+    limits: handling.Limits  # the handling agency's, read with the subject (one query per intake)
     officer_id: uuid.UUID | None = None
     credential_id: uuid.UUID | None = None
     case_id: uuid.UUID | None = None
     decision_id: uuid.UUID | None = None
 
 
+# The handling agency's limits, joined onto each subject's query (``prefix`` leads to the agency).
+def _limit_fields(prefix: str) -> tuple[str, str]:
+    return f"{prefix}complaint_acknowledge_days", f"{prefix}complaint_answer_days"
+
+
+def _limits(row: dict[str, Any], prefix: str) -> handling.Limits:
+    ack, ans = _limit_fields(prefix)
+    return handling.limits_of(row[ack], row[ans])
+
+
 async def resolve(about: About) -> Subject:
-    """The agency that handles the complaint and what it names; one uniform 404 otherwise."""
+    """The agency that handles the complaint (with its limits) and what it names, in one query; one
+    uniform 404 otherwise."""
     if about.kind is ComplaintAbout.OFFICER and about.credential_id is not None:
-        cred = await Credential.filter(id=about.credential_id).first().values("id", "officer_id")
-        if cred is None:
+        a = "officer__agency__"
+        cred = await Credential.filter(id=about.credential_id).first().values(
+            "id", "officer_id", "officer__agency_id", *_limit_fields(a))
+        if cred is None or cred["officer_id"] is None or cred["officer__agency_id"] is None:
             raise subject_not_found()
-        officer = await Officer.filter(id=cred["officer_id"]).first().values("id", "agency_id")
-        if officer is None:
-            raise subject_not_found()
-        return Subject(officer["agency_id"], officer_id=officer["id"], credential_id=cred["id"])
+        return Subject(cred["officer__agency_id"], _limits(cred, a), officer_id=cred["officer_id"],
+                       credential_id=cred["id"])
     if about.agency_id is None and about.kind is not ComplaintAbout.DECISION:
         raise subject_not_found()
     if about.kind is ComplaintAbout.AGENCY:
-        agency = await Agency.filter(id=about.agency_id).exclude(kind=AgencyKind.SUPERVISOR).first().values("id")
+        agency = await Agency.filter(id=about.agency_id).exclude(kind=AgencyKind.SUPERVISOR).first().values(
+            "id", *_limit_fields(""))
         if agency is None:
             raise subject_not_found()
-        return Subject(agency["id"])
+        return Subject(agency["id"], _limits(agency, ""))
     if about.kind is ComplaintAbout.CASE and about.case_number:
-        case = await Case.filter(agency_id=about.agency_id, number=about.case_number).first().values("id")
+        case = await Case.filter(agency_id=about.agency_id, number=about.case_number).first().values(
+            "id", *_limit_fields("agency__"))
         if case is None:
             raise subject_not_found()
-        return Subject(about.agency_id, case_id=case["id"])  # type: ignore[arg-type]  # checked above
+        return Subject(about.agency_id, _limits(case, "agency__"), case_id=case["id"])  # type: ignore[arg-type]  # checked above
     if about.kind is ComplaintAbout.DECISION and about.decision_id is not None:
         decision = await Decision.filter(id=about.decision_id, status__in=[
-            DecisionStatus.PUBLISHED, DecisionStatus.CORRECTED]).first().values("id", "agency_id", "case_id")
+            DecisionStatus.PUBLISHED, DecisionStatus.CORRECTED]).first().values(
+                "id", "agency_id", "case_id", *_limit_fields("agency__"))
         if decision is None:
             raise subject_not_found()
-        return Subject(decision["agency_id"], case_id=decision["case_id"], decision_id=decision["id"])
+        return Subject(decision["agency_id"], _limits(decision, "agency__"), case_id=decision["case_id"],
+                       decision_id=decision["id"])
     raise subject_not_found()
 
 
@@ -293,7 +308,7 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
     subject = await resolve(filing.about)
     verification = await _check_code(filing.named, clock) if filing.named is not None else None
     now = clock.now()
-    limits = await handling.limits(subject.agency_id)
+    limits = subject.limits
     due = handling.due_dates(await calendar.current(), now.date(), limits.acknowledge_days,
                              limits.answer_days)
     query_code, salt = _random(8), secrets.token_hex(16)
@@ -302,13 +317,10 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
         uploads = []
         if filing.upload_ids:
             # Claimed once, by the first complaint that names them; unknown, stale or taken: refused.
-            fresh = now - photos.UPLOAD_TTL
-            claimed = await ComplaintUpload.filter(id__in=filing.upload_ids, complaint_id=None,
-                                                   uploaded_at__gt=fresh).update(complaint_id=complaint_id)
-            if claimed != len(filing.upload_ids):
+            claimed = await photos.claim(filing.upload_ids, complaint_id, now)
+            if len(claimed) != len(filing.upload_ids):
                 raise Conflict("照片不存在、已过期或已被其他投诉使用，请重新上传", code="upload_unavailable")
-            by_id = {u.id: u for u in await ComplaintUpload.filter(id__in=filing.upload_ids)}
-            uploads = [{"upload_id": str(i), "sha256": by_id[i].sha256} for i in filing.upload_ids]
+            uploads = [{"upload_id": str(i), "sha256": claimed[i]} for i in filing.upload_ids]
         if verification is not None:
             used = await PhoneVerification.filter(id=verification.id, used_by=None).update(used_by=complaint_id)
             if used != 1:
@@ -327,7 +339,6 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
             acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
             acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
             due_on_provisional=due.provisional)
-        await steps.record_intake(complaint, clock)
         by = filing.filed_by
         await audit.record(by.actor if by is not None else PUBLIC, "complaint.submit", "complaint", complaint.id,
                            agency_id=subject.agency_id,
@@ -335,6 +346,9 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
                            data={"kind": filing.kind.value, "about": filing.about.kind.value,
                                  "photos": len(uploads), "named": not complaint.anonymous,
                                  "channel": filing.channel})
+        # The leaf last: on PostgreSQL the append holds the log's lock until commit, so every other
+        # write of the filing happens before it (the lock then covers the row's insert and the commit).
+        await steps.record_intake(complaint, clock)
     return Receipt(complaint, query_code)
 
 

@@ -27,10 +27,12 @@ import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tortoise import connections
 
 from backend.clock import Clock
 from backend.errors import NotFound, ValidationFailed
@@ -49,6 +51,29 @@ FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "HEIF": "HEIF"}
 # Markup a picture has no business carrying: the start of a browser- or server-side polyglot.
 _MARKUP = (b"<script", b"<html", b"<?php", b"<iframe", b"<svg", b"<!doctype", b"<body", b"<object",
            b"<embed", b"javascript:")
+
+
+async def claim(upload_ids: list[uuid.UUID], complaint_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, str]:
+    """Give the uploads to ``complaint_id`` if every one is known, fresh and unclaimed: {id: sha256}
+    of those it took (the caller refuses the filing, rolling the claim back, unless it took them all).
+    One statement (``UPDATE … RETURNING``, SQLite ≥ 3.35 and PostgreSQL) on the caller's transaction:
+    the intake runs it once per complaint, and tortoise's update and select cost more than the write."""
+    if not upload_ids:
+        return {}
+    conn = connections.get("default")
+    fresh = ComplaintUpload._meta.fields_map["uploaded_at"].to_db_value(now - UPLOAD_TTL, ComplaintUpload)
+    if conn.capabilities.dialect == "postgres":
+        # In a WITH: tortoise's asyncpg client drops the rows of a statement that starts with UPDATE.
+        sql = ("WITH claimed AS (UPDATE complaint_upload SET complaint_id = $1 WHERE id = ANY($2::uuid[]) "
+               "AND complaint_id IS NULL AND uploaded_at > $3 RETURNING id, sha256) SELECT id, sha256 FROM claimed")
+        values: list[Any] = [complaint_id, upload_ids, fresh]
+    else:
+        marks = ", ".join("?" * len(upload_ids))
+        sql = (f"UPDATE complaint_upload SET complaint_id = ? WHERE id IN ({marks}) AND complaint_id IS NULL "
+               f"AND uploaded_at > ? RETURNING id, sha256")
+        values = [str(complaint_id), *(str(i) for i in upload_ids), fresh]
+    _, rows = await conn.execute_query(sql, values)
+    return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]): r[1] for r in rows}
 
 
 class PhotoTooLarge(ValidationFailed):
