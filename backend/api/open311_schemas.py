@@ -47,7 +47,7 @@ Description = Annotated[str, StringConstraints(min_length=1, max_length=4000), A
 CommaList = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, Opt]
 # A date-time, or the empty field GeoReport clients send for "not given" (described so, not only accepted).
 OptTime = Annotated[EventTime | None, Opt, WithJsonSchema(
-    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]})]
+    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}, {"type": "null"}]})]
 
 
 class ServiceOut(BaseModel):
