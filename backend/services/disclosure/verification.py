@@ -192,6 +192,10 @@ class VerifyCache:
                 opening = loop.create_connection(protocol, params.host, params.port, ssl=ssl_context)
             async with asyncio.timeout(timeout):
                 _, line = await opening
+            if line.closed:
+                # Closed by the peer before this task resumed: its loss was not this line's yet, so
+                # nothing scheduled a retry. Without one, only a scan would ever reconnect.
+                raise ConnectionResetError("closed at once")
             username, password = params.username, params.password
             if params.credential_provider is not None:
                 creds = params.credential_provider.get_credentials()
