@@ -167,6 +167,28 @@ async def test_while_redis_is_down_the_cache_is_not_trusted_and_it_resyncs_when_
         await pool.aclose()
 
 
+async def test_it_reconnects_on_its_own_when_the_loops_timers_fire_a_little_early(own_redis, monkeypatch):
+    # uvloop measures a timer's delay from its cached loop time, a few ms behind time.monotonic(), so
+    # the retry timer fires before the retry is due by the cache's own clock. It must retry anyway:
+    # once deferred, nothing but a scan would ever reconnect (CI saw a process stay off for good).
+    pool = ArqRedis.from_url(own_redis.url, socket_timeout=2, socket_connect_timeout=2)
+    cache = VerifyCache(pool)
+    try:
+        assert await cache.synced()
+        loop = asyncio.get_running_loop()
+        on_time = loop.call_later
+        monkeypatch.setattr(loop, "call_later",
+                            lambda delay, callback, *args: on_time(max(0.0, delay - 0.005), callback, *args))
+        own_redis.stop()
+        await _until(lambda: not cache.trusted, 5)
+        await asyncio.sleep(0.6)  # a retry is refused meanwhile
+        own_redis.start()
+        await _until(lambda: cache.trusted, 10)  # no scan asked (`trusted` does not): the timers did it
+    finally:
+        await cache.close()
+        await pool.aclose()
+
+
 async def test_a_line_that_gets_no_answer_never_trusts_and_gives_up_within_its_timeout():
     # A listener that accepts and never answers: the cache stays untrusted instead of hanging.
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)

@@ -164,12 +164,13 @@ class VerifyCache:
             await asyncio.sleep(0.01)  # waiting on our own background connection: nothing to await instead
         return True
 
-    def _resync(self) -> None:
+    def _resync(self, due: bool = False) -> None:
+        """``due``: called by the retry timer, which is the retry (see ``_retry_later``)."""
         if self._closed:
             return
         if self._connecting is not None or (self._line is not None and not self._line.closed):
             return  # connecting, or connected and waiting for the lease's renewal to answer
-        if time.monotonic() < self._retry_at:
+        if not due and time.monotonic() < self._retry_at:
             return  # Redis refused us a moment ago: do not retry on every scan
         self._connecting = asyncio.get_running_loop().create_task(self._connect())
 
@@ -223,7 +224,10 @@ class VerifyCache:
 
     def _retry_later(self) -> None:
         # Back in sync without waiting for a scan to notice, so the first scan after an outage hits.
-        asyncio.get_running_loop().call_later(_RETRY_AFTER, self._resync)
+        # The timer retries whatever `_retry_at` says: uvloop measures the delay from its cached
+        # loop time, a few ms behind time.monotonic(), so its timers fire "early" by our clock, and a
+        # timer that deferred to `_retry_at` would then never retry (only a scan would reconnect).
+        asyncio.get_running_loop().call_later(_RETRY_AFTER, self._resync, True)
 
     def _renew(self) -> None:
         """Register or renew this line's lease; trust follows the answer (sent after the
@@ -459,14 +463,18 @@ class _InvalidationLine(asyncio.Protocol):
     def ignore(self, reply: Any) -> None:
         pass
 
+    # A lost line fails what it was waiting for with a ConnectionError: that is the loss (logged
+    # where the cache notices it), not Redis refusing anything.
     def expect_ok(self, reply: Any) -> None:
         if reply != b"OK":
-            log.warning("verify cache: Redis refused the invalidation line's handshake")
+            if not isinstance(reply, ConnectionError):
+                log.warning("verify cache: Redis refused the invalidation line's handshake")
             self.close()
 
     def expect_map(self, reply: Any) -> None:
         if not isinstance(reply, dict):
-            log.warning("verify cache: Redis does not speak RESP3 (HELLO 3 needs Redis 6 or later)")
+            if not isinstance(reply, ConnectionError):
+                log.warning("verify cache: Redis does not speak RESP3 (HELLO 3 needs Redis 6 or later)")
             self.close()
 
     def expect_int(self, reply: Any) -> None:
@@ -477,7 +485,8 @@ class _InvalidationLine(asyncio.Protocol):
         if isinstance(reply, list) and reply and reply[0] == b"subscribe":
             self.subscribed = True
         else:
-            log.warning("verify cache: Redis refused the invalidation subscription")
+            if not isinstance(reply, ConnectionError):
+                log.warning("verify cache: Redis refused the invalidation subscription")
             self.close()
 
     def data_received(self, data: bytes) -> None:
