@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tortoise.expressions import Q
+from tortoise.models import Model
+
 from backend.models import Case, Decision, Notification, Party
 from backend.models.enums import ChannelPreference, NotificationChannel, NotificationEvent, NotificationStatus
 from backend.settings import Settings
@@ -147,3 +150,26 @@ async def forget_secrets(event: NotificationEvent, refs: list[str]) -> set[str]:
         blank = {k: "" if k in templates.SECRET_VARIABLES else v for k, v in values.items()}
         await Notification.filter(id=r.id).update(params={**r.params, "vars": blank})
     return set(refs) - unfinished
+
+
+SCRUB_BATCH = 500
+
+
+async def scrub_codes(model: type[Model], event: NotificationEvent, ref_prefix: str, *, spent: Q,
+                      requested_field: str, forget_before: datetime) -> int:
+    """No phone or code lingers: the one rule behind every code sent by SMS (``model`` has ``id`` and
+    ``code_hash``; its SMS carries ``event_ref`` = ``ref_prefix`` + id). A code ``spent`` (used or
+    expired) is blanked, in the row and in its SMS's params, once the SMS has finished; a blanked row
+    is deleted once requested before ``forget_before`` (when the per-number limits no longer count
+    it). Returns rows blanked plus rows deleted."""
+    done = 0
+    while True:
+        rows = await model.filter(spent).exclude(code_hash="").limit(SCRUB_BATCH).values_list("id", flat=True)
+        refs = {f"{ref_prefix}{i}": i for i in rows}
+        finished = await forget_secrets(event, list(refs))
+        if finished:
+            done += await model.filter(id__in=[refs[r] for r in finished]).update(code_hash="")
+        if len(rows) < SCRUB_BATCH or not finished:
+            break  # the rest still in flight: a later run blanks them
+    done += await model.filter(**{f"{requested_field}__lte": forget_before}, code_hash="").delete()
+    return done

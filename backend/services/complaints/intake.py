@@ -230,26 +230,16 @@ async def _check_code(named: Named, clock: Clock) -> PhoneVerification:
     return row
 
 
-SCRUB_BATCH = 500
-
-
 async def scrub_phone_codes(clock: Clock) -> int:
     """No phone or code lingers (the ``scrub_sms_codes`` periodic job): a code spent or expired is
     blanked, here and in its SMS's params, once the SMS has finished; the row, phone included, is
     deleted once the per-number limits no longer count it (``PHONE_CODE_WINDOWS.longest``).
     Returns rows blanked plus rows deleted."""
-    now, done = clock.now(), 0
-    while True:
-        rows = await PhoneVerification.filter(Q(expires_at__lte=now) | Q(used_by__isnull=False)) \
-            .exclude(code_hash="").limit(SCRUB_BATCH).values_list("id", flat=True)
-        refs = {f"phone_code:{i}": i for i in rows}
-        finished = await outgoing.forget_secrets(NotificationEvent.COMPLAINT_PHONE_CODE, list(refs))
-        if finished:
-            done += await PhoneVerification.filter(id__in=[refs[r] for r in finished]).update(code_hash="")
-        if len(rows) < SCRUB_BATCH or not finished:
-            break
-    done += await PhoneVerification.filter(requested_at__lte=now - PHONE_CODE_WINDOWS.longest, code_hash="").delete()
-    return done
+    now = clock.now()
+    return await outgoing.scrub_codes(PhoneVerification, NotificationEvent.COMPLAINT_PHONE_CODE, "phone_code:",
+                                      spent=Q(expires_at__lte=now) | Q(used_by__isnull=False),
+                                      requested_field="requested_at",
+                                      forget_before=now - PHONE_CODE_WINDOWS.longest)
 
 
 # -- filing ------------------------------------------------------------------------------------------

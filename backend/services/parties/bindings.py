@@ -218,26 +218,16 @@ async def unbind(session: PartySession, case_id: uuid.UUID, settings: Settings, 
     return Unbound(case, len(ended), ids)
 
 
-SCRUB_BATCH = 500
-
-
 async def scrub_sms_codes(clock: Clock) -> int:
     """No phone or code lingers (the ``scrub_sms_codes`` periodic job): a binding code spent or
     expired is blanked, here and in its SMS's params, once the SMS has finished; the row (with the
     number's hash) is deleted once the per-number limits no longer count it
     (``BINDING_SMS_PER_NUMBER.longest``). Returns rows blanked plus rows deleted."""
-    now, done = clock.now(), 0
-    while True:
-        rows = await BindingSmsCode.filter(Q(expires_at__lte=now) | Q(used_at__isnull=False)) \
-            .exclude(code_hash="").limit(SCRUB_BATCH).values_list("id", flat=True)
-        refs = {f"sms-code:{i}": i for i in rows}
-        finished = await outgoing.forget_secrets(NotificationEvent.BINDING_SMS_CODE, list(refs))
-        if finished:
-            done += await BindingSmsCode.filter(id__in=[refs[r] for r in finished]).update(code_hash="")
-        if len(rows) < SCRUB_BATCH or not finished:
-            break
-    done += await BindingSmsCode.filter(created_at__lte=now - BINDING_SMS_PER_NUMBER.longest, code_hash="").delete()
-    return done
+    now = clock.now()
+    return await outgoing.scrub_codes(BindingSmsCode, NotificationEvent.BINDING_SMS_CODE, "sms-code:",
+                                      spent=Q(expires_at__lte=now) | Q(used_at__isnull=False),
+                                      requested_field="created_at",
+                                      forget_before=now - BINDING_SMS_PER_NUMBER.longest)
 
 
 async def reissue_code(agency_id: uuid.UUID, case_id: uuid.UUID, party_id: uuid.UUID, actor: str,
