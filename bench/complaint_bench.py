@@ -120,7 +120,7 @@ async def upload_photos(base: str, seconds: float, concurrency: int) -> int:
 def wrk_p99(url: str, seconds: int, connections: int) -> float:
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\b", out, re.M)
     if m is None:
         raise SystemExit(f"no p99 in wrk output:\n{out}")
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]

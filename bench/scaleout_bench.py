@@ -49,14 +49,16 @@ def search_script(path: Path, search_path: str) -> None:
     path.write_text(f"request = function()\n  return wrk.format('GET', '{search_path}')\nend\n")
 
 
-def complaint_script(path: Path, tokens: list[str]) -> None:
+def complaint_script(path: Path, tokens: list[str], block: int) -> None:
     body = ",\n".join(f'"{t}"' for t in tokens)
-    # A distinct client address per request (10.a.b.c), forwarded by the trusted proxy (127.0.0.1).
+    # A distinct client address per request (10.block.b.c), forwarded by the trusted proxy (127.0.0.1).
+    # Each wrk run gets its own block: wrk's Lua random is not seeded, so without it every run would
+    # send from the same addresses and the per-client limit (a burst of 5) would refuse later runs.
     path.write_text(
         f"local tokens = {{\n{body}\n}}\nlocal n = #tokens\nlocal i = 0\n"
-        "local seed = math.random(0, 200)\n"
+        f"local block = {block % 256}\n"
         "request = function()\n  i = i + 1\n"
-        "  local ip = string.format('10.%d.%d.%d', seed, math.floor(i / 250) % 250, i % 250 + 1)\n"
+        "  local ip = string.format('10.%d.%d.%d', block, math.floor(i / 250) % 250, i % 250 + 1)\n"
         "  local b = '{\"kind\":\"complaint\",\"about\":{\"type\":\"officer\",\"officer_token\":\"' .. "
         "tokens[(i % n) + 1] .. '\"},\"text\":\"执法时未出示证件，态度粗暴\"}'\n"
         "  return wrk.format('POST', '/mp/v1/complaints', {['Content-Type'] = 'application/json', "
@@ -101,7 +103,7 @@ def main() -> None:
         scripts = {"scan": work / "scan.lua", "search": work / "search.lua", "complaint": work / "complaint.lua"}
         scan_script(scripts["scan"], tokens)
         search_script(scripts["search"], args.search_path)
-        complaint_script(scripts["complaint"], tokens)
+        blocks = iter(range(256))
         for n_workers in (int(x) for x in args.workers.split(",")):
             workers = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -125,7 +127,11 @@ def main() -> None:
                                         print("search: not available on this build")
                                         continue
                                     raise
+                            if target == "complaint":
+                                complaint_script(script, tokens, next(blocks))
                             wrk(base, script, 2, args.connections)  # warm-up
+                            if target == "complaint":
+                                complaint_script(script, tokens, next(blocks))
                             rps, lat = wrk(base, script, args.duration, args.connections)
                             pids = children(serve.pid) or [serve.pid]
                             results.append((target, n, n_workers, rps, lat, [rss_mb(p) for p in pids]))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.api.case_schemas import (
     CorrectionPreview,
     CreditRepairIn,
@@ -19,6 +21,7 @@ from backend.api.case_schemas import (
 from backend.api.cases import READERS, WRITERS, read_scope, unreachable_out
 from backend.app_keys import CLOCK, SETTINGS
 from backend.http.routing import Call, RouteTable
+from backend.models import DecisionRevocation
 from backend.outbox import get_outbox
 from backend.services import decisions
 
@@ -97,11 +100,14 @@ async def revoke_decision(call: Call[RevocationIn, None]) -> RevocationOut:
     b = call.body
     revocation = await decisions.revoke(call.principal.agency_id, call.path_uuid("decision_id"), b.reason, b.date,
                                         b.basis, call.principal.actor, call.request.app[CLOCK])
-    decision = await decisions.get(call.principal.agency_id, revocation.decision_id)
+    return await revocation_out(call, revocation)
+
+
+async def revocation_out(call: Call[Any, Any], r: DecisionRevocation) -> RevocationOut:
+    decision = await decisions.get(call.principal.agency_id, r.decision_id)
     assert decision.withdraw_due_on is not None  # set with the revocation
-    return RevocationOut(id=revocation.id, decision_id=revocation.decision_id, reason=revocation.reason,
-                         date=revocation.revoked_on, basis=revocation.basis, recorded_by=revocation.actor_name,
-                         recorded_at=revocation.created_at, withdraw_due_on=decision.withdraw_due_on,
+    return RevocationOut(id=r.id, decision_id=r.decision_id, reason=r.reason, date=r.revoked_on, basis=r.basis,
+                         recorded_by=r.actor_name, recorded_at=r.created_at, withdraw_due_on=decision.withdraw_due_on,
                          withdraw_due_on_provisional=decision.withdraw_due_on_provisional)
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import uuid
 
 from backend.api.cases import READERS, WRITERS, read_scope
+from backend.api.decisions import revocation_out
 from backend.api.statistics_schemas import (
     RemedyIn,
     RemedyList,
     RemedyOut,
+    RemedyRecorded,
     StatisticsOverdueOut,
     StatisticsReportOut,
     StatisticsReportQuery,
@@ -41,14 +43,15 @@ def _remedy_out(r: CaseRemedy) -> RemedyOut:
 @routes.route("POST", "/cases/{case_id}/remedies", access=WRITERS, status=201,
               summary="登记针对本案（或其决定）的行政复议、行政诉讼及其结果（每次一条，只增不改；"
                       "后续结果填 proceeding_id）",
-              tag="cases", body=RemedyIn, response=RemedyOut, errors=(404, 409, 422))
-async def record_remedy(call: Call[RemedyIn, None]) -> RemedyOut:
+              tag="cases", body=RemedyIn, response=RemedyRecorded, errors=(404, 409, 422))
+async def record_remedy(call: Call[RemedyIn, None]) -> RemedyRecorded:
     b = call.body
-    row = await remedies.record(call.principal.agency_id, call.path_uuid("case_id"), remedies.RemedyInput(
+    done = await remedies.record(call.principal.agency_id, call.path_uuid("case_id"), remedies.RemedyInput(
         outcome=b.outcome, proceeding_id=b.proceeding_id, kind=b.kind, decision_id=b.decision_id, filed_on=b.filed_on,
         decided_on=b.decided_on, authority=b.authority, document_no=b.document_no, note=b.note),
         call.principal.actor, call.request.app[CLOCK])
-    return _remedy_out(row)
+    revocation = None if done.revocation is None else await revocation_out(call, done.revocation)
+    return RemedyRecorded(**_remedy_out(done.entry).model_dump(), revocation=revocation)
 
 
 @routes.route("GET", "/cases/{case_id}/remedies", access=READERS,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from backend.api.case_schemas import RevocationOut
 from backend.http.schemas import Body, stripped
 from backend.http.statistics_schemas import FIGURES_EXAMPLE, FiguresOut
 from backend.models.enums import RemedyKind, RemedyOutcome, StatisticsStatus
@@ -67,6 +68,27 @@ class RemedyOut(BaseModel):
     recorded_role: str
     recorded_at: datetime
     leaf_index: int | None = Field(description="透明日志中的条目序号")
+
+
+class RemedyRecorded(RemedyOut):
+    """The entry just recorded, and the revocation its outcome registered, if it did."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a", "proceeding_id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        "seq": 2, "case_id": "7a1d2b63-7b5f-4054-8e4f-1e4d2c8a0b21",
+        "decision_id": "8c2e5f10-3a4b-4c5d-8e9f-0a1b2c3d4e5f", "kind": "reconsideration", "outcome": "revoked",
+        "filed_on": "2026-03-02", "decided_on": "2026-05-20", "authority": "杭州市西湖区人民政府",
+        "document_no": "西政复〔2026〕31号", "note": "", "recorded_by": "张执法", "recorded_role": "officer",
+        "recorded_at": "2026-05-21T09:30:00+08:00", "leaf_index": 1090,
+        "revocation": {"id": "2b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e",
+                       "decision_id": "8c2e5f10-3a4b-4c5d-8e9f-0a1b2c3d4e5f", "reason": "revoked",
+                       "date": "2026-05-20", "basis": "行政复议杭州市西湖区人民政府西政复〔2026〕31号",
+                       "recorded_by": "张执法", "recorded_at": "2026-05-21T09:30:00+08:00",
+                       "withdraw_due_on": "2026-05-25", "withdraw_due_on_provisional": False}}]})
+
+    revocation: RevocationOut | None = Field(description=(
+        "结果为撤销、确认违法或确认无效，且被申请的决定仍在公示中、尚未登记撤销时：本次登记同时登记的撤销"
+        "（3个工作日的撤回公示期限自结果文书日期起算，同 POST /api/v1/decisions/{id}/revocations）；否则为 null"))
 
 
 class RemedyList(BaseModel):

@@ -244,25 +244,33 @@ async def revoke(agency_id: uuid.UUID, decision_id: uuid.UUID, reason: Revocatio
                 raise Conflict("只有公示中的执法决定才需登记撤销并在3个工作日内撤回公示", code="decision_not_public")
             if await DecisionRevocation.filter(decision_id=decision.id).exists():
                 raise Conflict("该执法决定已登记撤销", code="decision_already_revoked")
-            if revoked_on < decision.decided_at:
-                raise ValidationFailed("撤销日期不能早于决定日期", code="revocation_date_before_decision")
-            due = await clocks.withdraw_due(revoked_on)
-            name, role = audit.who(actor)
-            revocation = await DecisionRevocation.create(
-                decision=decision, reason=reason, revoked_on=revoked_on, basis=basis, actor=actor, actor_name=name,
-                actor_role=role)
-            decision.withdraw_due_on, decision.withdraw_due_on_provisional = due.on, due.provisional
-            await decision.save(update_fields=["withdraw_due_on", "withdraw_due_on_provisional", "updated_at"])
-            case = await Case.get(id=decision.case_id)
-            await records.append(case, RecordStep.PUBLICATION,
-                                 f"登记执法决定{REVOCATION_WORDS[reason]}：{decision.document_no}"
-                                 + (f"（{basis}）" if basis else "") + f"，应于{due.on.isoformat()}前撤回公示",
-                                 actor, now)
-            await audit.record(actor, "decision.revoke", "decision", decision.id, agency_id=agency_id,
-                               data={"reason": reason.value, "revoked_on": revoked_on.isoformat(),
-                                     "withdraw_due_on": due.on.isoformat(), "provisional": due.provisional})
+            return await register_revocation(decision, reason, revoked_on, basis, actor, now)
     except IntegrityError as exc:  # a concurrent revocation of the same decision
         raise Conflict("该执法决定已登记撤销", code="decision_already_revoked") from exc
+
+
+async def register_revocation(decision: Decision, reason: RevocationReason, revoked_on: date, basis: str,
+                              actor: str, now: datetime) -> DecisionRevocation:
+    """The act itself, in the caller's transaction, with ``decision`` locked, public and not yet
+    revoked: the revocation row, the withdrawal deadline, the case record and the audit entry.
+    Also used when a remedy's recorded outcome revokes the decision (``services/remedies.py``)."""
+    if revoked_on < decision.decided_at:
+        raise ValidationFailed("撤销日期不能早于决定日期", code="revocation_date_before_decision")
+    due = await clocks.withdraw_due(revoked_on)
+    name, role = audit.who(actor)
+    revocation = await DecisionRevocation.create(
+        decision=decision, reason=reason, revoked_on=revoked_on, basis=basis, actor=actor, actor_name=name,
+        actor_role=role)
+    decision.withdraw_due_on, decision.withdraw_due_on_provisional = due.on, due.provisional
+    await decision.save(update_fields=["withdraw_due_on", "withdraw_due_on_provisional", "updated_at"])
+    case = await Case.get(id=decision.case_id)
+    await records.append(case, RecordStep.PUBLICATION,
+                         f"登记执法决定{REVOCATION_WORDS[reason]}：{decision.document_no}"
+                         + (f"（{basis}）" if basis else "") + f"，应于{due.on.isoformat()}前撤回公示",
+                         actor, now)
+    await audit.record(actor, "decision.revoke", "decision", decision.id, agency_id=decision.agency_id,
+                       data={"reason": reason.value, "revoked_on": revoked_on.isoformat(),
+                             "withdraw_due_on": due.on.isoformat(), "provisional": due.provisional})
     return revocation
 
 

@@ -6,8 +6,9 @@ transparency-log leaf and its audit entry (who recorded it). The annual statisti
 A proceeding is its entries in order; its outcome is its last entry's. An outcome decides a pending
 proceeding; an appeal or a retrial (上诉、再审) reopens a decided one (REMEDY table in
 ``services/states.py``). Registering that a published decision was revoked, confirmed illegal or
-ordered remade (the 3-working-day withdrawal clock) stays its own act:
-``POST /api/v1/decisions/{id}/revocations``.
+ordered remade starts the 3-working-day withdrawal clock (``POST /api/v1/decisions/{id}/revocations``);
+an outcome recorded here that revokes or confirms illegal a decision still on public display
+registers that revocation too, in the same transaction (``REVOKING``), so the clock cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from tortoise.transactions import in_transaction
 
 from backend.clock import Clock
 from backend.errors import NotFound, ValidationFailed
-from backend.models import Case, CaseRemedy, Decision
-from backend.models.enums import LeafKind, RemedyKind, RemedyOutcome, RemedyState
-from backend.services import audit
+from backend.models import Case, CaseRemedy, Decision, DecisionRevocation
+from backend.models.enums import LeafKind, RemedyKind, RemedyOutcome, RemedyState, RevocationReason
+from backend.services import audit, clocks, decisions
 from backend.services.cases import get_case
 from backend.services.states import REMEDY
 from backend.services.transparency import log
@@ -35,6 +36,14 @@ OUTCOME_WORDS = {
     RemedyOutcome.CONFIRMED_INVALID: "确认无效", RemedyOutcome.ORDERED_TO_PERFORM: "责令履行",
     RemedyOutcome.DISMISSED: "驳回申请或起诉", RemedyOutcome.WITHDRAWN: "撤回申请或撤诉",
     RemedyOutcome.MEDIATED: "调解或和解", RemedyOutcome.OTHER: "其他"}
+
+
+# Outcomes that take a decision out of force, and the revocation (R-P3) each registers. 确认无效 has
+# no reason of its own among R-P3's three: it is registered as confirmed illegal (the stronger finding
+# includes it), so a void decision does not stay on public display either.
+REVOKING = {RemedyOutcome.REVOKED: RevocationReason.REVOKED,
+            RemedyOutcome.CONFIRMED_ILLEGAL: RevocationReason.CONFIRMED_ILLEGAL,
+            RemedyOutcome.CONFIRMED_INVALID: RevocationReason.CONFIRMED_ILLEGAL}
 
 
 def state_of(outcome: RemedyOutcome) -> RemedyState:
@@ -82,8 +91,14 @@ def _check_dates(data: RemedyInput, filed_on: date, today: date) -> None:
         raise ValidationFailed("结果文书的日期不能早于申请复议或起诉的日期", code="remedy_decided_before_filed")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    entry: CaseRemedy
+    revocation: DecisionRevocation | None  # registered by this entry's outcome (see REVOKING)
+
+
 async def record(agency_id: uuid.UUID, case_id: uuid.UUID, data: RemedyInput, actor: str,
-                 clock: Clock) -> CaseRemedy:
+                 clock: Clock) -> Recorded:
     """Append one entry: a new proceeding when ``proceeding_id`` is None, otherwise the next outcome
     of that proceeding of this case."""
     case = await get_case(agency_id, case_id)
@@ -99,7 +114,21 @@ async def record(agency_id: uuid.UUID, case_id: uuid.UUID, data: RemedyInput, ac
         await audit.record(actor, "case.remedy", "case", case.id, agency_id=case.agency_id,
                            data={"remedy_id": str(row.id), "proceeding_id": str(row.proceeding_id), "seq": row.seq,
                                  "kind": row.kind.value, "outcome": row.outcome.value})
-    return row
+        revocation = await _revocation_by(row, actor, clock)
+    return Recorded(row, revocation)
+
+
+async def _revocation_by(row: CaseRemedy, actor: str, clock: Clock) -> DecisionRevocation | None:
+    """The decision this outcome takes out of force, if it is still public and not yet revoked: its
+    withdrawal clock starts from the outcome's date."""
+    reason = REVOKING.get(row.outcome)
+    if reason is None or row.decision_id is None or row.decided_on is None:
+        return None
+    decision = await Decision.filter(id=row.decision_id).select_for_update().get()
+    if decision.status not in clocks.PUBLIC or await DecisionRevocation.filter(decision_id=decision.id).exists():
+        return None  # not on display (nothing to withdraw), or its withdrawal is already running
+    basis = "".join(part for part in (KIND_WORDS[row.kind], row.authority, row.document_no) if part)
+    return await decisions.register_revocation(decision, reason, row.decided_on, basis[:500], actor, clock.now())
 
 
 def _entry(case: Case, actor: str, **fields: Any) -> CaseRemedy:

@@ -12,7 +12,7 @@ import pytest
 
 from backend.clock import SHANGHAI, FrozenClock
 from backend.models.enums import Role
-from tests.factories import a_supervisor, an_agency
+from tests.factories import a_supervisor, an_agency, publish
 
 
 @pytest.fixture
@@ -43,6 +43,7 @@ async def test_a_remedy_is_recorded_listed_and_refused_cleanly(client, clock):
     assert resp.status == 201, await resp.text()
     filed = await resp.json()
     assert (filed["seq"], filed["proceeding_id"], filed["recorded_by"]) == (1, filed["id"], "测试管理员")
+    assert filed["revocation"] is None
     resp = await client.post(url, headers=agency.auth(), json={
         "proceeding_id": filed["id"], "outcome": "revoked", "decided_on": "2025-12-01",
         "document_no": "西政复〔2025〕9号"})
@@ -152,3 +153,23 @@ async def test_overdue_reports_show_in_the_supervisors_and_the_agencys_view(clie
     await client.post("/api/v1/statistics/2025/submit", headers=agency.auth(), json={})
     assert (await (await client.get("/api/v1/overdue?kind=statistics", headers=agency.auth())).json())["total"] == 0
     assert (await (await client.get("/api/v1/overdue?kind=statistics", headers=other.auth())).json())["total"] == 1
+
+
+async def test_recording_that_a_published_decision_was_revoked_registers_its_withdrawal(client, clock):
+    agency = await an_agency()
+    case, decision = await _case_with_decision(client, agency.auth())
+    resp = await publish(client, decision["id"], agency.auth())
+    assert resp.status == 200, await resp.text()
+    url = f"/api/v1/cases/{case['id']}/remedies"
+    resp = await client.post(url, headers=agency.auth(), json={
+        "kind": "litigation", "outcome": "confirmed_illegal", "decision_id": decision["id"], "filed_on": "2025-12-01",
+        "decided_on": "2025-12-01", "authority": "杭州市西湖区人民法院", "document_no": "（2025）浙0106行初9号"})
+    assert resp.status == 201, await resp.text()
+    revocation = (await resp.json())["revocation"]
+    assert (revocation["decision_id"], revocation["reason"], revocation["date"]) == (
+        decision["id"], "confirmed_illegal", "2025-12-01")
+    assert revocation["withdraw_due_on"] == "2025-12-04" and revocation["recorded_by"] == "测试管理员"
+    # The same as registering it by hand: a second registration is refused as a duplicate.
+    resp = await client.post(f"/api/v1/decisions/{decision['id']}/revocations", headers=agency.auth(),
+                             json={"reason": "revoked", "date": "2025-12-01"})
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "decision_already_revoked")

@@ -12,8 +12,9 @@ import pytest
 from backend.clock import SHANGHAI, FrozenClock
 from backend.errors import Conflict, IllegalTransition, ValidationFailed
 from backend.models import AuditEvent, Decision, DecisionVersion, LegalReview
-from backend.models.enums import DecisionStatus, DecisionVersionKind, RevocationReason
-from backend.services import calendar, cases, clocks, decisions
+from backend.models.enums import DecisionStatus, DecisionVersionKind, RemedyKind, RemedyOutcome, RevocationReason
+from backend.services import calendar, cases, clocks, decisions, remedies
+from backend.services.remedies import RemedyInput
 from tests.factories import an_agency, previewed
 from tests.services.test_legal_review import a_world
 
@@ -89,6 +90,46 @@ async def test_a_revoked_decision_must_be_withdrawn_within_three_working_days(db
     assert total == 1 and rows[0].colour == "red" and rows[0].revocation is not None
     assert rows[0].revocation.revoked_on == D(2026, 12, 3)
     await decisions.change(db, frozen, decision.agency_id, decision.id, "withdraw", "test", reason="已被确认违法")
+    assert (await clocks.overdue_decisions("withdrawal", frozen, page=1, page_size=20))[1] == 0
+
+
+async def test_a_remedy_outcome_that_revokes_a_public_decision_starts_its_withdrawal_clock(db, frozen):
+    # Recording a reconsideration's 撤销 must not leave the revoked decision on display: the same
+    # entry registers the revocation, dated from the outcome's document, and its 3-working-day clock.
+    decision = await published(db, frozen)
+    kept = await published(db, frozen, agency_id=decision.agency_id)
+    frozen.at = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
+    filed = await remedies.record(decision.agency_id, decision.case_id, RemedyInput(
+        RemedyOutcome.PENDING, kind=RemedyKind.RECONSIDERATION, decision_id=decision.id, filed_on=D(2026, 11, 23),
+        authority="杭州市西湖区人民政府"), "test", frozen)
+    assert filed.revocation is None  # pending: nothing is revoked yet
+    done = await remedies.record(decision.agency_id, decision.case_id, RemedyInput(
+        RemedyOutcome.REVOKED, proceeding_id=filed.entry.proceeding_id, decided_on=D(2026, 12, 3),
+        document_no="西政复〔2026〕31号"), "key:reviewer", frozen)
+    assert done.revocation is not None and done.revocation.decision_id == decision.id
+    assert (done.revocation.reason, done.revocation.revoked_on) == (RevocationReason.REVOKED, D(2026, 12, 3))
+    assert done.revocation.basis == "行政复议杭州市西湖区人民政府西政复〔2026〕31号"
+    assert done.revocation.actor == "key:reviewer"
+    row = await Decision.get(id=decision.id)
+    assert (row.withdraw_due_on, row.status) == (D(2026, 12, 8), DecisionStatus.PUBLISHED)  # 12-04, 07, 08
+    assert await AuditEvent.filter(action="decision.revoke", target_id=str(decision.id)).count() == 1
+    frozen.at = datetime(2026, 12, 9, 10, 0, tzinfo=SHANGHAI)
+    rows, total = await clocks.overdue_decisions("withdrawal", frozen, page=1, page_size=20)
+    assert total == 1 and rows[0].decision.id == decision.id
+    # Reopened and decided again: the withdrawal already runs, nothing is registered twice.
+    await remedies.record(decision.agency_id, decision.case_id, RemedyInput(
+        RemedyOutcome.PENDING, proceeding_id=filed.entry.proceeding_id, authority="杭州市中级人民法院"), "test", frozen)
+    again = await remedies.record(decision.agency_id, decision.case_id, RemedyInput(
+        RemedyOutcome.CONFIRMED_ILLEGAL, proceeding_id=filed.entry.proceeding_id, decided_on=D(2026, 12, 9)),
+        "test", frozen)
+    assert again.revocation is None
+    # An outcome that leaves the decision in force, or one about no decision, starts nothing.
+    upheld = await remedies.record(kept.agency_id, kept.case_id, RemedyInput(
+        RemedyOutcome.UPHELD, kind=RemedyKind.LITIGATION, decision_id=kept.id, filed_on=D(2026, 11, 23),
+        decided_on=D(2026, 12, 8), authority="杭州市西湖区人民法院"), "test", frozen)
+    assert upheld.revocation is None and (await Decision.get(id=kept.id)).withdraw_due_on is None
+    # Withdrawn already: nothing left to withdraw.
+    await decisions.change(db, frozen, decision.agency_id, decision.id, "withdraw", "test", reason="已被撤销")
     assert (await clocks.overdue_decisions("withdrawal", frozen, page=1, page_size=20))[1] == 0
 
 

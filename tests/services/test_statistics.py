@@ -55,35 +55,39 @@ def remedy(outcome: RemedyOutcome = Out.PENDING, **kw: Any) -> RemedyInput:
     return RemedyInput(outcome=outcome, **{**defaults, **kw})
 
 
+async def record(*args: Any) -> CaseRemedy:
+    return (await remedies.record(*args)).entry
+
+
 # -- remedies ---------------------------------------------------------------------------------------
 
 async def test_a_proceeding_is_filed_then_decided_then_appealed_each_a_new_entry_saying_who(db, frozen):
     agency = (await an_agency()).agency
     case = await a_case(agency.id, frozen)
     decision = await a_decision(case, frozen, D(2026, 1, 5), "500.00", ["fine"])
-    filed = await remedies.record(agency.id, case.id, remedy(kind=L, decision_id=decision.id, filed_on=D(2026, 1, 6),
+    filed = await record(agency.id, case.id, remedy(kind=L, decision_id=decision.id, filed_on=D(2026, 1, 6),
                                                              authority="杭州市西湖区人民法院"), "key:x", frozen)
     assert (filed.seq, filed.proceeding_id, filed.outcome, filed.decision_id) == (1, filed.id, Out.PENDING, decision.id)
     assert filed.leaf_index is not None and filed.actor_name == "key:x"
     frozen.advance(days=20)
-    judged = await remedies.record(agency.id, case.id, remedy(
+    judged = await record(agency.id, case.id, remedy(
         Out.UPHELD, proceeding_id=filed.id, decided_on=D(2026, 1, 28), document_no="（2026）浙0106行初5号"),
         "test", frozen)
     assert (judged.seq, judged.kind, judged.filed_on, judged.decision_id) == (2, L, D(2026, 1, 6), decision.id)
     assert judged.authority == "杭州市西湖区人民法院"  # carried over when not given
-    appealed = await remedies.record(agency.id, case.id, remedy(proceeding_id=filed.id, authority="杭州市中级人民法院"),
+    appealed = await record(agency.id, case.id, remedy(proceeding_id=filed.id, authority="杭州市中级人民法院"),
                                      "test", frozen)
     assert appealed.seq == 3 and appealed.outcome is Out.PENDING
     # An appeal of a pending proceeding means nothing: the REMEDY table refuses it.
     with pytest.raises(IllegalTransition) as refused:
-        await remedies.record(agency.id, case.id, remedy(proceeding_id=filed.id), "test", frozen)
+        await record(agency.id, case.id, remedy(proceeding_id=filed.id), "test", frozen)
     assert refused.value.code == "remedy_reopen_not_allowed"
     with pytest.raises(ValidationFailed) as bad:
-        await remedies.record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id,
+        await record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id,
                                                          decided_on=D(2026, 1, 27)), "test", frozen)
     assert bad.value.code == "remedy_outcome_before_last"
     with pytest.raises(ValidationFailed) as bad:
-        await remedies.record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id, kind=R,
+        await record(agency.id, case.id, remedy(Out.REVOKED, proceeding_id=filed.id, kind=R,
                                                          decided_on=D(2026, 1, 29)), "test", frozen)
     assert bad.value.code == "remedy_kind_mismatch"
     rows = await remedies.for_case(agency.id, case.id)
@@ -109,17 +113,17 @@ async def test_a_remedy_entry_is_refused_when_it_cannot_be_right(db, frozen):
     ]
     for data, code in cases_of:
         with pytest.raises(ValidationFailed) as bad:
-            await remedies.record(agency.id, case.id, data, "test", frozen)
+            await record(agency.id, case.id, data, "test", frozen)
         assert bad.value.code == code, data
     with pytest.raises(NotFound) as missing:  # another agency's case does not exist for this one
-        await remedies.record(other.id, case.id, remedy(kind=R, filed_on=D(2026, 1, 9)), "test", frozen)
+        await record(other.id, case.id, remedy(kind=R, filed_on=D(2026, 1, 9)), "test", frozen)
     assert missing.value.code == "case_not_found"
     with pytest.raises(NotFound) as missing:
-        await remedies.record(agency.id, case.id, remedy(proceeding_id=uuid.uuid4()), "test", frozen)
+        await record(agency.id, case.id, remedy(proceeding_id=uuid.uuid4()), "test", frozen)
     assert missing.value.code == "remedy_not_found"
     other_case = await a_case(agency.id, frozen)
     with pytest.raises(NotFound) as missing:  # a decision of another case
-        await remedies.record(agency.id, other_case.id, remedy(kind=R, filed_on=D(2026, 1, 9), decision_id=decision.id),
+        await record(agency.id, other_case.id, remedy(kind=R, filed_on=D(2026, 1, 9), decision_id=decision.id),
                               "test", frozen)
     assert missing.value.code == "decision_not_found"
     assert await CaseRemedy.all().count() == 0
@@ -142,14 +146,14 @@ async def test_the_figures_of_a_year_count_what_was_recorded_on_the_shanghai_cal
     await a_decision(permit, frozen, D(2025, 12, 30))
     await a_decision(early_2026, frozen, D(2026, 1, 1), "300.00", ["fine"])  # 2026
     await a_decision(foreign, frozen, D(2025, 12, 31), "999.99", ["fine"])  # another agency
-    filed = await remedies.record(agency.id, late_2025.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
-    await remedies.record(agency.id, late_2025.id, remedy(Out.REVOKED, proceeding_id=filed.id,
+    filed = await record(agency.id, late_2025.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
+    await record(agency.id, late_2025.id, remedy(Out.REVOKED, proceeding_id=filed.id,
                                                           decided_on=D(2026, 1, 15)), "test", frozen)
-    await remedies.record(agency.id, both.id, remedy(Out.UPHELD, kind=L, filed_on=D(2025, 12, 10),
+    await record(agency.id, both.id, remedy(Out.UPHELD, kind=L, filed_on=D(2025, 12, 10),
                                                      decided_on=D(2025, 12, 20), authority="西湖区人民法院"),
                           "test", frozen)
-    await remedies.record(agency.id, permit.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
-    await remedies.record(agency.id, early_2026.id, remedy(kind=R, filed_on=D(2026, 1, 2)), "test", frozen)
+    await record(agency.id, permit.id, remedy(kind=R, filed_on=D(2025, 12, 31)), "test", frozen)
+    await record(agency.id, early_2026.id, remedy(kind=R, filed_on=D(2026, 1, 2)), "test", frozen)
 
     figures = await statistics.compute(agency.id, 2025)
     penalty = figures["by_type"]["penalty"]
@@ -289,7 +293,7 @@ async def test_each_deadline_turns_red_on_exactly_the_next_day_in_the_views_and_
 async def test_remedies_and_submitted_versions_edited_behind_the_service_are_named_by_audit_verify(db, frozen):
     agency = (await an_agency()).agency
     case = await a_case(agency.id, FrozenClock(at(2025, 3, 1, 9, 0)))
-    entry = await remedies.record(agency.id, case.id, remedy(kind=R, filed_on=D(2025, 3, 2)), "test", frozen)
+    entry = await record(agency.id, case.id, remedy(kind=R, filed_on=D(2025, 3, 2)), "test", frozen)
     version = await statistics.submit(agency.id, 2025, "test", frozen)
     env = cli_env(db.database_url, db.data_dir)
     result = await asyncio.to_thread(run_cli, ["audit", "verify"], env)
