@@ -215,3 +215,27 @@ async def test_the_name_index_is_the_one_the_query_uses(db, frozen):
         _, rows = await conn.execute_query(
             "SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH ?", ['"星辰"'])
         assert rows == [] or list(rows) == []
+
+
+@pytest.mark.parametrize("window", [search.RECENT_WINDOW, 2])
+async def test_the_walk_over_the_newest_rows_and_the_name_index_give_the_same_pages(db, frozen, monkeypatch, window):
+    # A common word fills its page from the newest rows; with a window of 2 most pages fall back to
+    # the index. Either way every page is the one a plain LIKE scan gives, cursor by cursor.
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    agency = (await an_agency()).agency.id
+    names = ["杭州星辰科技有限公司", "明月科技有限公司", "星辰餐饮店", "杭州明月餐饮有限公司", "东海科技有限公司"]
+    for i, name in enumerate(names * 2):
+        await a_public_decision(db, frozen, agency, org=name, decided_at=date(2026, 10, 1 + i % 4))
+
+    async def pages(filters: Filters, **kw) -> list[list[uuid.UUID]]:  # type: ignore[no-untyped-def]
+        out, cursor = [], None
+        while True:
+            page = await search.search(filters, cursor, page_size=3, **kw)
+            out.append([h.decision_id for h in page.items])
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    for query in ("科技", "星辰", "餐饮", "明月餐饮", "不存在的"):
+        for filters in (Filters(party=query), Filters(party=query, agency_id=agency, decided_from=date(2026, 10, 2))):
+            assert await pages(filters) == await pages(filters, baseline=True), (query, filters)
