@@ -134,6 +134,18 @@ def to_phone(settings: Settings, event: NotificationEvent, event_ref: str, agenc
                         params={"vars": sms.params}, content=content)
 
 
+def to_openid(settings: Settings, event: NotificationEvent, event_ref: str, agency_id: uuid.UUID, openid: str,
+              ctx: Mapping[str, str], now: datetime | None = None) -> Notification:
+    """One WeChat subscription message to a mini-program user who is no party (a complainant signed
+    in with no phone given), unsaved. No SMS twin: there is no number to fall back to."""
+    wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
+    wx = templates.render_wechat(event, wx_id, ctx)
+    return Notification(event=event, event_ref=event_ref, agency_id=agency_id, case_id=None, party_id=None,
+                        idempotency_key=f"{event.value}:{event_ref}:wechat", channel=NotificationChannel.WECHAT,
+                        relayed_at=now, recipient=openid, template=wx.template, template_version=wx.version,
+                        params={**wx.params, "fallback": None}, content=wx.content)
+
+
 IN_FLIGHT = (NotificationStatus.PENDING, NotificationStatus.SENDING)
 
 

@@ -57,6 +57,7 @@ DEFAULT_WECHAT_TEMPLATES: dict[str, str] = {
     E.DECISION_CORRECTED.value: "YG_WX_DECISION_CORRECTED",
     E.DECISION_WITHDRAWN.value: "YG_WX_DECISION_WITHDRAWN",
     E.AGENCY_NOTICE.value: "YG_WX_AGENCY_NOTICE",
+    E.COMPLAINT_UPDATE.value: "YG_WX_COMPLAINT_UPDATE",
 }
 
 
@@ -129,6 +130,8 @@ WECHAT: dict[NotificationEvent, WechatTemplate] = {
     E.DECISION_CORRECTED: WechatTemplate(E.DECISION_CORRECTED, 1, "执法决定已更正", "pages/decision/detail"),
     E.DECISION_WITHDRAWN: WechatTemplate(E.DECISION_WITHDRAWN, 1, "执法决定已撤回", "pages/decision/detail"),
     E.AGENCY_NOTICE: WechatTemplate(E.AGENCY_NOTICE, 1, "执法机关通知", "pages/case/detail"),
+    # To a complainant signed in to the mini-program who gave no phone (their own complaints).
+    E.COMPLAINT_UPDATE: WechatTemplate(E.COMPLAINT_UPDATE, 1, "投诉举报进度", "pages/complaint/detail"),
 }
 
 
@@ -179,6 +182,9 @@ def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, 
     if event is E.AGENCY_NOTICE:
         detail, subject = ctx.get("text", ""), f"案件 {ctx.get('case', '')}"
         query = f"?id={ctx.get('case_id', '')}"
+    elif event is E.COMPLAINT_UPDATE:
+        detail, subject = ctx.get("step", ""), f"受理编号 {ctx.get('no', '')}"
+        query = f"?no={ctx.get('no', '')}"
     else:
         detail = {E.DECISION_PUBLISHED: REMEDIES_SHORT if remedies else PLAIN_SHORT,
                   E.DECISION_CORRECTED: ctx.get("change", ""),

@@ -251,8 +251,9 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
                          f"{q.param(db_uuid(after[1]))})")
         return where
 
-    def contains(q: _Sql, party: str) -> str:
-        return f"strpos(s.org_names, {q.param(party)}) > 0" if pg else f"instr(s.org_names, {q.param(party)}) > 0"
+    def contains(q: _Sql, party: str, alias: str = "s") -> str:
+        function = "strpos" if pg else "instr"
+        return f"{function}({alias}.org_names, {q.param(party)}) > 0"
 
     def conjunction(where: list[str]) -> str:
         return " WHERE " + " AND ".join(where) if where else ""
@@ -260,10 +261,13 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
     rows: list[dict[str, Any]] | None = None
     if filters.party is not None and not baseline:
         q = _Sql(pg)
-        inner = (f"SELECT * FROM decision_search s{conjunction(others(q))}"
-                 f" ORDER BY s.decided_at DESC, s.decision_id DESC LIMIT {q.param(RECENT_WINDOW)}")
-        sql = (_SELECT.replace(" FROM decision_search s", f" FROM ({inner}) s") + f" WHERE {contains(q, filters.party)}"
-               f" ORDER BY s.decided_at DESC, s.decision_id DESC LIMIT {q.param(page_size + 1)}")
+        # Only the narrow columns are walked (a row's public text, often long, is never read for it);
+        # the whole row is read for the page's own rows.
+        walk = (f"SELECT w.id FROM (SELECT s.id, s.org_names, s.decided_at, s.decision_id FROM decision_search s"
+                f"{conjunction(others(q))} ORDER BY s.decided_at DESC, s.decision_id DESC"
+                f" LIMIT {q.param(RECENT_WINDOW)}) w WHERE {contains(q, filters.party, 'w')}"
+                f" ORDER BY w.decided_at DESC, w.decision_id DESC LIMIT {q.param(page_size + 1)}")
+        sql = _SELECT + f" WHERE s.id IN ({walk}) ORDER BY s.decided_at DESC, s.decision_id DESC"
         rows = await conn.execute_query_dict(sql, q.params)
         if len(rows) <= page_size:
             rows = None  # the page is not full from the newest rows: the name index answers

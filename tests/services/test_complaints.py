@@ -17,7 +17,14 @@ from tortoise import connections
 from backend.clock import SHANGHAI, FrozenClock
 from backend.errors import Conflict, IllegalTransition, NotFound, RateLimited, ValidationFailed
 from backend.models import Agency, Complaint, ComplaintEvent, LogLeaf, Notification, PhoneVerification
-from backend.models.enums import ComplaintAbout, ComplaintKind, ComplaintStatus, NotificationEvent, Role
+from backend.models.enums import (
+    ComplaintAbout,
+    ComplaintKind,
+    ComplaintStatus,
+    NotificationChannel,
+    NotificationEvent,
+    Role,
+)
 from backend.services import officers
 from backend.services.complaints import handling, intake, steps
 from backend.services.disclosure import credentials
@@ -242,6 +249,24 @@ async def test_a_named_complaint_needs_the_sms_code_sent_to_that_phone(db, froze
     told = await Notification.get(id=done.notification_ids[0])
     assert told.event is NotificationEvent.COMPLAINT_UPDATE and told.recipient == "13900001111"
     assert receipt.tracking_no in told.content and "2026-12-25" in told.content
+
+
+async def test_a_complainant_signed_in_without_a_phone_is_told_each_step_on_wechat(db, frozen):
+    w = await a_world(db, frozen)
+    receipt = await a_complaint(db, frozen, w, signed_in="o-complainant-1")
+    assert receipt.complaint.contact_phone is None
+    done = await handling.act(db, frozen, w.admin, receipt.complaint.id, "acknowledge", "key:test")
+    (told,) = [await Notification.get(id=i) for i in done.notification_ids]
+    assert (told.event, told.channel, told.recipient) == (
+        NotificationEvent.COMPLAINT_UPDATE, NotificationChannel.WECHAT, "o-complainant-1")
+    assert told.template == "YG_WX_COMPLAINT_UPDATE" and told.party_id is None
+    assert told.params["page"] == f"pages/complaint/detail?no={receipt.tracking_no}"
+    assert receipt.tracking_no in told.content and "2026-12-25" in told.content
+    assert told.params["fallback"] is None  # no number to fall back to
+    # Nobody to tell: an anonymous complaint gets no message at all.
+    anonymous = await a_complaint(db, frozen, w)
+    assert (await handling.act(db, frozen, w.admin, anonymous.complaint.id, "acknowledge", "key:test")
+            ).notification_ids == []
 
 
 async def test_codes_to_one_number_are_limited_per_minute_hour_and_day(db, frozen):

@@ -101,10 +101,15 @@ async def record_step(settings: Settings, c: Complaint, action: str, status: Com
                              **{k: v for k, v in (data or {}).items() if k in ("reason", "score")}})
     ids: list[uuid.UUID] = []
     told = TOLD.get(action)
-    if told is not None and c.contact_phone:
+    if told is not None and (c.contact_phone or c.wechat_openid):
         due = c.answer_due_on.isoformat() if c.answer_due_on else ""
-        row = outgoing.to_phone(settings, NotificationEvent.COMPLAINT_UPDATE, f"complaint_event:{event.id}",
-                                c.agency_id, c.contact_phone, {"no": c.tracking_no,
-                                                               "step": told.format(answer_due_on=due)}, now)
+        ctx = {"no": c.tracking_no, "step": told.format(answer_due_on=due), "date": now.date().isoformat()}
+        ref = f"complaint_event:{event.id}"
+        # The verified phone when there is one (an SMS always arrives); else the WeChat user who filed
+        # it signed in (a subscription message, which the mini-program asks them to accept).
+        row = (outgoing.to_phone(settings, NotificationEvent.COMPLAINT_UPDATE, ref, c.agency_id, c.contact_phone,
+                                 ctx, now) if c.contact_phone else
+               outgoing.to_openid(settings, NotificationEvent.COMPLAINT_UPDATE, ref, c.agency_id,
+                                  str(c.wechat_openid), ctx, now))
         ids = await outgoing.write([row])
     return event, ids
