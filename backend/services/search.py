@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -198,12 +199,15 @@ _SELECT = ("SELECT s.decision_id, s.agency_id, a.name AS agency_name, s.type, s.
            " FROM decision_search s JOIN agency a ON a.id = s.agency_id")
 
 
-# A party filter that matches many decisions (a common word: 科技, 餐饮) is answered fastest by
-# walking the newest rows in order and checking the names; a rare one by the name index. The
-# walk is tried first over at most this many of the newest rows matching the other filters: if it
-# fills the page, that page is exactly what the index would give (same order, first matches);
-# otherwise the index answers. Costs a rare name one bounded walk (about a millisecond).
-RECENT_WINDOW = 2000
+# A party filter is answered one of two ways, whichever reads fewer rows. The name index finds every
+# decision with the name and sorts them: about ``m`` rows for ``m`` matches. Walking the decisions
+# newest first and checking each one's names stops at the page's end: about ``page × n / m`` rows of
+# ``n``. The index is cheaper while ``m`` is below sqrt(page × n) (1,450 matches in 100,000
+# decisions): a rare name (a company's own) takes the index, a common word (科技, 餐饮: thousands of
+# matches, which the index would all sort) takes the walk. ``m`` is counted from the index, capped
+# just above that bound. Both give the same page (the test compares them with a plain LIKE scan).
+def walk_is_cheaper(matches: int, rows: int, page_size: int) -> bool:
+    return matches * matches > (page_size + 1) * rows
 
 
 class _Sql:
@@ -251,44 +255,41 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
                          f"{q.param(db_uuid(after[1]))})")
         return where
 
-    def contains(q: _Sql, party: str, alias: str = "s") -> str:
-        function = "strpos" if pg else "instr"
-        return f"{function}({alias}.org_names, {q.param(party)}) > 0"
+    def contains(q: _Sql, party: str) -> str:
+        return f"{'strpos' if pg else 'instr'}(s.org_names, {q.param(party)}) > 0"
 
     def conjunction(where: list[str]) -> str:
         return " WHERE " + " AND ".join(where) if where else ""
 
-    rows: list[dict[str, Any]] | None = None
+    def index_match(q: _Sql, party: str) -> str:
+        wanted = sorted(set(grams(party)))
+        if pg:
+            return f"string_to_array(s.party_grams, ' ') @> {q.param(wanted)}::text[]"
+        match = " ".join(f'"{g}"' for g in wanted)  # grams are letters and digits: no quoting needed
+        return f"s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH {q.param(match)})"
+
+    walk = False
     if filters.party is not None and not baseline:
+        size = (await conn.execute_query_dict("SELECT max(id) AS n FROM decision_search"))[0]["n"] or 0
+        cap = math.isqrt((page_size + 1) * size) + 1
         q = _Sql(pg)
-        # Only the narrow columns are walked (a row's public text, often long, is never read for it);
-        # the whole row is read for the page's own rows.
-        walk = (f"SELECT w.id FROM (SELECT s.id, s.org_names, s.decided_at, s.decision_id FROM decision_search s"
-                f"{conjunction(others(q))} ORDER BY s.decided_at DESC, s.decision_id DESC"
-                f" LIMIT {q.param(RECENT_WINDOW)}) w WHERE {contains(q, filters.party, 'w')}"
-                f" ORDER BY w.decided_at DESC, w.decision_id DESC LIMIT {q.param(page_size + 1)}")
-        sql = _SELECT + f" WHERE s.id IN ({walk}) ORDER BY s.decided_at DESC, s.decision_id DESC"
-        rows = await conn.execute_query_dict(sql, q.params)
-        if len(rows) <= page_size:
-            rows = None  # the page is not full from the newest rows: the name index answers
-    if rows is None:
-        q = _Sql(pg)
-        where = others(q)
-        if filters.party is not None:
-            if baseline:
-                where.append(f"s.org_names LIKE {q.param(_like(filters.party))} ESCAPE '\\'")
-            else:
-                wanted = sorted(set(grams(filters.party)))
-                if pg:
-                    where.append(f"string_to_array(s.party_grams, ' ') @> {q.param(wanted)}::text[]")
-                else:
-                    match = " ".join(f'"{g}"' for g in wanted)  # grams are letters and digits: no quoting needed
-                    where.append("s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH "
-                                 f"{q.param(match)})")
-                where.append(contains(q, filters.party))
-        sql = _SELECT + conjunction(where) + \
-            f" ORDER BY s.decided_at DESC, s.decision_id DESC LIMIT {q.param(page_size + 1)}"
-        rows = await conn.execute_query_dict(sql, q.params)
+        counted = await conn.execute_query_dict(
+            f"SELECT count(*) AS m FROM (SELECT 1 FROM decision_search s WHERE {index_match(q, filters.party)}"
+            f" LIMIT {q.param(cap)}) c", q.params)
+        walk = walk_is_cheaper(int(counted[0]["m"]), size, page_size)
+    q = _Sql(pg)
+    where = others(q)
+    if filters.party is not None:
+        if baseline:
+            where.append(f"s.org_names LIKE {q.param(_like(filters.party))} ESCAPE '\\'")
+        elif walk:
+            where.append(contains(q, filters.party))  # newest first, checked row by row
+        else:
+            where.append(index_match(q, filters.party))
+            where.append(contains(q, filters.party))
+    sql = _SELECT + conjunction(where) + \
+        f" ORDER BY s.decided_at DESC, s.decision_id DESC LIMIT {q.param(page_size + 1)}"
+    rows = await conn.execute_query_dict(sql, q.params)
     hits = [_hit(row) for row in rows[:page_size]]
     more = len(rows) > page_size
     return Page(hits, encode_cursor(hits[-1].decided_at, hits[-1].decision_id, filters) if more else None)

@@ -217,11 +217,11 @@ async def test_the_name_index_is_the_one_the_query_uses(db, frozen):
         assert rows == [] or list(rows) == []
 
 
-@pytest.mark.parametrize("window", [search.RECENT_WINDOW, 2])
-async def test_the_walk_over_the_newest_rows_and_the_name_index_give_the_same_pages(db, frozen, monkeypatch, window):
-    # A common word fills its page from the newest rows; with a window of 2 most pages fall back to
-    # the index. Either way every page is the one a plain LIKE scan gives, cursor by cursor.
-    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+@pytest.mark.parametrize("walk", [True, False])
+async def test_the_walk_over_the_newest_rows_and_the_name_index_give_the_same_pages(db, frozen, monkeypatch, walk):
+    # Whichever way a party filter is answered (the cheaper, chosen from the index's count), every
+    # page is the one a plain LIKE scan gives, cursor by cursor.
+    monkeypatch.setattr(search, "walk_is_cheaper", lambda matches, rows, page_size: walk)
     agency = (await an_agency()).agency.id
     names = ["杭州星辰科技有限公司", "明月科技有限公司", "星辰餐饮店", "杭州明月餐饮有限公司", "东海科技有限公司"]
     for i, name in enumerate(names * 2):
@@ -239,3 +239,10 @@ async def test_the_walk_over_the_newest_rows_and_the_name_index_give_the_same_pa
     for query in ("科技", "星辰", "餐饮", "明月餐饮", "不存在的"):
         for filters in (Filters(party=query), Filters(party=query, agency_id=agency, decided_from=date(2026, 10, 2))):
             assert await pages(filters) == await pages(filters, baseline=True), (query, filters)
+
+
+def test_the_walk_is_chosen_for_common_words_and_the_index_for_rare_names():
+    assert search.walk_is_cheaper(7000, 100_000, 20)  # 科技 in one decision of 14
+    assert not search.walk_is_cheaper(30, 100_000, 20)  # a company's own name
+    assert not search.walk_is_cheaper(1449, 100_000, 20) and search.walk_is_cheaper(1450, 100_000, 20)
+    assert not search.walk_is_cheaper(0, 0, 20)
