@@ -83,19 +83,6 @@ def grams(normalized: str) -> list[str]:
     return [run[i:i + 2] for run in _runs(normalized) for i in range(len(run) - 1)]
 
 
-# Bigrams of the legal forms nearly every organisation's name carries (有限公司, 股份, 有限责任, 经营部,
-# 集团, 分公司, 合作社): they tell the index nothing, and their posting lists are the whole table (a
-# name with 公司 read a million-entry list on PostgreSQL). Left out of the index's conditions only; the
-# names are still checked whole (``contains``), and the index itself keeps every bigram.
-LEGAL_FORM_GRAMS = frozenset({"有限", "限公", "公司", "股份", "份有", "限责", "责任", "任公", "经营", "营部",
-                              "商行", "集团", "团有", "分公", "合作", "作社"})
-
-
-def query_grams(party: str) -> list[str]:
-    """The bigrams the index is asked for: the name's, less the legal forms'."""
-    return sorted(set(grams(party)) - LEGAL_FORM_GRAMS)
-
-
 def org_names(parties: Iterable[Party]) -> list[str]:
     """The names the public may search: organisations only (a minor is never an organisation, but
     the flag is honoured whatever the kind says)."""
@@ -227,7 +214,7 @@ def walk_is_cheaper(matches: int, rows: int, page_size: int) -> bool:
 
 
 def _fts_query(party: str) -> str:
-    return " ".join(f'"{g}"' for g in query_grams(party))  # grams are letters and digits: no quoting needed
+    return " ".join(f'"{g}"' for g in sorted(set(grams(party))))  # grams are letters and digits: no quoting needed
 
 
 # The number of decisions in the search, for the choice above only (a stale figure costs at worst the
@@ -248,14 +235,11 @@ async def _size(conn: Any) -> int:
 async def _matches(conn: Any, pg: bool, party: str, cap: int) -> int:
     """How many decisions the name index gives for ``party``, up to ``cap``. PostgreSQL: the planner's
     estimate (a count would read a heap row per match, or scan the table when it guesses the LIMIT is
-    near); SQLite: counted in the FTS index itself, no row of the table read. A name of legal forms
-    only (有限公司) is in nearly every decision: ``cap``."""
-    if not query_grams(party):
-        return cap
+    near); SQLite: counted in the FTS index itself, no row of the table read."""
     if pg:
         rows = await conn.execute_query("EXPLAIN (FORMAT JSON) SELECT 1 FROM decision_search s"
                                         " WHERE string_to_array(s.party_grams, ' ') @> $1::text[]",
-                                        [query_grams(party)])
+                                        [sorted(set(grams(party)))])
         plan = rows[1][0][0]
         plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
         return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
@@ -318,7 +302,7 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
 
     def index_match(q: _Sql, party: str) -> str:
         if pg:
-            return f"string_to_array(s.party_grams, ' ') @> {q.param(query_grams(party))}::text[]"
+            return f"string_to_array(s.party_grams, ' ') @> {q.param(sorted(set(grams(party))))}::text[]"
         return ("s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH "
                 f"{q.param(_fts_query(party))})")
 

@@ -246,15 +246,3 @@ def test_the_walk_is_chosen_for_common_words_and_the_index_for_rare_names():
     assert not search.walk_is_cheaper(30, 100_000, 20)  # a company's own name
     assert not search.walk_is_cheaper(1449, 100_000, 20) and search.walk_is_cheaper(1450, 100_000, 20)
     assert not search.walk_is_cheaper(0, 0, 20)
-
-
-def test_the_index_is_never_asked_for_the_legal_forms_every_name_carries():
-    wanted = search.query_grams(search.normalize("杭州星辰科技有限公司"))
-    assert wanted == sorted(["杭州", "州星", "星辰", "辰科", "科技", "技有"])  # 有限 限公 公司 left out
-    assert search.query_grams(search.normalize("股份有限公司")) == []  # such a name takes the walk
-
-
-async def test_a_name_of_legal_forms_only_is_found_by_the_walk(db, frozen):
-    agency = (await an_agency()).agency.id
-    d = await a_public_decision(db, frozen, agency, org="某某有限公司")
-    assert await ids(Filters(party="有限公司")) == [d.id] == await ids(Filters(party="有限公司"), baseline=True)
