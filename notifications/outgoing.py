@@ -64,6 +64,11 @@ def unreachable_note(unreachable: list[tuple[Party, str]]) -> str:
     return f"；{len(unreachable)} 名当事人无法通知（无联系方式或不接收通知）" if unreachable else ""
 
 
+def wechat_template_id(settings: Settings, event: NotificationEvent) -> str:
+    """The WeChat template the deployment registered for ``event`` (YANGGUANG_WECHAT_TEMPLATES), else ours."""
+    return {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
+
+
 def plan(settings: Settings, event: NotificationEvent, event_ref: str, agency_id: uuid.UUID, case: Case,
          parties: list[Party], ctx: Mapping[str, str], now: datetime | None = None) -> list[Notification]:
     """The outbox rows for one event, unsaved. ``relayed_at=now``: the caller hands them over right
@@ -71,7 +76,7 @@ def plan(settings: Settings, event: NotificationEvent, event_ref: str, agency_id
     remedies = templates.remedies_apply(case.type)  # no appeal text on a permit
     key = templates.sms_key(event, case.type)
     sms_code = settings.aliyun_sms_templates.get(key, key)
-    wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
+    wx_id = wechat_template_id(settings, event)
     sms = templates.render_sms(event, sms_code, ctx, settings.aliyun_sms_sign_name or "", remedies=remedies)
     rows: list[Notification] = []
     for party in parties:
@@ -138,7 +143,7 @@ def to_openid(settings: Settings, event: NotificationEvent, event_ref: str, agen
               ctx: Mapping[str, str], now: datetime | None = None) -> Notification:
     """One WeChat subscription message to a mini-program user who is no party (a complainant signed
     in with no phone given), unsaved. No SMS twin: there is no number to fall back to."""
-    wx_id = {**templates.DEFAULT_WECHAT_TEMPLATES, **settings.wechat_templates}.get(event.value, event.value)
+    wx_id = wechat_template_id(settings, event)
     wx = templates.render_wechat(event, wx_id, ctx)
     return Notification(event=event, event_ref=event_ref, agency_id=agency_id, case_id=None, party_id=None,
                         idempotency_key=f"{event.value}:{event_ref}:wechat", channel=NotificationChannel.WECHAT,

@@ -240,13 +240,22 @@ async def revoke(agency_id: uuid.UUID, decision_id: uuid.UUID, reason: Revocatio
             decision = await Decision.filter(id=decision_id, agency_id=agency_id).select_for_update().first()
             if decision is None:
                 raise NotFound("未找到该执法决定", code="decision_not_found")
-            if decision.status not in clocks.PUBLIC:
-                raise Conflict("只有公示中的执法决定才需登记撤销并在3个工作日内撤回公示", code="decision_not_public")
-            if await DecisionRevocation.filter(decision_id=decision.id).exists():
-                raise Conflict("该执法决定已登记撤销", code="decision_already_revoked")
+            refusal = await revocation_refused(decision)
+            if refusal is not None:
+                raise refusal
             return await register_revocation(decision, reason, revoked_on, basis, actor, now)
     except IntegrityError as exc:  # a concurrent revocation of the same decision
         raise Conflict("该执法决定已登记撤销", code="decision_already_revoked") from exc
+
+
+async def revocation_refused(decision: Decision) -> Conflict | None:
+    """Why no revocation can be registered for ``decision`` now, or None: only a decision on public
+    display has to be withdrawn, and its withdrawal clock starts once."""
+    if decision.status not in clocks.PUBLIC:
+        return Conflict("只有公示中的执法决定才需登记撤销并在3个工作日内撤回公示", code="decision_not_public")
+    if await DecisionRevocation.filter(decision_id=decision.id).exists():
+        return Conflict("该执法决定已登记撤销", code="decision_already_revoked")
+    return None
 
 
 async def register_revocation(decision: Decision, reason: RevocationReason, revoked_on: date, basis: str,

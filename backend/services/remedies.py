@@ -24,7 +24,7 @@ from backend.clock import Clock
 from backend.errors import NotFound, ValidationFailed
 from backend.models import Case, CaseRemedy, Decision, DecisionRevocation
 from backend.models.enums import LeafKind, RemedyKind, RemedyOutcome, RemedyState, RevocationReason
-from backend.services import audit, clocks, decisions
+from backend.services import audit, decisions
 from backend.services.cases import get_case
 from backend.services.states import REMEDY
 from backend.services.transparency import log
@@ -125,7 +125,7 @@ async def _revocation_by(row: CaseRemedy, actor: str, clock: Clock) -> DecisionR
     if reason is None or row.decision_id is None or row.decided_on is None:
         return None
     decision = await Decision.filter(id=row.decision_id).select_for_update().get()
-    if decision.status not in clocks.PUBLIC or await DecisionRevocation.filter(decision_id=decision.id).exists():
+    if await decisions.revocation_refused(decision) is not None:
         return None  # not on display (nothing to withdraw), or its withdrawal is already running
     basis = "".join(part for part in (KIND_WORDS[row.kind], row.authority, row.document_no) if part)
     return await decisions.register_revocation(decision, reason, row.decided_on, basis[:500], actor, clock.now())
