@@ -65,6 +65,8 @@ STATE_WORDS: dict[tuple[type, str], str] = {(type(state), state.value): word for
 def state_word(state: StrEnum) -> str:
     """What users read for a stored state."""
     return STATE_WORDS.get((type(state), state.value), "未知")
+
+
 ROLE_WORDS: dict[Role, str] = {Role.ADMIN: "机构管理员", Role.OFFICER: "执法人员", Role.REVIEWER: "法制审核人员",
                                Role.HEAD: "机关负责人", Role.SUPERVISOR: "执法监督机构",
                                Role.INTEGRATOR: "对接系统（Open311）"}
