@@ -116,6 +116,8 @@ def main() -> None:
     ap.add_argument("--redis-url", default="")
     ap.add_argument("--with-postgres-redis", action="store_true",
                     help="start a throwaway PostgreSQL and Redis (Debian binaries) and measure on them")
+    ap.add_argument("--py-spy", metavar="FILE", default="",
+                    help="after the rounds, profile `serve` under wrk for 8 s (py-spy, collapsed stacks to FILE)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -167,6 +169,11 @@ def main() -> None:
                                  args.connections))
         verify_rps, verify_lat = sum(r for r, _ in verify_runs) / rounds, verify_runs[-1][1]
         bare_rps, bare_lat = sum(r for r, _ in bare_runs) / rounds, bare_runs[-1][1]
+        if args.py_spy:
+            spy = subprocess.Popen(["py-spy", "record", "-r", "250", "-d", "8", "-f", "raw", "-o", args.py_spy,
+                                    "-p", str(serve.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wrk(f"http://127.0.0.1:{port}", script, 10, args.connections)
+            spy.wait(30)
     finally:
         for proc in (serve, bare):
             proc.terminate()
