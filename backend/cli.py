@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import errno
 import logging
@@ -12,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -250,23 +252,48 @@ def _serve(settings: Settings, args: argparse.Namespace, sock: socket.socket, me
     # One listening socket, inherited by every process: the kernel spreads connections.
     sock.set_inheritable(True)
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_serve_one, args=(settings, sock, metrics_sock), daemon=False)
+    procs = [ctx.Process(target=_serve_child, args=(settings, sock, metrics_sock), daemon=False)
              for _ in range(args.workers)]
     for proc in procs:
         proc.start()
     print(f"阳光执法 listening on http://{_url_host(host)}:{port} with {args.workers} processes; "
           f"links use {settings.public_base_url}", flush=True)
 
+    deadline: list[float] = []
+
     def stop(signum: int, _frame: object) -> None:
+        if not deadline:
+            deadline.append(time.monotonic() + _CHILD_GRACE)
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for proc in procs:
-        proc.join()
+    while any(proc.is_alive() for proc in procs):
+        for proc in procs:
+            proc.join(0.2)
+        if deadline and time.monotonic() > deadline[0]:
+            # A child stuck past its own graceful bound must not outlive the command.
+            for proc in procs:
+                if proc.is_alive():
+                    proc.kill()
     return 0
+
+
+# A child's own shutdown is bounded (open requests 30 s, jobs and deliveries 5 s each); past this the
+# parent kills it rather than leave a process serving after `serve` has exited.
+_CHILD_GRACE = 50.0
+
+
+def _die_with_parent() -> None:
+    """A worker process gets SIGTERM if `serve` itself is killed (Linux), instead of serving on orphaned."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -308,6 +335,11 @@ def _listening_url(host: str, port: int) -> str:
         except OSError:
             host = "127.0.0.1"
     return f"http://{_url_host(host)}:{port}"
+
+
+def _serve_child(settings: Settings, sock: socket.socket, metrics_sock: socket.socket | None) -> None:
+    _die_with_parent()
+    _serve_one(settings, sock, metrics_sock)
 
 
 def _serve_one(settings: Settings, sock: socket.socket, metrics_sock: socket.socket | None = None) -> None:

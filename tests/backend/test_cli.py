@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -90,6 +91,17 @@ def test_serve_with_workers_runs_several_processes_on_one_port(pg_url, tmp_path)
     finally:
         stop(server)
     assert all(not _alive(pid) for pid in children)
+
+    # `serve` killed outright (OOM killer, kill -9): its workers stop too instead of serving on orphaned.
+    server = start_server(env, port, "--workers", "2")
+    children = _children(server.pid)
+    assert len(children) == 2, children
+    server.kill()
+    server.wait(10)
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
 
 
 def _children(pid: int) -> list[int]:

@@ -51,7 +51,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
-        proc.wait(10)
+        # Normally a tenth of a second; on a loaded machine a job started at boot may use its
+        # whole grace (see backend.cli._CHILD_GRACE), and killing `serve` early would orphan workers.
+        proc.wait(60)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
