@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,15 +37,24 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 async def migrate(database_url: str, *, target: str | None = None,
-                  progress: Callable[[str, str, str], object] | None = None) -> None:
+                  progress: Callable[[str, str, str], object] | None = None, use_baseline: bool = True) -> None:
     """Bring the database to the current schema; running it again changes nothing. ``target`` (a
     migration's name, say ``0005_transparency_log``) stops there instead: the upgrade bench and
     tests build an older schema with it. ``progress(event, app, name)`` hears each step
-    (``apply_start``, ``apply_done``)."""
+    (``apply_start``, ``apply_done``). An empty SQLite file starts from the baseline
+    (``backend.db_baseline``) unless ``use_baseline`` is off or a ``target`` is given."""
     from tortoise.migrations.api import migrate as run_migrations
+
+    from backend import db_baseline
 
     private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
     sqlite = database_url.startswith("sqlite")
+    path = db_baseline.sqlite_path(database_url)
+    if path is not None and use_baseline and target is None:
+        try:
+            db_baseline.load_into_empty(path, db_baseline.now_for_recorder())
+        except sqlite3.Error as exc:
+            raise DatabaseNotReady(f"无法创建数据库文件 {path}（{exc}）") from exc
     url = database_url
     if sqlite:
         # SQLite alters a column by copying its table and dropping the old one, which the rows of other
