@@ -35,6 +35,29 @@ DEMO_OFFICERS: list[dict[str, Any]] = [
 ]
 
 
+async def _demo_agency_register(agency: Agency) -> None:
+    """The agency's register of itself (主体资格, R-D1), drafted, reviewed by another person and
+    published as an agency does it: the scan page's complaint phone comes from here."""
+    from backend.models.enums import RegisterKind, RegisterReviewOutcome
+    from backend.services.registers import versions
+
+    clock = Clock()
+    content = {
+        "legal_basis": "《中华人民共和国行政处罚法》第十八条；"
+                       "《杭州市西湖区市场监督管理局职能配置、内设机构和人员编制规定》",
+        "funding_source": "财政全额拨款",
+        "staffing": {"authorized": 120, "in_post": 112, "note": "行政编制100名、事业编制20名"},
+        "duties": "负责辖区市场综合监督管理，依法查处食品安全、产品质量、价格、不正当竞争等违法行为",
+        "legal_representative": "陈建国", "address": "杭州市西湖区文三路 1 号", "complaint_phone": "12345",
+    }
+    author, reviewer = "operator:周立（演示管理员）", "operator:王芳（演示法制审核员）"
+    row = await versions.propose(agency.id, RegisterKind.AGENCY, None, content, clock.today(), author, clock)
+    await versions.submit(agency.id, row.id, author, clock)
+    await versions.review(agency.id, row.id, RegisterReviewOutcome.APPROVED, "依据充分，内容属实，同意公开",
+                          reviewer, clock)
+    await versions.publish(agency.id, row.id, author, clock)
+
+
 async def load_demo(settings: Settings) -> list[str]:
     """Idempotent: a second run finds the demo agency and only prints the instructions again."""
     await prepare_database(settings)
@@ -44,10 +67,9 @@ async def load_demo(settings: Settings) -> list[str]:
         if agency is None:
             agency, _, admin_key = await create_agency(
                 "杭州市西湖区市场监督管理局（演示）", DEMO_AGENCY_CODE, actor="demo",
-                holder=KeyHolder(person_name="周立（演示管理员）"),
-                region="杭州市西湖区", address="杭州市西湖区文三路 1 号", complaint_phone="12345",
-                legal_representative="陈建国",
+                holder=KeyHolder(person_name="周立（演示管理员）"), region="杭州市西湖区",
             )
+            await _demo_agency_register(agency)
             body, _, supervisor_key = await create_agency(
                 "杭州市西湖区司法局（演示）", DEMO_SUPERVISOR_CODE, kind=AgencyKind.SUPERVISOR, actor="demo",
                 holder=KeyHolder(person_name="吴静（演示监督员）"),

@@ -76,3 +76,19 @@ async def correct(client: Any, decision_id: str, headers: dict[str, str], summar
     preview = await client.post(f"/api/v1/decisions/{decision_id}/preview", json=proposal, headers=headers)
     body = {**proposal, "preview_hash": (await preview.json())["preview_hash"]} if preview.status == 200 else proposal
     return await client.post(f"/api/v1/decisions/{decision_id}/correct", json=body, headers=headers)
+
+
+async def an_agency_register(agency_id: Any, clock: Any, effective_from: Any = None, **content: Any) -> Any:
+    """The agency's register of itself (主体资格) published as an agency does it: drafted by its
+    administrator, reviewed by another person, published. ``content`` overrides the example's fields."""
+    from backend.http.register_content import EXAMPLES
+    from backend.models.enums import RegisterKind, RegisterReviewOutcome
+    from backend.services.registers import versions
+
+    body = {**EXAMPLES[RegisterKind.AGENCY], **content}
+    author, reviewer = "operator:测试管理员", "operator:测试法制审核员"
+    row = await versions.propose(agency_id, RegisterKind.AGENCY, None, body, effective_from or clock.today(),
+                                 author, clock)
+    await versions.submit(agency_id, row.id, author, clock)
+    await versions.review(agency_id, row.id, RegisterReviewOutcome.APPROVED, "同意公开", reviewer, clock)
+    return await versions.publish(agency_id, row.id, author, clock)

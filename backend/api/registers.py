@@ -21,7 +21,7 @@ from backend.api.register_schemas import (
     RegisterVersionOut,
     ReviewIn,
 )
-from backend.app_keys import CLOCK
+from backend.app_keys import CLOCK, VERIFIER
 from backend.http.register_content import KIND_WORDS
 from backend.http.routing import Call, Handler, RouteTable
 from backend.models import RegisterReview, RegisterVersion
@@ -131,5 +131,8 @@ async def review_version(call: Call[ReviewIn, None]) -> RegisterVersionOut:
 @routes.route("POST", "/registers/versions/{version_id}/publish", access=EDITORS, tag="registers",
               response=RegisterVersionOut, errors=(404, 409), summary="公开审核通过的版本")
 async def publish_version(call: Call[None, None]) -> RegisterVersionOut:
-    return await _out(await versions.publish(call.principal.agency_id, call.path_uuid("version_id"),
-                                             call.principal.actor, call.request.app[CLOCK]))
+    row = await versions.publish(call.principal.agency_id, call.path_uuid("version_id"), call.principal.actor,
+                                 call.request.app[CLOCK])
+    if row.kind is RegisterKind.AGENCY:  # the scan page shows its complaint phone: the next scan, the new one
+        await call.request.app[VERIFIER].cache.invalidate()
+    return await _out(row)

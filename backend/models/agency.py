@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from backend.models.base import created_at, updated_at, uuid_pk
-from backend.models.enums import AgencyKind, PublishState, Role
+from backend.models.enums import AgencyKind, Role
 
 if TYPE_CHECKING:
     from backend.models.officer import Officer
@@ -21,19 +21,13 @@ class Agency(Model):
     credit_code = fields.CharField(max_length=18, unique=True)  # 统一社会信用代码
     kind = fields.CharEnumField(AgencyKind, max_length=16, default=AgencyKind.AGENCY)
     region = fields.CharField(max_length=100, default="")
-    legal_basis = fields.TextField(default="")
-    funding_source = fields.CharField(max_length=100, default="")
-    staffing = fields.IntField(default=0)  # 编制
-    duties = fields.TextField(default="")
-    legal_representative = fields.CharField(max_length=50, default="")
-    address = fields.CharField(max_length=200, default="")
-    complaint_phone = fields.CharField(max_length=30, default="")
-    # Entrusted organisations name their entrusting agency and the agreement (R-D1).
+    # What the agency discloses about itself (R-D1: legal basis, funding, staffing, duties, legal
+    # representative, address, complaint phone) lives only in its register (kind AGENCY), versioned
+    # and reviewed; entrusted organisations' agreements in theirs (ENTRUSTED_ORG).
     entrusted_by: fields.ForeignKeyNullableRelation[Agency] = fields.ForeignKeyField(
         "models.Agency", related_name="entrusted", null=True, on_delete=fields.RESTRICT
     )
     entrusted_by_id: uuid.UUID | None
-    entrustment_agreement = fields.TextField(default="")
     # The agency's own supervising body (a SUPERVISOR agency): the government's 执法监督机构 at the
     # agency's level. It alone gives the government-level legal review, orders rectification and
     # receives an overdue rectification as the government level (services/supervision).
@@ -41,7 +35,6 @@ class Agency(Model):
         "models.Agency", related_name="supervised", null=True, on_delete=fields.RESTRICT
     )
     supervised_by_id: uuid.UUID | None
-    publish_state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     # Legal reviewers must be at least this share of enforcement officers (R-L6); None: settings default.
     reviewer_ratio_percent = fields.IntField(null=True)
     # Working days to acknowledge and to answer a complaint (R-X2); None: the defaults (2 and 15).

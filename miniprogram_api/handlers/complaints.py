@@ -95,7 +95,7 @@ async def _photo_bytes(request: web.Request) -> bytes:
 
 @routes.route("POST", "/mp/v1/uploads", access=PUBLIC, tag="complaints", response=UploadOut, status=201,
               upload=UploadParts, errors=(400, 413, 415, 422), limit=COMPLAINT_UPLOADS,
-              summary="上传一张投诉照片（JPEG、PNG、HEIC；在低优先级的后台进程中解码并重新编码，去除 EXIF 与 GPS）→ 照片编号")
+              summary="上传一张投诉照片（JPEG、PNG、HEIC；在后台进程中解码并重新编码，去除 EXIF 与 GPS）→ 照片编号")
 async def upload(call: Call[None, None]) -> UploadOut:
     app = call.request.app
     data = await _photo_bytes(call.request)

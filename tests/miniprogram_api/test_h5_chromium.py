@@ -16,7 +16,7 @@ from backend.app_keys import CLOCK
 from backend.models import Credential
 from qr import render as qr_render
 from tests.credentials.support import a_credential, act
-from tests.factories import an_agency
+from tests.factories import an_agency, an_agency_register
 from tests.miniprogram_api.chromium import ARTIFACTS, needs_chromium, render
 from tests.qr.zbar import decode, needs_zbar
 
@@ -37,7 +37,8 @@ def visible_text(dom: str) -> str:
 
 
 async def tokens_in_every_state(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    agency = await an_agency("杭州市西湖区市场监督管理局", complaint_phone="0571-87654321")
+    agency = await an_agency("杭州市西湖区市场监督管理局")
+    await an_agency_register(agency.agency.id, client.app[CLOCK], complaint_phone="0571-87654321")
     out: dict[str, str] = {}
     valid = await a_credential(client, agency)
     out["valid"] = valid["token"]

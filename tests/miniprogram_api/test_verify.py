@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from backend.app_keys import REDIS, VERIFIER
-from backend.clock import FrozenClock
+from backend.clock import SHANGHAI, FrozenClock
 from backend.models import Officer, Rating, Scan
 from tests.conftest import make_settings
 from tests.credentials.support import a_credential, act, an_officer
-from tests.factories import an_agency
+from tests.factories import an_agency, an_agency_register
 from tests.qr.test_tokens import forged_tokens
 
 
 async def test_a_valid_card_answers_public_fields_only(client, clock):
-    agency = await an_agency("西湖区市场监管局", complaint_phone="0571-12345")
+    agency = await an_agency("西湖区市场监管局")
+    await an_agency_register(agency.agency.id, clock, complaint_phone="0571-12345")
     officer = await an_officer(client, agency, name="王五", phone="13800138000", id_number="330102199001011234",
                                home_address="杭州市某路 1 号", categories=["市场监管", "食品安全"])
     cred = await a_credential(client, agency, officer)
@@ -272,3 +273,45 @@ async def test_with_redis_a_warm_scan_reads_neither_the_database_nor_redis(aioht
     # not a command per scan.
     after = int((await client.app[REDIS].info("stats"))["total_commands_processed"])
     assert after - before < 20
+
+
+@pytest.mark.parametrize("clock", [FrozenClock(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))])
+async def test_the_complaint_phone_is_the_one_of_the_agency_register_in_effect(client, clock):
+    """One home (R-D1): the scan page shows the phone of the agency's published register; a newly
+    published version shows at the next scan, one published ahead shows from its effective day."""
+    agency = await an_agency("西湖区市场监管局")
+    cred = await a_credential(client, agency)
+    url = f"/mp/v1/verify/{cred['token']}"
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == ""  # nothing public yet
+    await an_agency_register(agency.agency.id, clock, complaint_phone="0571-11111")
+    await client.app[VERIFIER].cache.invalidate()  # as POST …/publish does (tested below, over HTTP)
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == "0571-11111"
+    later = clock.today() + timedelta(days=3)
+    await an_agency_register(agency.agency.id, clock, effective_from=later, complaint_phone="0571-22222")
+    await client.app[VERIFIER].cache.invalidate()
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == "0571-11111"
+    clock.at += timedelta(days=3)  # no publish, no invalidation: the day itself changes it
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == "0571-22222"
+
+
+async def test_publishing_the_agency_register_over_http_shows_at_the_next_scan(client, clock):
+    agency = await an_agency("西湖区市场监管局")
+    cred = await a_credential(client, agency)
+    url = f"/mp/v1/verify/{cred['token']}"
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == ""  # cached from here
+    from backend.http.register_content import EXAMPLES
+    from backend.models.enums import RegisterKind, Role
+
+    content = {**EXAMPLES[RegisterKind.AGENCY], "complaint_phone": "0571-33333"}
+    resp = await client.post("/api/v1/registers/agency", json={"effective_from": clock.today().isoformat(),
+                                                               "content": content}, headers=agency.auth())
+    assert resp.status == 201, await resp.text()
+    version = f"/api/v1/registers/versions/{(await resp.json())['id']}"
+    assert (await client.post(version + "/submit", headers=agency.auth())).status == 200
+    reviewer = agency.auth(await agency.key(Role.REVIEWER))
+    assert (await client.post(version + "/review", json={"outcome": "approved", "opinion": "同意"},
+                              headers=reviewer)).status == 200
+    assert (await client.get(url)).status == 200  # approved is not public: still the cached view
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == ""
+    assert (await client.post(version + "/publish", headers=agency.auth())).status == 200
+    assert (await (await client.get(url)).json())["agency"]["complaint_phone"] == "0571-33333"

@@ -566,19 +566,28 @@ async def invalidate(cache: VerifyCache | None) -> None:
 _VIEW_SQL = (
     "SELECT c.id, c.status, c.valid_from, c.valid_until, c.officer_id, o.name, o.kind, o.certificate_no,"
     " o.categories, o.region, o.photo_path, a.name AS agency_name, a.credit_code AS agency_code,"
-    " a.region AS agency_region, a.complaint_phone AS agency_phone"
+    " o.agency_id, a.region AS agency_region"
     " FROM credential c JOIN officer o ON o.id = c.officer_id JOIN agency a ON a.id = o.agency_id"
     " WHERE c.token_hash = {param}"
 )
 
 
-async def _load_view(key: str) -> dict[str, Any] | None:
+async def _load_view(key: str, today: date) -> dict[str, Any] | None:
+    from backend.services.registers import public as registers
+
     conn = Credential._meta.db
     param = "$1" if conn.capabilities.dialect == "postgres" else "?"
     rows = await conn.execute_query_dict(_VIEW_SQL.format(param=param), [key])
     if not rows:
         return None
     row = dict(rows[0])
+    # The complaint phone is the one of the agency's register (主体资格) in effect today: its one home.
+    agency_id = row["agency_id"] if isinstance(row["agency_id"], uuid.UUID) else uuid.UUID(str(row["agency_id"]))
+    own = await registers.own_register(agency_id, today)
+    row["agency_phone"] = str(own.in_effect.content.get("complaint_phone", "")) if own and own.in_effect else ""
+    # A published version taking effect later: the view is reloaded on that day.
+    row["reload_on"] = min((v.effective_from for v in own.versions if v.effective_from > today),
+                           default=None) if own else None
     for name in ("valid_from", "valid_until"):
         if isinstance(row[name], str):  # SQLite hands back text
             row[name] = date.fromisoformat(row[name][:10])
@@ -613,14 +622,14 @@ class Verifier:
             return None  # garbage or forged: refused before any database (or Redis) query
         version = self.cache.version()  # no I/O: invalidation is pushed (VerifyCache)
         hit, view = self.cache.get(token, version)
-        if not hit:
+        today = self.clock.today() if today is None else today
+        if not hit or (view is not None and view["reload_on"] is not None and today >= view["reload_on"]):
             self.db_lookups += 1
-            view = await _load_view(tokens.token_hash(token))
+            view = await _load_view(tokens.token_hash(token), today)
             self.cache.put(token, version, view)
         if view is None:
             return None
-        status = effective_status(view["status"], view["valid_from_date"], view["valid_until_date"],
-                                  self.clock.today() if today is None else today)
+        status = effective_status(view["status"], view["valid_from_date"], view["valid_until_date"], today)
         return Verified(view["id"], status, view)
 
 
@@ -631,6 +640,7 @@ def _public_view(row: dict[str, Any]) -> dict[str, Any]:
         "status": C(row["status"]),
         "valid_from_date": row["valid_from"],
         "valid_until_date": row["valid_until"],
+        "reload_on": row["reload_on"],
         "credential": {"valid_from": row["valid_from"].isoformat(), "valid_until": row["valid_until"].isoformat()},
         "officer": {
             "id": str(row["officer_id"]), "name": row["name"], "kind": str(row["kind"]),
