@@ -194,6 +194,22 @@ def wrk_p95(base: str, queries: list[str], work: Path, duration: int, connection
     return p95, rps
 
 
+def wait_idle(server: Any, dbname: str, limit: float = 600.0) -> float:
+    """Wait until PostgreSQL runs no query on the bench database (for 1 s): the LIKE side's queries
+    that wrk gave up on keep running in PostgreSQL and would be measured with the next shape."""
+    started = quiet_since = time.monotonic()
+    while time.monotonic() - started < limit:
+        busy = int(server.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND state = 'active' AND pid <> pg_backend_pid()", dbname))
+        now = time.monotonic()
+        if busy:
+            quiet_since = now
+        elif now - quiet_since >= 1.0:
+            return now - started
+        time.sleep(0.1)
+    raise SystemExit(f"PostgreSQL still busy after {limit:.0f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", action="store_true")
@@ -242,6 +258,10 @@ def main() -> None:
         for shape, queries in shapes(agencies, n).items():
             results = {}
             for side, port in ports.items():
+                if server is not None:
+                    waited = wait_idle(server, "bench")
+                    if waited > 2:
+                        print(f"    (waited {waited:.0f} s for PostgreSQL's queries to end before {side})")
                 wrk_p95(f"http://127.0.0.1:{port}", queries, work, 1, args.connections)  # warm
                 results[side] = wrk_p95(f"http://127.0.0.1:{port}", queries, work, args.duration, args.connections)
             (ip95, irps), (lp95, lrps) = results["index"], results["like"]
