@@ -265,41 +265,48 @@ async def _gram_frequencies(conn: Any) -> dict[str, float]:
     return frequencies
 
 
+def expected_matches(grams: list[str], frequencies: dict[str, float], rows: int) -> float:
+    """Decisions expected to hold every one of ``grams``: ``rows`` × their shares, independence assumed,
+    a gram missing from the statistics (rarer than all they hold) taken as half the least common
+    share: PostgreSQL's own estimate for ``@>``, without asking the planner (an EXPLAIN per query)."""
+    untracked = min(frequencies.values()) / 2
+    return rows * math.prod(frequencies.get(g, untracked) for g in grams)
+
+
 def rarest_grams(wanted: list[str], frequencies: dict[str, float], rows: int) -> list[str]:
     """The grams the GIN index is asked for: the rarest first, until fewer than one decision is
-    expected to hold them all (independence assumed). A full company name's 有限, 限公, 公司 are in
-    most rows: asking for them reads their long posting lists for nothing the rarer grams and the
-    substring check do not already decide (a full name's index scan: 145 buffers, 1.9 ms with every
-    gram; 9 buffers, 0.3 ms with its two rarest, at 1,000,000 decisions). A gram missing from the
-    statistics is rarer than every gram in them: it counts as half the least common one's share, as
-    PostgreSQL's planner takes it. Without statistics every gram is asked for."""
+    expected to hold them all. A full company name's 有限, 限公, 公司 are in most rows: asking for them
+    reads their long posting lists for nothing the rarer grams and the substring check do not already
+    decide (a full name's index scan: 145 buffers, 1.9 ms with every gram; 21 buffers, 0.2 ms with its
+    three rarest, at 1,000,000 decisions). Without statistics every gram is asked for."""
     if not frequencies:
         return wanted
-    untracked = min(frequencies.values()) / 2
     chosen: list[str] = []
-    expected = float(rows)
-    for gram in sorted(wanted, key=lambda g: frequencies.get(g, untracked)):  # stable: ties keep text order
-        if chosen and expected < 1:
+    for gram in sorted(wanted, key=lambda g: expected_matches([g], frequencies, rows)):  # stable: ties by text
+        if chosen and expected_matches(chosen, frequencies, rows) < 1:
             break
         chosen.append(gram)
-        expected *= frequencies.get(gram, untracked)
     return sorted(chosen)
 
 
-async def _matches(conn: Any, pg: bool, party: str, cap: int) -> int:
-    """How many decisions the name index gives for ``party``, up to ``cap``. PostgreSQL: the planner's
-    estimate (a count reads a heap row per match; a counting query with LIMIT measured up to 530 ms
-    p95 at 1,000,000 rows); SQLite: counted in the FTS index itself, no row of the table read."""
+async def _matches(conn: Any, pg: bool, party: str, cap: int, rows: int) -> int:
+    """How many decisions the name index gives for ``party``, up to ``cap``. PostgreSQL: estimated from
+    the grams' shares (a count reads a heap row per match; a counting query with LIMIT measured up to
+    530 ms p95 at 1,000,000 rows), or the planner's estimate before any statistics; SQLite: counted in
+    the FTS index itself, no row of the table read."""
     if pg:
-        rows = await conn.execute_query("EXPLAIN (FORMAT JSON) SELECT 1 FROM decision_search s WHERE "
-                                        + _PG_GRAMS.format("$1"), [_wanted(party)])
-        plan = rows[1][0][0]
+        frequencies = await _gram_frequencies(conn)
+        if frequencies:
+            return min(cap, math.ceil(expected_matches(_wanted(party), frequencies, rows)))
+        plan_rows = await conn.execute_query("EXPLAIN (FORMAT JSON) SELECT 1 FROM decision_search s WHERE "
+                                             + _PG_GRAMS.format("$1"), [_wanted(party)])
+        plan = plan_rows[1][0][0]
         plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
         return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
-    rows = await conn.execute_query_dict(
+    counted = await conn.execute_query_dict(
         "SELECT count(*) AS m FROM (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH ?"
         " LIMIT ?)", [_fts_query(party), cap])
-    return int(rows[0]["m"])
+    return int(counted[0]["m"])
 
 
 async def search(filters: Filters, cursor: str | None = None, *, page_size: int = PAGE_SIZE,
@@ -344,7 +351,7 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
         else:
             size = await _size(conn)
             cap = math.isqrt((page_size + 1) * size) + 1
-            through_index = not walk_is_cheaper(await _matches(conn, pg, filters.party, cap), size, page_size)
+            through_index = not walk_is_cheaper(await _matches(conn, pg, filters.party, cap, size), size, page_size)
             if through_index and pg:
                 asked = rarest_grams(_wanted(filters.party), await _gram_frequencies(conn), size)
                 where.append(_PG_GRAMS.format(param(asked)))

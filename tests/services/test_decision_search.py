@@ -261,6 +261,13 @@ def test_the_index_is_asked_for_the_rarest_grams_until_one_decision_is_expected(
     assert search.rarest_grams(grams, {}, 1_000_000) == grams  # no statistics yet: every gram
 
 
+def test_the_match_count_is_estimated_from_the_grams_shares_as_the_planner_does():
+    shares = {"科技": 0.07, "有限": 0.6, "星辰": 0.002}
+    assert search.expected_matches(["科技"], shares, 1_000_000) == pytest.approx(70_000)  # the walk
+    assert search.expected_matches(["星辰", "科技"], shares, 1_000_000) == pytest.approx(140)  # the index
+    assert search.expected_matches(["秋宏"], shares, 1_000_000) == pytest.approx(1_000)  # half of 星辰's share
+
+
 async def test_the_grams_shares_come_from_the_statistics_and_the_pages_stay_those_of_a_like_scan(db, frozen):
     # PostgreSQL: after ANALYZE, the shares of the GIN expression's grams are read from pg_stats, a
     # full name is looked up by its rare grams only (有限公司 is in every row), and every page is still
@@ -277,6 +284,8 @@ async def test_the_grams_shares_come_from_the_statistics_and_the_pages_stay_thos
     assert shares["公司"] == shares["有限"] == 1.0 and shares["星辰"] == 0.5
     asked = search.rarest_grams(search._wanted("星辰科技有限公司"), shares, 12)
     assert set(asked) & {"有限", "限公", "公司"} == set() and "星辰" in asked
+    # The walk-or-index choice counts from the same shares: 科技 is in 9 of the 12 decisions.
+    assert await search._matches(conn, True, "科技", 100, 12) == 9
 
     async def pages(filters: Filters, **kw) -> list[list[uuid.UUID]]:  # type: ignore[no-untyped-def]
         out, cursor = [], None
