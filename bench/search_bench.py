@@ -189,7 +189,7 @@ def wrk_p95(base: str, queries: list[str], work: Path, duration: int, connection
     errors = int(re.search(r"ERRORS (\d+)", out).group(1))  # type: ignore[union-attr]
     if "Non-2xx" in out:
         raise SystemExit(f"{base}: failed responses\n{out}")
-    if errors:  # requests over wrk's 10 s timeout: the LIKE scan at a million rows
+    if errors or rps == 0:  # requests over wrk's 10 s timeout (or none done): the LIKE scan at a million rows
         return float("inf"), rps
     return p95, rps
 
@@ -266,7 +266,8 @@ def main() -> None:
                 results[side] = wrk_p95(f"http://127.0.0.1:{port}", queries, work, args.duration, args.connections)
             (ip95, irps), (lp95, lrps) = results["index"], results["like"]
             worst = max(worst, ip95)
-            print(f"  {shape:24} {ip95:10.1f} {irps:8.0f} {lp95:10.1f} {lrps:8.0f} {lp95 / ip95:10.1f}", flush=True)
+            like = f"{lp95:10.1f}" if lp95 != float("inf") else f"{'timed out':>10}"
+            print(f"  {shape:24} {ip95:10.1f} {irps:8.0f} {like} {lrps:8.0f} {lp95 / ip95:10.1f}", flush=True)
         print(f"worst index p95: {worst:.1f} ms (target < 50 ms)")
     finally:
         for proc in procs:

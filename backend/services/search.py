@@ -12,8 +12,10 @@ Names are matched by bigrams (two consecutive letters or digits after NFKC and c
 two-character query (星辰) is answered from the index: pg_trgm cannot use its index for fewer than three
 characters, and most Chinese name searches are two to four. PostgreSQL keeps a GIN index over the
 bigram array, SQLite an FTS5 table (tokenizer ``ascii``: every non-ASCII character is a token
-character, so each space-separated bigram is one token) kept by triggers; both from migration 0011.
-Every candidate is then checked for the whole query as a substring of the names.
+character, so each space-separated bigram is one token) kept by triggers; both from migration 0013
+(the GIN index without its pending list since 0018). On PostgreSQL the index is asked only for the
+query's rarest bigrams (``rarest_grams``, from ANALYZE's shares of each gram). Every candidate is then
+checked for the whole query as a substring of the names.
 
 Pages are keyset pages ordered by (decided_at, decision_id) descending. The cursor is opaque: the
 last row's key and a digest of the filters, with a check value; it only positions within public
