@@ -103,7 +103,8 @@ class DecisionSearch(Model):
     an index, not a record: a decision that leaves public view (withdrawn, its period ended) loses its
     row here while its versions stay. The organisation names (normalised) and their bigrams are what
     ``party`` searches; natural persons' names are never stored here. PostgreSQL indexes the bigrams
-    with GIN, SQLite with an FTS5 table kept by triggers (migration 0011)."""
+    with GIN (without a pending list since migration 0018), SQLite with an FTS5 table kept by triggers
+    (migration 0013)."""
 
     id = fields.BigIntField(primary_key=True)  # the FTS5 rowid on SQLite
     decision: fields.OneToOneRelation[Decision] = fields.OneToOneField(

@@ -246,3 +246,64 @@ def test_the_walk_is_chosen_for_common_words_and_the_index_for_rare_names():
     assert not search.walk_is_cheaper(30, 100_000, 20)  # a company's own name
     assert not search.walk_is_cheaper(1449, 100_000, 20) and search.walk_is_cheaper(1450, 100_000, 20)
     assert not search.walk_is_cheaper(0, 0, 20)
+
+
+def test_the_index_is_asked_for_the_rarest_grams_until_one_decision_is_expected():
+    grams = search._wanted("星辰科技有限公司")  # 星辰 辰科 科技 技有 有限 限公 公司
+    shares = {"有限": 0.6, "公司": 0.6, "限公": 0.4, "科技": 0.07, "技有": 0.05, "辰科": 0.002, "星辰": 0.001}
+    # 1,000,000 × 0.001 × 0.002 = 2 expected: one more (技有, 0.1 expected); never the common grams
+    assert search.rarest_grams(grams, shares, 1_000_000) == ["技有", "星辰", "辰科"]
+    assert search.rarest_grams(grams, shares, 100_000) == ["星辰", "辰科"]  # 0.2 expected after both
+    assert search.rarest_grams(grams, shares, 400) == ["星辰"]  # 0.4 expected after the rarest alone
+    # A gram the statistics do not hold is rarer than all they hold: half the least common share.
+    assert search.rarest_grams(["不存", "存在", "公司"], {"公司": 0.6, "科技": 0.0002}, 1_000_000) == ["不存", "存在"]
+    assert search.rarest_grams(["有限", "限公", "公司"], shares, 1_000_000) == ["公司", "有限", "限公"]  # all common
+    assert search.rarest_grams(grams, {}, 1_000_000) == grams  # no statistics yet: every gram
+
+
+def test_the_match_count_is_estimated_from_the_grams_shares_as_the_planner_does():
+    shares = {"科技": 0.07, "有限": 0.6, "星辰": 0.002}
+    assert search.expected_matches(["科技"], shares, 1_000_000) == pytest.approx(70_000)  # the walk
+    assert search.expected_matches(["星辰", "科技"], shares, 1_000_000) == pytest.approx(140)  # the index
+    assert search.expected_matches(["秋宏"], shares, 1_000_000) == pytest.approx(1_000)  # half of 星辰's share
+
+
+async def test_the_grams_shares_come_from_the_statistics_and_the_pages_stay_those_of_a_like_scan(db, frozen):
+    # PostgreSQL: after ANALYZE, the shares of the GIN expression's grams are read from pg_stats, a
+    # full name is looked up by its rare grams only (有限公司 is in every row), and every page is still
+    # the one a plain LIKE scan gives (the names are checked whole on every candidate).
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres":
+        pytest.skip("SQLite's FTS5 reads every gram's doclist in step; no statistics to choose from")
+    agency = (await an_agency()).agency.id
+    names = ["杭州星辰科技有限公司", "宁波明月科技有限公司", "温州星辰餐饮有限公司", "杭州东海科技有限公司"]
+    for i, name in enumerate(names * 3):
+        await a_public_decision(db, frozen, agency, org=name, decided_at=date(2026, 10, 1 + i % 5))
+    await conn.execute_script("ANALYZE decision_search")
+    shares = await search._gram_frequencies(conn)
+    assert shares["公司"] == shares["有限"] == 1.0 and shares["星辰"] == 0.5
+    asked = search.rarest_grams(search._wanted("星辰科技有限公司"), shares, 12)
+    assert set(asked) & {"有限", "限公", "公司"} == set() and "星辰" in asked
+    # The walk-or-index choice counts from the same shares: 科技 is in 9 of the 12 decisions.
+    assert await search._matches(conn, True, "科技", 100, 12) == 9
+
+    async def pages(filters: Filters, **kw) -> list[list[uuid.UUID]]:  # type: ignore[no-untyped-def]
+        out, cursor = [], None
+        while True:
+            page = await search.search(filters, cursor, page_size=2, **kw)
+            out.append([h.decision_id for h in page.items])
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    for query in ("星辰科技有限公司", "星辰", "明月科技有限公司", "科技有限公司", "星辰餐饮", "不存在有限公司"):
+        assert await pages(Filters(party=query)) == await pages(Filters(party=query), baseline=True), query
+
+
+async def test_the_name_index_has_no_pending_list(db):
+    # Migration 0018: with GIN's fastupdate, new rows wait in a list every search reads whole.
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres":
+        pytest.skip("FTS5 on SQLite has no pending list")
+    _, rows = await conn.execute_query("SELECT reloptions FROM pg_class WHERE relname = 'decision_search_grams'")
+    assert "fastupdate=off" in list(rows[0][0] or [])
