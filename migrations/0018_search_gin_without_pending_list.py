@@ -25,7 +25,7 @@ async def pending_list_again(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_unbind_and_complaints_by_openid')]
+    dependencies = [('models', '0017_agency_profile_in_register')]
 
     initial = False
 
