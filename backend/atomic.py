@@ -1,22 +1,28 @@
-"""A transaction written as a program of statements, run back to back.
+"""A transaction written as a program of statements, run back to back; on SQLite, committed in groups.
 
 A *program* is a generator: it yields each statement ``(sql, values)`` and is sent that statement's
-rows; what it returns is the result. ``run`` opens the transaction, drives the program, commits when
-it returns and rolls back when it raises (a ``DomainError`` of its own or the database's error), so
-everything the program wrote commits together or not at all, and ``run`` returns only after COMMIT.
+rows; what it returns is the result. ``run`` drives it inside a transaction: everything the program
+wrote commits together or not at all (it raises: a ``DomainError`` of its own or the database's
+error, thrown into it first so it may translate it), and ``run`` returns only after COMMIT.
 
 Why: tortoise gives SQLite one connection (one lock) and runs each statement in aiosqlite's thread,
 so an ordinary ``async with in_transaction()`` holds that lock across one event-loop round trip per
-statement, each resumption queued behind every other request's parsing. On SQLite ``run`` hands the
-whole program to the connection's thread in one call (BEGIN IMMEDIATE … COMMIT without returning to
-the loop), so the lock is held for the statements' own time. On PostgreSQL (a pool, no shared
-lock), or inside a transaction already open, it awaits the statements one by one in a transaction,
-as before. The program is the same on both; it asks ``dialect`` where the SQL differs.
+statement, each resumption queued behind every other request's parsing; and each COMMIT is an fsync
+of the WAL (``synchronous=FULL``). On SQLite ``run`` therefore queues the program, and one writer
+runs every program queued meanwhile (up to ``GROUP_MAX``) in one call to the connection's thread:
+BEGIN IMMEDIATE, then for each program a SAVEPOINT, its statements, RELEASE (or ROLLBACK TO when it
+raised: its writes go, the others' stay), then one COMMIT; only then is each caller given its own
+result or error. A program must not depend on being alone in its transaction (it sees the writes of
+those before it in its group, as it would once they committed). On PostgreSQL (a pool, no shared
+lock), or inside a transaction already open, ``run`` awaits the statements one by one in a
+transaction of their own. The program is the same on both; it asks ``db.dialect`` where SQL differs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import weakref
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -67,15 +73,69 @@ def insert_of(row: Model, client: BaseDBAsyncClient) -> Statement:
     return sql, [fields[name].to_db_value(getattr(row, name), row) for name in columns]
 
 
+GROUP_MAX = 64  # programs per SQLite transaction: bounds how long one group holds the connection
+
+
 async def run(program: Callable[[Db], Program[T]]) -> T:
-    """Run ``program(db)`` as one transaction; its result once committed."""
+    """Run ``program(db)`` as one transaction (on SQLite: a savepoint of a group's); its result once
+    committed."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "sqlite" and not isinstance(conn, TransactionalDBClient):
-        steps = program(Db(conn))
-        async with conn.acquire_connection() as aio:  # tortoise's lock: no other statement interleaves
-            return await aio._execute(_run_in_thread, aio._conn, steps)
+        return await _writer(conn).submit(program(Db(conn)))
     async with in_transaction() as tx:
         return await drive(tx, program(Db(tx)))
+
+
+class _GroupWriter:
+    """The queue of one SQLite client's programs and the task committing them in groups."""
+
+    def __init__(self, client: BaseDBAsyncClient) -> None:
+        self.client = client
+        self.queue: list[tuple[Program[Any], asyncio.Future[Any]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, steps: Program[T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.queue.append((steps, future))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._flush())
+        # A caller cancelled meanwhile (its client went away) does not stop its program: it may still
+        # commit, unanswered, like a receipt lost on the way back. What was answered was committed.
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.queue:
+                group, self.queue = self.queue[:GROUP_MAX], self.queue[GROUP_MAX:]
+                try:
+                    async with self.client.acquire_connection() as aio:  # tortoise's lock
+                        outcomes = await aio._execute(_run_group, aio._conn, [steps for steps, _ in group])
+                except Exception as exc:  # the connection itself failed: nobody's program ran
+                    outcomes = [(False, exc)] * len(group)
+                except BaseException:  # this task cancelled (shutdown): nobody waits for ever
+                    for _, future in group + self.queue:
+                        future.cancel()
+                    self.queue = []
+                    raise
+                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self.task = None
+
+
+_writers: weakref.WeakKeyDictionary[BaseDBAsyncClient, _GroupWriter] = weakref.WeakKeyDictionary()
+
+
+def _writer(client: BaseDBAsyncClient) -> _GroupWriter:
+    writer = _writers.get(client)
+    if writer is None:
+        writer = _writers[client] = _GroupWriter(client)
+    return writer
 
 
 async def drive(conn: BaseDBAsyncClient, steps: Program[T]) -> T:
@@ -101,30 +161,49 @@ def _translated(exc: sqlite3.Error) -> Exception:
     return OperationalError(exc)
 
 
-def _run_in_thread(db: sqlite3.Connection, steps: Program[T]) -> T:
-    """In aiosqlite's thread, with tortoise's lock held: the whole transaction, no await in it."""
+def _drive_here(db: sqlite3.Connection, steps: Program[T]) -> T:
+    try:
+        statement = next(steps)
+        while True:
+            try:
+                rows = db.execute(*statement).fetchall()
+            except sqlite3.Error as exc:
+                statement = steps.throw(_translated(exc))
+            else:
+                statement = steps.send(rows)
+    except StopIteration as done:
+        return done.value
+
+
+Outcome = tuple[bool, Any]  # (True, result) or (False, the exception to raise in the caller)
+
+
+def _run_group(db: sqlite3.Connection, group: list[Program[Any]]) -> list[Outcome]:
+    """In aiosqlite's thread, with tortoise's lock held: one transaction, a savepoint per program, no
+    await in it. Every outcome is decided only once COMMIT has returned."""
     if db.in_transaction:  # tortoise ends its transactions before releasing the lock
-        raise OperationalError("atomic.run: the SQLite connection is already in a transaction")
+        return [(False, OperationalError("atomic: the SQLite connection is already in a transaction"))] * len(group)
+    outcomes: list[Outcome] = []
     try:
         # IMMEDIATE: the write lock at BEGIN (busy_timeout waits for another process's writer), never
         # a read lock that fails to upgrade halfway through.
         db.execute("BEGIN IMMEDIATE")
-        try:
-            statement = next(steps)
-            while True:
-                try:
-                    rows = db.execute(*statement).fetchall()
-                except sqlite3.Error as exc:
-                    statement = steps.throw(_translated(exc))
-                else:
-                    statement = steps.send(rows)
-        except StopIteration as done:
-            result: T = done.value
+        for steps in group:
+            db.execute("SAVEPOINT program")
+            try:
+                outcomes.append((True, _drive_here(db, steps)))
+            except Exception as exc:
+                if not db.in_transaction:  # SQLite ended the whole transaction (disk full, I/O error)
+                    raise
+                db.execute("ROLLBACK TO program")  # this program's writes only
+                outcomes.append((False, exc))
+            db.execute("RELEASE program")
         db.execute("COMMIT")
-        return result
-    except BaseException as exc:
+    except BaseException as exc:  # nothing of the group committed: each caller hears why
         if db.in_transaction:
             db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):  # BEGIN or COMMIT themselves
-            raise _translated(exc) from exc
-        raise
+        if not isinstance(exc, Exception):
+            raise
+        error = _translated(exc) if isinstance(exc, sqlite3.Error) else exc
+        return [(False, error)] * len(group)
+    return outcomes

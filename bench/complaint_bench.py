@@ -179,8 +179,8 @@ def main() -> None:
         asyncio.run(intake(base, agency_id, uploads[:warm], args.connections))  # warm the server
         spy = None
         if args.py_spy:  # --idle: the aiosqlite thread's waits and the loop's selects count too
-            spy = subprocess.Popen(["py-spy", "record", "-r", "250", "--idle", "--threads", "-f", "raw",
-                                    "-o", args.py_spy, "-p", str(serve.pid)],
+            spy = subprocess.Popen(["py-spy", "record", "-r", "250", "--idle", "--threads", "--nonblocking",
+                                    "-f", "raw", "-o", args.py_spy, "-p", str(serve.pid)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
         rate = asyncio.run(intake(base, agency_id, uploads[warm:], args.connections, offset=warm))

@@ -69,8 +69,11 @@ def claim(upload_ids: list[uuid.UUID], complaint_id: uuid.UUID, now: datetime, d
         values: list[Any] = [complaint_id, upload_ids, fresh]
     else:
         marks = ", ".join("?" * len(upload_ids))
-        sql = (f"UPDATE complaint_upload SET complaint_id = ? WHERE id IN ({marks}) AND complaint_id IS NULL "
-               f"AND uploaded_at > ? RETURNING id, sha256")
+        # ``+complaint_id``: without statistics SQLite would search the complaint_id index for the
+        # NULLs, every unclaimed upload (milliseconds with 20,000 of them), instead of the 9 keys; the
+        # unary plus keeps that term off any index (https://sqlite.org/optoverview.html#uplus).
+        sql = (f"UPDATE complaint_upload SET complaint_id = ? WHERE id IN ({marks}) AND +complaint_id IS NULL "
+               f"AND +uploaded_at > ? RETURNING id, sha256")
         values = [str(complaint_id), *(str(i) for i in upload_ids), fresh]
     rows = yield sql, values
     return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]): r[1] for r in rows}
