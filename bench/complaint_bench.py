@@ -162,6 +162,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="scan p99 alone / during photos, interleaved")
     ap.add_argument("--database-url", default="")
     ap.add_argument("--redis-url", default="")
+    ap.add_argument("--py-spy", metavar="FILE", default="",
+                    help="profile `serve` during the measured intake (py-spy --idle --threads, raw stacks to FILE)")
     ap.add_argument("--with-postgres-redis", action="store_true",
                     help="start a throwaway PostgreSQL and Redis (Debian binaries) and measure on them")
     args = ap.parse_args()
@@ -197,7 +199,16 @@ def main() -> None:
         wait_up(base + "/healthz", serve)
         wait_up(bare_base + "/mp/v1/verify/x", bare)
         asyncio.run(intake(base, agency_id, uploads[:warm], args.connections))  # warm the server
+        spy = None
+        if args.py_spy:  # --idle: the aiosqlite thread's waits and the loop's selects count too
+            spy = subprocess.Popen(["py-spy", "record", "-r", "250", "--idle", "--threads", "--nonblocking",
+                                    "-f", "raw", "-o", args.py_spy, "-p", str(serve.pid)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
         rate = asyncio.run(intake(base, agency_id, uploads[warm:], args.connections, offset=warm))
+        if spy is not None:
+            spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
+            spy.wait(30)
         bare_rate = asyncio.run(intake(bare_base, agency_id, uploads[warm:], args.connections, offset=warm))
         scan_url = f"{base}/mp/v1/verify/{token}"
         wrk_p99(scan_url, 2, args.connections)  # warm the verify cache

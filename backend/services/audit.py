@@ -36,8 +36,22 @@ async def record(
     role: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
+    await entry(actor, action, target_type, target_id, agency_id=agency_id, role=role, data=data).save()
+
+
+def entry(
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str,
+    *,
+    agency_id: uuid.UUID | None = None,
+    role: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The entry ``record`` writes, not yet written (a program writes it with ``atomic.insert``)."""
     name, acting_role = who(actor)
-    await AuditEvent.create(
+    return AuditEvent(
         actor=actor,
         actor_role=role or acting_role,
         actor_name=name[:100],

@@ -376,3 +376,43 @@ async def test_photos_are_claimed_once_fresh_and_all_or_none(db, frozen):
     # Nothing half-claimed: the spare photo is still free, and the refused filings left no complaint.
     assert (await ComplaintUpload.get(id=spare.id)).complaint_id is None
     assert await Complaint.all().count() == 1
+
+
+async def test_filings_at_once_each_commit_or_fail_alone_with_dense_leaves_that_verify(db, frozen):
+    """Filed together (on SQLite they commit as one group, a savepoint each): the one naming a photo
+    already taken is refused and leaves nothing (no row, leaf, audit entry or claim of its free photo);
+    every other is answered with its own receipt, committed with its leaf, and ``audit verify`` passes."""
+    import uuid
+
+    from backend.models import AuditEvent, ComplaintUpload
+
+    w = await a_world(db, frozen)
+
+    async def an_upload() -> uuid.UUID:
+        row = await ComplaintUpload.create(sha256=uuid.uuid4().hex * 2, size_bytes=10, width=1, height=1,
+                                           source_format="JPEG", uploaded_at=frozen.now())
+        return row.id
+
+    first = await a_complaint(db, frozen, w, upload_ids=[await an_upload()])
+    taken = first.complaint.photos[0]["upload_id"]
+    free = await an_upload()
+    own = [[await an_upload(), await an_upload()] for _ in range(5)]
+    filings = [a_complaint(db, frozen, w, upload_ids=ids) for ids in own[:2]]
+    filings.append(a_complaint(db, frozen, w, upload_ids=[free, uuid.UUID(taken)]))
+    filings += [a_complaint(db, frozen, w, upload_ids=ids) for ids in own[2:]]
+    results = await asyncio.gather(*filings, return_exceptions=True)
+    refused = results.pop(2)
+    assert isinstance(refused, Conflict) and refused.code == "upload_unavailable"
+    receipts = [r for r in results if isinstance(r, intake.Receipt)]
+    assert len(receipts) == 5
+    for receipt, ids in zip(receipts, own, strict=True):
+        row = await Complaint.get(tracking_no=receipt.tracking_no)
+        assert row.leaf_index == receipt.leaf_index and [p["upload_id"] for p in row.photos] == [str(i) for i in ids]
+        assert {u.complaint_id for u in await ComplaintUpload.filter(id__in=ids)} == {row.id}
+    assert sorted(r.leaf_index for r in receipts) == list(range(first.leaf_index + 1, first.leaf_index + 6))
+    assert await LogLeaf.all().count() == first.leaf_index + 6
+    assert await Complaint.all().count() == 6
+    assert await AuditEvent.filter(action="complaint.submit").count() == 6
+    assert (await ComplaintUpload.get(id=free)).complaint_id is None
+    result = await _verify(db)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -30,6 +30,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from backend import atomic
 from backend.clock import Clock
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import (
@@ -278,6 +279,15 @@ class Receipt:
         return self.complaint.leaf_index
 
 
+def _spend_verification(dialect: str, verification_id: uuid.UUID, complaint_id: uuid.UUID) -> atomic.Statement:
+    """The code is spent by this complaint unless another spent it first (then no row comes back)."""
+    if dialect == "postgres":  # in a WITH: tortoise's asyncpg client drops the rows of an UPDATE
+        return ("WITH used AS (UPDATE phone_verification SET used_by = $1 WHERE id = $2 AND used_by IS NULL "
+                "RETURNING id) SELECT id FROM used", [complaint_id, verification_id])
+    return ("UPDATE phone_verification SET used_by = ? WHERE id = ? AND used_by IS NULL RETURNING id",
+            [str(complaint_id), str(verification_id)])
+
+
 def _coarse(value: float | None, bound: float) -> Decimal | None:
     """Rounded to 2 decimals (about 1 km): where, not whose door."""
     if value is None:
@@ -302,43 +312,49 @@ async def file(settings: Settings, clock: Clock, filing: Filing) -> Receipt:
     due = handling.due_dates(await calendar.current(), now.date(), limits.acknowledge_days,
                              limits.answer_days)
     query_code, salt = _random(8), secrets.token_hex(16)
-    async with in_transaction():
-        complaint_id = uuid.uuid4()
-        uploads = []
+    complaint_id = uuid.uuid4()
+    # Everything but the statements is done here, before the transaction: the row, the audit entry
+    # (its request id is a context variable, unset where the program runs on SQLite).
+    complaint = Complaint(
+        id=complaint_id, tracking_no=new_tracking_no(now), kind=filing.kind, about=filing.about.kind,
+        agency_id=subject.agency_id, officer_id=subject.officer_id, credential_id=subject.credential_id,
+        case_id=subject.case_id, decision_id=subject.decision_id, text=filing.text, photos=[],
+        latitude=lat, longitude=lng, address=filing.address,
+        anonymous=verification is None and filing.signed_in is None,
+        contact_phone=verification.phone if verification is not None else None, wechat_openid=filing.signed_in,
+        channel=filing.channel,
+        filed_by_key_id=filing.filed_by.key_id if filing.filed_by is not None else None,
+        status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
+        query_code_hash=code_hash(salt, query_code),
+        acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
+        acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
+        due_on_provisional=due.provisional)
+    by = filing.filed_by
+    entry = audit.entry(by.actor if by is not None else PUBLIC, "complaint.submit", "complaint", complaint_id,
+                        agency_id=subject.agency_id,
+                        role=by.role.value if by is not None else steps.COMPLAINANT_ROLE,
+                        data={"kind": filing.kind.value, "about": filing.about.kind.value,
+                              "photos": len(filing.upload_ids), "named": not complaint.anonymous,
+                              "channel": filing.channel})
+
+    def transaction(db: atomic.Db) -> atomic.Program[None]:
+        # Statements only, back to back (on SQLite in one call to the connection's thread).
         if filing.upload_ids:
             # Claimed once, by the first complaint that names them; unknown, stale or taken: refused.
-            claimed = await photos.claim(filing.upload_ids, complaint_id, now)
+            claimed = yield from photos.claim(filing.upload_ids, complaint_id, now, db.dialect)
             if len(claimed) != len(filing.upload_ids):
                 raise Conflict("照片不存在、已过期或已被其他投诉使用，请重新上传", code="upload_unavailable")
-            uploads = [{"upload_id": str(i), "sha256": claimed[i]} for i in filing.upload_ids]
+            complaint.photos = [{"upload_id": str(i), "sha256": claimed[i]} for i in filing.upload_ids]
         if verification is not None:
-            used = await PhoneVerification.filter(id=verification.id, used_by=None).update(used_by=complaint_id)
-            if used != 1:
+            used = yield _spend_verification(db.dialect, verification.id, complaint_id)
+            if len(used) != 1:
                 raise CodeInvalid()
-        complaint = Complaint(
-            id=complaint_id, tracking_no=new_tracking_no(now), kind=filing.kind, about=filing.about.kind,
-            agency_id=subject.agency_id, officer_id=subject.officer_id, credential_id=subject.credential_id,
-            case_id=subject.case_id, decision_id=subject.decision_id, text=filing.text, photos=uploads,
-            latitude=lat, longitude=lng, address=filing.address,
-            anonymous=verification is None and filing.signed_in is None,
-            contact_phone=verification.phone if verification is not None else None, wechat_openid=filing.signed_in,
-            channel=filing.channel,
-            filed_by_key_id=filing.filed_by.key_id if filing.filed_by is not None else None,
-            status=ComplaintStatus.SUBMITTED, submitted_at=now, salt=salt,
-            query_code_hash=code_hash(salt, query_code),
-            acknowledge_due_on=due.acknowledge.on, answer_due_on=due.answer.on,
-            acknowledge_days=limits.acknowledge_days, answer_days=limits.answer_days,
-            due_on_provisional=due.provisional)
-        by = filing.filed_by
-        await audit.record(by.actor if by is not None else PUBLIC, "complaint.submit", "complaint", complaint.id,
-                           agency_id=subject.agency_id,
-                           role=by.role.value if by is not None else steps.COMPLAINANT_ROLE,
-                           data={"kind": filing.kind.value, "about": filing.about.kind.value,
-                                 "photos": len(uploads), "named": not complaint.anonymous,
-                                 "channel": filing.channel})
+        yield from db.insert(entry)
         # The leaf last: on PostgreSQL the append holds the log's lock until commit, so every other
         # write of the filing happens before it (the lock then covers the row's insert and the commit).
-        await steps.record_intake(complaint, clock)
+        yield from steps.record_intake(db, complaint, clock)
+
+    await atomic.run(transaction)
     return Receipt(complaint, query_code)
 
 

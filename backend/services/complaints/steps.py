@@ -19,6 +19,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from backend import atomic
 from backend.clock import Clock
 from backend.models import Complaint, ComplaintEvent
 from backend.models.enums import ComplaintStatus, LeafKind, NotificationEvent
@@ -79,10 +80,13 @@ def event_leaf_content(e: ComplaintEvent, c: Complaint) -> dict[str, Any]:
             "at": log.leaf_time(e.at), "actor": e.actor, "actor_name": e.actor_name, "actor_role": e.actor_role}
 
 
-async def record_intake(c: Complaint, clock: Clock) -> None:
-    """Append the complaint's leaf and write the row holding it (inside the intake's transaction)."""
-    await log.append_row(c, LeafKind.COMPLAINT, leaf_content(c), agency_id=c.agency_id, ref=f"complaint:{c.id}",
-                         clock=clock)
+def record_intake(db: atomic.Db, c: Complaint, clock: Clock) -> atomic.Program[None]:
+    """Append the complaint's leaf and write the row holding it: steps of the intake's program
+    (``backend.atomic``), so both commit with the rest of the filing or neither does."""
+    leaf = yield from log.append_steps(db.dialect, LeafKind.COMPLAINT, leaf_content(c), c.agency_id,
+                                       f"complaint:{c.id}", clock.now())  # read under the log's lock
+    c.leaf_index = leaf.leaf_index
+    yield from db.insert(c)
 
 
 async def record_step(settings: Settings, c: Complaint, action: str, status: ComplaintStatus, actor: str,

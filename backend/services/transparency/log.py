@@ -33,6 +33,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
+from backend import atomic
 from backend.clock import Clock
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.models.enums import LeafKind
@@ -132,6 +133,14 @@ def _kind(kind: str) -> str:
         raise ValueError(f"unknown leaf kind {kind!r}; declared kinds: {[k.value for k in LeafKind]}") from None
 
 
+def _check(kind: str, content: Any, ref: Any) -> str:
+    if not isinstance(content, dict):
+        raise TypeError("leaf content must be a dict")
+    if not isinstance(ref, str) or not ref or len(ref) > MAX_REF:
+        raise ValueError(f"ref must be a non-empty string of at most {MAX_REF} characters")
+    return _kind(kind)
+
+
 def _pg(conn: BaseDBAsyncClient) -> bool:
     return conn.capabilities.dialect == "postgres"
 
@@ -159,11 +168,7 @@ async def append(kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | N
     ``content`` must be JSON: strings (dates via ``leaf_time``), integers within ±2^53, floats,
     booleans, null, lists and objects with string keys.
     """
-    kind = _kind(kind)
-    if not isinstance(content, dict):
-        raise TypeError("leaf content must be a dict")
-    if not isinstance(ref, str) or not ref or len(ref) > MAX_REF:
-        raise ValueError(f"ref must be a non-empty string of at most {MAX_REF} characters")
+    _check(kind, content, ref)
     conn = connections.get("default")
     if isinstance(conn, TransactionalDBClient):
         return await _append(conn, kind, content, agency_id, ref, clock or Clock())
@@ -173,10 +178,29 @@ async def append(kind: str, content: dict[str, Any], *, agency_id: uuid.UUID | N
 
 async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
                   ref: str, clock: Clock) -> Leaf:
-    at = clock.now().astimezone(UTC)
-    if _pg(conn):
-        return await _append_pg(conn, kind, content, agency_id, ref, at)
-    _, rows = await conn.execute_query(_TAIL_SQL)
+    return await atomic.drive(conn, append_steps(conn.capabilities.dialect, kind, content, agency_id, ref,
+                                                 clock.now()))
+
+
+def append_steps(dialect: str, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None, ref: str,
+                 now: datetime) -> atomic.Program[Leaf]:
+    """The append as statements (a program for ``backend.atomic.run``, or driven by ``append``): call it
+    inside the transaction of the change. On PostgreSQL one round trip (migration 0005's
+    ``yg_log_append`` takes the lock and does the same step); on SQLite the tail read, then the leaf's
+    insert. ``kind``, ``ref`` and ``content`` as for ``append``."""
+    kind = _check(kind, content, ref)
+    at = now.astimezone(UTC)
+    if dialect == "postgres":
+        prefix, suffix = envelope_around_index(kind, ref, agency_id, content)
+        try:
+            rows = yield ("SELECT leaf_index, leaf_hash FROM yg_log_append($1, $2, $3, $4, $5, $6, $7)",
+                          [APPEND_LOCK, kind, ref, agency_id, prefix, suffix, at])
+        except Exception as exc:  # asyncpg's error for SQLSTATE YG001, whatever tortoise wraps it in
+            if "transparency log damaged" in str(exc):
+                raise LogDamaged() from exc
+            raise
+        return Leaf(int(rows[0][0]), rows[0][1], kind, ref, agency_id)
+    rows = yield _TAIL_SQL, []
     index = int(rows[0][0])
     stored: dict[int, tuple[str, str]] = {}
     for row in rows:
@@ -189,7 +213,7 @@ async def _append(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], a
     completed = tree.completed_nodes(index, digest, _getter(stored))
     values = [index, kind, ref, str(agency_id) if agency_id else None, text.decode("utf-8"), digest.hex(),
               "".join(h.hex() for h in completed), at]
-    await conn.execute_query(_INSERT_SQL.format(_params(False, len(values))), values)
+    yield _INSERT_SQL.format(_params(False, len(values))), values
     return Leaf(index, digest.hex(), kind, ref, agency_id)
 
 
@@ -201,21 +225,6 @@ def envelope_around_index(kind: str, ref: str, agency_id: uuid.UUID | str | None
     d = canonical(dict(data)).decode()
     k, r = canonical(kind).decode(), canonical(ref).decode()
     return f'{{"agency_id":{a},"data":{d},"index":', f',"kind":{k},"ref":{r}}}'
-
-
-async def _append_pg(conn: BaseDBAsyncClient, kind: str, content: dict[str, Any], agency_id: uuid.UUID | None,
-                     ref: str, at: datetime) -> Leaf:
-    """One round trip: migration 0005's ``yg_log_append`` takes the lock and does the same step."""
-    prefix, suffix = envelope_around_index(kind, ref, agency_id, content)
-    try:
-        _, rows = await conn.execute_query(
-            "SELECT leaf_index, leaf_hash FROM yg_log_append($1, $2, $3, $4, $5, $6, $7)",
-            [APPEND_LOCK, kind, ref, agency_id, prefix, suffix, at])
-    except Exception as exc:  # asyncpg's error for SQLSTATE YG001, whatever tortoise wraps it in
-        if "transparency log damaged" in str(exc):
-            raise LogDamaged() from exc
-        raise
-    return Leaf(int(rows[0][0]), rows[0][1], kind, ref, agency_id)
 
 
 class LoggedRow(Protocol):
