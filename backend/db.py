@@ -12,7 +12,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import DBConnectionError
 
-from backend.files import private_sqlite
+from backend.files import private_sqlite, sqlite_file
 from backend.settings import Settings
 
 MODELS_MODULE = "backend.models"
@@ -49,7 +49,7 @@ async def migrate(database_url: str, *, target: str | None = None,
 
     private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
     sqlite = database_url.startswith("sqlite")
-    path = db_baseline.sqlite_path(database_url)
+    path = sqlite_file(database_url)
     if path is not None and use_baseline and target is None:
         try:
             db_baseline.load_into_empty(path, db_baseline.now_for_recorder())

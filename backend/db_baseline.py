@@ -23,14 +23,6 @@ RECORDER = "tortoise_migrations"  # tortoise's table of applied migrations
 _PRAGMAS = ("page_size", "auto_vacuum", "encoding", "journal_mode", "user_version", "application_id")
 
 
-def sqlite_path(database_url: str) -> str | None:
-    """The file behind a ``sqlite://`` URL; None for other databases and for ``:memory:``."""
-    if not database_url.startswith("sqlite://"):
-        return None
-    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-    return None if not path or path == ":memory:" else path
-
-
 def _is_empty(con: sqlite3.Connection) -> bool:
     return con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 

@@ -38,18 +38,12 @@ DEMO_OFFICERS: list[dict[str, Any]] = [
 async def _demo_agency_register(agency: Agency) -> None:
     """The agency's register of itself (主体资格, R-D1), drafted, reviewed by another person and
     published as an agency does it: the scan page's complaint phone comes from here."""
+    from backend.http.register_content import EXAMPLES
     from backend.models.enums import RegisterKind, RegisterReviewOutcome
     from backend.services.registers import versions
 
     clock = Clock()
-    content = {
-        "legal_basis": "《中华人民共和国行政处罚法》第十八条；"
-                       "《杭州市西湖区市场监督管理局职能配置、内设机构和人员编制规定》",
-        "funding_source": "财政全额拨款",
-        "staffing": {"authorized": 120, "in_post": 112, "note": "行政编制100名、事业编制20名"},
-        "duties": "负责辖区市场综合监督管理，依法查处食品安全、产品质量、价格、不正当竞争等违法行为",
-        "legal_representative": "陈建国", "address": "杭州市西湖区文三路 1 号", "complaint_phone": "12345",
-    }
+    content = {**EXAMPLES[RegisterKind.AGENCY], "complaint_phone": "12345"}  # the fields R-D1 names
     author, reviewer = "operator:周立（演示管理员）", "operator:王芳（演示法制审核员）"
     row = await versions.propose(agency.id, RegisterKind.AGENCY, None, content, clock.today(), author, clock)
     await versions.submit(agency.id, row.id, author, clock)

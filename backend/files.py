@@ -101,13 +101,19 @@ def create_private(path: Path | str) -> bool:
     return True
 
 
+def sqlite_file(database_url: str) -> str | None:
+    """The file behind a ``sqlite://`` URL; None for other databases and for ``:memory:``."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if not path or path == ":memory:" else path
+
+
 def private_sqlite(database_url: str) -> None:
     """Before SQLite opens the file: create it 0600 (SQLite gives its -wal and -shm files the
     database's mode) in 0700 folders; files left by an older version are narrowed to 0600."""
-    if not database_url.startswith("sqlite://"):
-        return
-    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-    if not path or path == ":memory:":
+    path = sqlite_file(database_url)
+    if path is None:
         return
     if not create_private(path):
         for name in (path, path + "-wal", path + "-shm", path + "-journal"):

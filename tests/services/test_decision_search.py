@@ -8,6 +8,7 @@ import base64
 import itertools
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 from tortoise import connections
@@ -227,18 +228,9 @@ async def test_the_walk_over_the_newest_rows_and_the_name_index_give_the_same_pa
     for i, name in enumerate(names * 2):
         await a_public_decision(db, frozen, agency, org=name, decided_at=date(2026, 10, 1 + i % 4))
 
-    async def pages(filters: Filters, **kw) -> list[list[uuid.UUID]]:  # type: ignore[no-untyped-def]
-        out, cursor = [], None
-        while True:
-            page = await search.search(filters, cursor, page_size=3, **kw)
-            out.append([h.decision_id for h in page.items])
-            if page.next_cursor is None:
-                return out
-            cursor = page.next_cursor
-
     for query in ("科技", "星辰", "餐饮", "明月餐饮", "不存在的"):
         for filters in (Filters(party=query), Filters(party=query, agency_id=agency, decided_from=date(2026, 10, 2))):
-            assert await pages(filters) == await pages(filters, baseline=True), (query, filters)
+            assert await _pages(filters, 3) == await _pages(filters, 3, baseline=True), (query, filters)
 
 
 def test_the_walk_is_chosen_for_common_words_and_the_index_for_rare_names():
@@ -287,17 +279,8 @@ async def test_the_grams_shares_come_from_the_statistics_and_the_pages_stay_thos
     # The walk-or-index choice counts from the same shares: 科技 is in 9 of the 12 decisions.
     assert await search._matches(conn, True, "科技", 100, 12) == 9
 
-    async def pages(filters: Filters, **kw) -> list[list[uuid.UUID]]:  # type: ignore[no-untyped-def]
-        out, cursor = [], None
-        while True:
-            page = await search.search(filters, cursor, page_size=2, **kw)
-            out.append([h.decision_id for h in page.items])
-            if page.next_cursor is None:
-                return out
-            cursor = page.next_cursor
-
     for query in ("星辰科技有限公司", "星辰", "明月科技有限公司", "科技有限公司", "星辰餐饮", "不存在有限公司"):
-        assert await pages(Filters(party=query)) == await pages(Filters(party=query), baseline=True), query
+        assert await _pages(Filters(party=query), 2) == await _pages(Filters(party=query), 2, baseline=True), query
 
 
 async def test_the_name_index_has_no_pending_list(db):
@@ -307,3 +290,14 @@ async def test_the_name_index_has_no_pending_list(db):
         pytest.skip("FTS5 on SQLite has no pending list")
     _, rows = await conn.execute_query("SELECT reloptions FROM pg_class WHERE relname = 'decision_search_grams'")
     assert "fastupdate=off" in list(rows[0][0] or [])
+
+
+async def _pages(filters: Filters, page_size: int, **kw: Any) -> list[list[uuid.UUID]]:
+    """Every page of a search, cursor by cursor: the ids on each."""
+    out, cursor = [], None
+    while True:
+        page = await search.search(filters, cursor, page_size=page_size, **kw)
+        out.append([h.decision_id for h in page.items])
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
