@@ -304,11 +304,16 @@ class PhotoPool:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_yield_to_requests)
+        pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, clean, data)
+            return await asyncio.get_running_loop().run_in_executor(pool, clean, data)
         except BrokenProcessPool:
-            # A decode process died (killed, out of memory): start afresh; this photo is refused.
-            self._pool = None
+            # A decode process died (killed, out of memory): this photo is refused and the next starts
+            # a fresh pool. Only the broken pool is dropped: another photo's caller may have started
+            # the fresh one already.
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
             raise PhotoInvalid() from None
 
     def shutdown(self) -> None:
