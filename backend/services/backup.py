@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from backend.clock import Clock
-from backend.files import private_dir, private_stream
+from backend.files import private_dir, private_stream, sqlite_file
 from backend.services.records.evidence import evidence_dir
 from backend.settings import Settings
 
@@ -190,7 +190,10 @@ def _dialect(settings: Settings) -> str:
 
 
 def _sqlite_path(database_url: str) -> Path:
-    return Path(database_url.removeprefix("sqlite://").split("?", 1)[0])
+    path = sqlite_file(database_url)  # the one parser of a sqlite:// URL
+    if path is None:
+        raise BackupError("内存中的 SQLite 数据库（:memory:）没有文件，无法备份或恢复")
+    return Path(path)
 
 
 def pg_tool(name: str) -> str:
