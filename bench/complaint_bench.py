@@ -40,8 +40,8 @@ from backend.clock import Clock  # noqa: E402
 from backend.db import migrate, orm  # noqa: E402
 from backend.models import ComplaintUpload, Credential, Officer  # noqa: E402
 from backend.services.agencies import create_agency, with_check_digit  # noqa: E402
-from backend.services.complaints.photos import PHOTO_NICE  # noqa: E402
 from backend.services.complaints.photos import WORKERS as PHOTO_WORKERS  # noqa: E402
+from backend.services.complaints.photos import yield_to_requests  # noqa: E402
 from backend.services.disclosure.verification import KeyStore  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from bench.verify_bench import wait_up  # noqa: E402
@@ -139,7 +139,8 @@ async def scans_during_uploads(base: str, url: str, seconds: int, connections: i
 
 
 def scans_during_busy_loops(url: str, seconds: int, connections: int) -> float:
-    hogs = [subprocess.Popen(["nice", "-n", str(PHOTO_NICE), sys.executable, "-c", "while True: pass"])
+    # The decode processes' own priority (nice 19 and SCHED_IDLE), set the same way.
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=yield_to_requests)
             for _ in range(PHOTO_WORKERS)]
     try:
         time.sleep(0.5)
@@ -240,7 +241,7 @@ def main() -> None:
     print(f"scan p99 of /mp/v1/verify/{{token}} (wrk -c{args.connections}, {args.scan_seconds}s)")
     print(f"  alone (median of {args.rounds}):                       {alone:8.2f} ms   {_ms(alones)}")
     print(f"  while {photos} photos of 2048x1536 were decoded: {during:8.2f} ms   {_ms(durings)}")
-    print(f"  while {PHOTO_WORKERS} nice-19 busy loops ran (control):    {control:8.2f} ms   {_ms(controls)}")
+    print(f"  while {PHOTO_WORKERS} idle-priority busy loops (control):    {control:8.2f} ms   {_ms(controls)}")
     print(f"  ratio to alone: {during / alone:.2f}  (1.0 = unchanged); to the control: {during / control:.2f}")
     sys.exit(0 if rate >= 200 else 1)
 

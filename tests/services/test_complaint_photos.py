@@ -91,6 +91,7 @@ async def test_decoding_runs_in_low_priority_processes_not_on_the_event_loop():
         # Other processes (no GIL shared with the loop), at the lowest CPU priority.
         assert workers and os.getpid() not in workers
         assert all(os.getpriority(os.PRIO_PROCESS, pid) == photos.PHOTO_NICE for pid in workers)
+        assert all(os.sched_getscheduler(pid) == os.SCHED_IDLE for pid in workers)
         # A decode process that dies refuses the photo it held, and the next photo gets a fresh pool.
         os.kill(workers[0], signal.SIGKILL)
         with pytest.raises(photos.PhotoInvalid):
