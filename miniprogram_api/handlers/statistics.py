@@ -78,15 +78,15 @@ async def _published(call: Call[None, PublicStatisticsQuery]) -> PublicStatistic
 
 # -- the H5 page ------------------------------------------------------------------------------------
 
-AMOUNT_WORDS = {"fine": "罚款", "confiscation": "没收", "fine_and_confiscation": "罚款并没收（同一决定）",
-                "other": "其他"}
+AMOUNT_WORDS = {"fine": "罚款", "confiscation": "没收", "fine_and_confiscation": "罚款并没收", "other": "其他"}
+_WORD_COLUMNS = frozenset({"处理措施", "结果"})
 _STYLE = ("body{margin:0;font-family:-apple-system,'PingFang SC','Noto Sans CJK SC',sans-serif;background:#f2f3f5;"
           "color:#1d2129;line-height:1.6}main{max-width:720px;margin:0 auto;padding:12px}"
           "section{background:#fff;border-radius:10px;padding:16px;margin:0 0 12px}h1{font-size:20px;margin:0 0 8px}"
           "h2{font-size:17px;margin:0 0 4px}h3{font-size:15px;margin:14px 0 6px}"
           ".scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:14px}"
           "th,td{border-bottom:1px solid #e5e6eb;padding:4px 6px;text-align:right;white-space:nowrap}"
-          "th:first-child,td.words{text-align:left}td.words{white-space:normal}tr.total th,tr.total td{font-weight:600}"
+          "th:first-child,th.words,td.words{text-align:left}td.words{white-space:normal}tr.total th,tr.total td{font-weight:600}"
           ".muted{color:#86909c;font-size:14px}")
 _TYPES = [(t.value, TYPE_WORDS[t]) for t in CaseType] + [("total", "合计")]
 
@@ -107,7 +107,8 @@ def _table(head: list[str], figures: FiguresOut, cells: Any) -> str:
         part = figures.total if key == "total" else figures.by_type[CaseType(key)]
         css = " class='total'" if key == "total" else ""
         rows.append(f"<tr{css}><th scope='row'>{escape(word)}</th>{''.join(cells(part))}</tr>")
-    ths = "".join(f"<th scope='col'>{escape(h)}</th>" for h in ["执法类别", *head])
+    ths = "".join(f"<th scope='col'{' class=words' if h in _WORD_COLUMNS else ''}>{escape(h)}</th>"
+                  for h in ["执法类别", *head])
     return f"<div class='scroll'><table><thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
@@ -138,6 +139,7 @@ def _agency_block(r: PublicStatisticsOut) -> str:
         + "<h3>金额构成（元）</h3>"
         + _table(list(AMOUNT_WORDS.values()), f,
                  lambda t: [f"<td>{_yuan(getattr(t.amounts_fen, k))}</td>" for k in AMOUNT_WORDS])
+        + "<p class='muted'>罚款并没收：同一决定既罚款又没收、只登记了一个金额，无法拆分。</p>"
         + "<h3>决定中的处理措施（次）</h3>"
         + _table(["处理措施"], f, lambda t: [
             f"<td class='words'>{escape(_listed({Measure(m).value: n for m, n in t.measures.items()}, measure_words))}"
