@@ -294,8 +294,8 @@ async def published_years(agency_id: uuid.UUID | None = None) -> list[int]:
     query = StatisticsReport.filter(published_version__isnull=False)
     if agency_id is not None:
         query = query.filter(agency_id=agency_id)
-    years = await query.distinct().order_by("-year").values_list("year", flat=True)
-    return [int(y) for y in years]
+    years = await query.distinct().order_by("-year").values_list("year")
+    return [int(y) for (y,) in years]
 
 
 # -- overdue ----------------------------------------------------------------------------------------

@@ -86,7 +86,8 @@ _STYLE = ("body{margin:0;font-family:-apple-system,'PingFang SC','Noto Sans CJK 
           "h2{font-size:17px;margin:0 0 4px}h3{font-size:15px;margin:14px 0 6px}"
           ".scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:14px}"
           "th,td{border-bottom:1px solid #e5e6eb;padding:4px 6px;text-align:right;white-space:nowrap}"
-          "th:first-child,th.words,td.words{text-align:left}td.words{white-space:normal}tr.total th,tr.total td{font-weight:600}"
+          "th:first-child,th.words,td.words{text-align:left}td.words{white-space:normal}"
+          "tr.total th,tr.total td{font-weight:600}"
           ".muted{color:#86909c;font-size:14px}")
 _TYPES = [(t.value, TYPE_WORDS[t]) for t in CaseType] + [("total", "合计")]
 
@@ -170,7 +171,8 @@ async def statistics_page(call: Call[None, PublicStatisticsQuery]) -> web.Respon
     blocks = "".join(_agency_block(r) for r in out.items) or "<section><p>本页没有内容。</p></section>"
     more = ""
     if out.page * out.page_size < out.total:
-        more = f"<p><a id='next' href='{escape(_link(year, q.agency, page=out.page + 1, page_size=out.page_size))}'>下一页</a></p>"
+        nxt = _link(year, q.agency, page=out.page + 1, page_size=out.page_size)
+        more = f"<p><a id='next' href='{escape(nxt)}'>下一页</a></p>"
     scope = (f"<p><a href='/s/{year}'>查看{year}年度全部机关的统计年报</a></p>" if q.agency
              else f"<p>共 {out.total} 个执法机关公开了{year}年度的统计年报，按机关名称排列。</p>")
     head = (

@@ -61,7 +61,8 @@ async def test_a_published_year_is_a_page_per_agency_and_type_and_before_that_a_
     assert resp.status == 200, await resp.text()
     resp = await client.get("/s/2025", headers=HTML)
     assert resp.status == 200 and resp.content_type == "text/html"
-    assert resp.headers["Cache-Control"] == "no-store" and "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     html = await resp.text()
     text = text_of(html)
     assert "2025年度行政执法统计年报" in text and "共 1 个执法机关" in text
@@ -105,3 +106,9 @@ async def test_a_published_year_is_a_page_per_agency_and_type_and_before_that_a_
     corrected, plain = pages[True, False], pages[False, True]  # one agency on each page, by name
     assert "第2版" in corrected and "更正过 1 次" in corrected
     assert "第1版" in plain and "更正过" not in plain and row(plain, "立案、决定与金额", "合计") == "0 0 0.00"
+
+    # Each page links the other published years (of the agency, when one is asked for).
+    await submit_and_publish(client, other.auth(), 2024)
+    assert "<a href='/s/2024'>2024年度</a>" in await (await client.get("/s/2025")).text()
+    assert "<a href='/s/2025'>2025年度</a>" in await (await client.get("/s/2024")).text()
+    assert "其他年度" not in await (await client.get(f"/s/2025?agency={agency.agency.id}")).text()
