@@ -120,3 +120,10 @@ def message_page(title: str, text: str, back: str | None = None) -> str:
             f'<title>{escape(title)}</title><style>body{{font-family:sans-serif;max-width:560px;margin:0 auto;'
             f'padding:24px;font-size:17px}}h1{{font-size:24px}}</style></head><body><main>'
             f'<h1>{escape(title)}</h1><p>{escape(text)}</p>{link}</main></body></html>')
+
+
+def document(title: str, style: str, body: str) -> str:
+    """A whole H5 page: the title, the page's own inline style, the body inside ``<main>``."""
+    return ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>{escape(title)}</title><style>{style}</style></head><body><main>{body}</main></body></html>")

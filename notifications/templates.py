@@ -182,16 +182,23 @@ def render_wechat(event: NotificationEvent, template_id: str, ctx: Mapping[str, 
     if event is E.AGENCY_NOTICE:
         detail, subject = ctx.get("text", ""), f"案件 {ctx.get('case', '')}"
         query = f"?id={ctx.get('case_id', '')}"
+        first = subject
     elif event is E.COMPLAINT_UPDATE:
-        detail, subject = ctx.get("step", ""), f"受理编号 {ctx.get('no', '')}"
-        query = f"?no={ctx.get('no', '')}"
+        no = ctx.get("no", "")
+        detail, subject, query = ctx.get("step", ""), f"受理编号 {no}", f"?no={no}"
+        # The keyword's own name says 受理编号; its value is the number alone, whole (the label in
+        # front of a 17-character number went over 20 and cut it). The number must fit, never be cut.
+        if len(no) > WECHAT_THING_MAX:
+            raise ValueError(f"tracking number longer than {WECHAT_THING_MAX} characters")
+        first = no
     else:
         detail = {E.DECISION_PUBLISHED: REMEDIES_SHORT if remedies else PLAIN_SHORT,
                   E.DECISION_CORRECTED: ctx.get("change", ""),
                   E.DECISION_WITHDRAWN: ctx.get("reason", "")}[event]
         subject, query = ctx.get("doc", ""), f"?id={ctx.get('decision_id', '')}"
+        first = subject
     data = {
-        "thing1": shorten(subject, WECHAT_THING_MAX),
+        "thing1": shorten(first, WECHAT_THING_MAX),
         "thing2": shorten(tpl.title, WECHAT_THING_MAX),
         "thing3": shorten(detail, WECHAT_THING_MAX),
         "time4": ctx.get("date", ""),

@@ -65,7 +65,7 @@ _PAGE_HEADERS = {
 
 # Paths of the public HTML pages: a browser asking for one that does not exist (a malformed id the
 # router never matched) still gets a page, not JSON.
-PAGE_PREFIXES = ("/d/", "/v/")
+PAGE_PREFIXES = ("/d/", "/v/", "/s/")
 
 
 # Paths of the Open311 GeoReport v2 surface: every error there, a path the router never matched

@@ -288,6 +288,16 @@ async def published(year: int, *, agency_id: uuid.UUID | None, page: int, page_s
     return out, total
 
 
+async def published_years(agency_id: uuid.UUID | None = None) -> list[int]:
+    """The years with a published report (of this agency, or of any), newest first: the links of
+    the public pages."""
+    query = StatisticsReport.filter(published_version__isnull=False)
+    if agency_id is not None:
+        query = query.filter(agency_id=agency_id)
+    years = await query.distinct().order_by("-year").values_list("year")
+    return [int(y) for (y,) in years]
+
+
 # -- overdue ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.app_keys import SETTINGS
+from backend.app_keys import CLOCK, SETTINGS
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Body, QueryDate
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
@@ -244,7 +244,9 @@ async def search_page(call: Call[None, SearchForm]) -> web.Response:
         + (f"<input type='hidden' name='agency' value='{q.agency}'>" if q.agency else "")
         + "<button type='submit'>检索</button></form>"
         "<p class='muted'>只能按单位名称检索；自然人姓名不公开检索。</p></section>"
-        f"{results}</main></body></html>")
+        f"{results}<footer class='muted'><p>各执法机关的年度执法数字见"
+        f"<a id='statistics' href='/s/{call.request.app[CLOCK].today().year - 1}'>统计年报</a>。</p></footer>"
+        "</main></body></html>")
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=pages.HEADERS)
 
 

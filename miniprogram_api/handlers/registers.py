@@ -18,6 +18,7 @@ from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import PageQuery
 from backend.models import Agency, RegisterVersion
 from backend.models.enums import RegisterKind
+from backend.services import statistics
 from backend.services.ratelimit import REGISTERS
 from backend.services.registers import public
 from miniprogram_api import pages
@@ -168,10 +169,8 @@ _STYLE = ("body{margin:0;font-family:-apple-system,'PingFang SC','Noto Sans CJK 
 
 
 def _page(title: str, body: str) -> web.Response:
-    html = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body><main>{body}</main></body></html>")
-    return web.Response(text=html, content_type="text/html", charset="utf-8", headers=pages.HEADERS)
+    return web.Response(text=pages.document(title, _STYLE, body), content_type="text/html", charset="utf-8",
+                        headers=pages.HEADERS)
 
 
 def _value(key: str, value: Any) -> str:
@@ -205,10 +204,14 @@ async def agency_page(call: Call[None, None]) -> web.Response:
              else "<p class='muted'>本机关的行政执法主体资格尚未公开。</p>")
     links = "".join(f"<li><a href='/a/{agency.id}/registers/{r.kind.value}'>{escape(r.kind_name)}</a>"
                     f"（{r.items} 项）</li>" for r in out.registers)
+    years = "".join(f"<li><a href='/s/{y}?agency={agency.id}'>{y}年度统计年报</a></li>"
+                    for y in await statistics.published_years(agency.id))
+    reports = f"<ul id='statistics'>{years}</ul>" if years else "<p class='muted'>本机关尚未公开统计年报。</p>"
     return _page(f"{agency.name} · 执法公开", (
         f"<section><h1>{escape(agency.name)}</h1><p>统一社会信用代码：{escape(agency.credit_code)}</p></section>"
         f"<section id='register'><h2>行政执法主体资格</h2>{facts}</section>"
-        f"<section><h2>公开清单</h2><ul id='registers'>{links}</ul></section>"))
+        f"<section><h2>公开清单</h2><ul id='registers'>{links}</ul></section>"
+        f"<section><h2>统计年报</h2>{reports}</section>"))
 
 
 @routes.route("GET", "/a/{agency_id}/registers/{kind}", access=PUBLIC, tag="public", produces="text/html",

@@ -6,6 +6,8 @@ WeChat's do); openid = ``o_`` + the code up to an optional ``-`` (``p1-1`` and `
 of one user); every exchange is kept in ``logins`` (its query, the session_key answered); a ``touser``
 containing ``noquota`` gets 43101 (no subscription quota); ``fail_first`` answers N sends with 500;
 ``expire_tokens()`` invalidates every issued token (next call sees 40001, as after a refresh elsewhere).
+A message whose data breaks WeChat's field limits (thing ≤ 20 characters, character_string and number
+≤ 32, phrase ≤ 5) is refused with 47003, as WeChat's send does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,21 @@ from aiohttp import web
 from tests.fakes.base import ThreadedServer, serve_forever
 
 APPID, SECRET = "wxTESTAPPID", "wxsecret"
+FIELD_MAX = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "phrase": 5}
+
+
+def _bad_field(data: Any) -> str | None:
+    """The first key of a subscribe message's data whose value WeChat would refuse, or None."""
+    if not isinstance(data, dict):
+        return "data"
+    for key, item in data.items():
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value:
+            return key
+        kind = key.rstrip("0123456789")
+        if len(value) > FIELD_MAX.get(kind, 10_000):
+            return key
+    return None
 
 
 @dataclass
@@ -70,6 +87,9 @@ def make_app(state: State | None = None) -> web.Application:
         body = await request.json()
         if "noquota" in body.get("touser", ""):
             return web.json_response({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+        bad = _bad_field(body.get("data"))
+        if bad is not None:
+            return web.json_response({"errcode": 47003, "errmsg": f"argument invalid! data.{bad}.value invalid"})
         msgid = next(st._ids)
         st.messages.append({**body, "msgid": msgid})
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})

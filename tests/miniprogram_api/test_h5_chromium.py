@@ -1,4 +1,5 @@
-"""The H5 page as a phone browser renders it: one big status word per state, rights, rate and complain.
+"""The H5 pages as a phone browser renders them: the verify page (one big status word per state,
+rights, rate and complain) and the annual statistics page; none writes anything to the console.
 
 Screenshots are kept under test-artifacts/h5/ for people to look at.
 """
@@ -19,6 +20,7 @@ from tests.credentials.support import a_credential, act
 from tests.factories import an_agency, an_agency_register
 from tests.miniprogram_api.chromium import ARTIFACTS, needs_chromium, render
 from tests.qr.zbar import decode, needs_zbar
+from tests.support.statistics import PERSON, a_fined_decision_appealed, submit_and_publish
 
 # status -> (the big word, the banner's colour as (r, g, b) roughly)
 EXPECTED = {
@@ -63,8 +65,11 @@ async def tokens_in_every_state(client) -> dict[str, str]:  # type: ignore[no-un
 async def test_the_h5_page_shows_each_status_unmistakably_in_a_real_browser(client):
     tokens = await tokens_in_every_state(client)
     shots = {status: ARTIFACTS / "h5" / f"verify-{status}.png" for status in tokens}
-    doms = await asyncio.gather(*(render(str(client.make_url(f"/v/{tokens[s]}")), shots[s]) for s in tokens))
+    logs: dict[str, list[str]] = {s: [] for s in tokens}
+    doms = await asyncio.gather(*(render(str(client.make_url(f"/v/{tokens[s]}")), shots[s], console=logs[s])
+                                  for s in tokens))
     for status, dom in zip(tokens, doms, strict=True):
+        assert logs[status] == [], f"{status}: console {logs[status]}"
         word, colour = EXPECTED[status]
         text = visible_text(dom)
         assert re.search(rf'id="status"[^>]*>\s*{word}\s*<', dom), f"{status}: big word missing"
@@ -81,6 +86,35 @@ async def test_the_h5_page_shows_each_status_unmistakably_in_a_real_browser(clie
         img = Image.open(shots[status]).convert("RGB")
         r, g, b = img.getpixel((img.width // 2, 12))
         assert sum(abs(a - e) for a, e in zip((r, g, b), colour, strict=True)) < 40, f"{status}: banner {r, g, b}"
+
+
+@needs_chromium
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_annual_statistics_page_reads_in_a_real_browser_and_is_reached_from_the_agency_page(client):
+    agency = await an_agency("杭州市西湖区市场监督管理局")
+    year = client.app[CLOCK].today().year - 1  # the last year that is over: it can be published
+    await a_fined_decision_appealed(client, agency.auth(), year)
+    await submit_and_publish(client, agency.auth(), year)
+    pages = {"statistics": f"/s/{year}", "agency-statistics": f"/s/{year}?agency={agency.agency.id}",
+             "agency": f"/a/{agency.agency.id}", "search": "/d", "not-published": f"/s/{year + 1}"}
+    logs: dict[str, list[str]] = {k: [] for k in pages}
+    doms = dict(zip(pages, await asyncio.gather(*(
+        render(str(client.make_url(path)), ARTIFACTS / "h5" / f"{name}.png", console=logs[name])
+        for name, path in pages.items())), strict=True))
+    text = {k: visible_text(v) for k, v in doms.items()}
+    for name in pages:
+        assert logs[name] == [], f"{name}: console {logs[name]}"
+        assert "<script" not in doms[name] and "http://" not in doms[name].replace(str(client.make_url("/")), "")
+    page = text["statistics"]
+    assert f"{year}年度行政执法统计年报" in page and "杭州市西湖区市场监督管理局" in page
+    for heading in ("立案、决定与金额", "金额构成（元）", "决定中的处理措施（次）", "行政复议", "行政诉讼"):
+        assert heading in page
+    assert "2,000.00" in page and "罚款 1" in page and "维持 1" in page
+    assert PERSON["name"] not in page and PERSON["phone"] not in page and PERSON["id_number"] not in page
+    assert f"查看{year}年度全部机关的统计年报" in text["agency-statistics"]
+    assert f"{year}年度统计年报" in text["agency"] and f"/s/{year}?agency={agency.agency.id}" in doms["agency"]
+    assert "统计年报" in text["search"] and f'href="/s/{year}"' in doms["search"]
+    assert "未找到" in text["not-published"] and f"{year + 1}年度的统计年报尚未公开" in text["not-published"]
 
 
 @needs_chromium
