@@ -5,8 +5,10 @@ template code, its variables and the full text, so a retry next week sends the s
 
 Rules checked here: a WeChat ``thing`` value is at most 20 characters; an SMS is billed in segments
 of 70 characters (67 once it is longer than one segment), and a template allows at most
-``max_segments``. Long free text (a correction, a reason) is shortened to fit, never the document
-number or the link.
+``max_segments``. Long free text (a correction, a reason) is shortened to fit; in an SMS never the
+document number or the link. A WeChat ``thing`` field cannot hold more than 20 characters, so a longer
+document number is shortened there (the page the message opens shows it whole); a complaint's
+tracking number is never shortened.
 """
 
 from __future__ import annotations
