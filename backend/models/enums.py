@@ -310,6 +310,7 @@ class RevocationReason(StrEnum):
 
     REVOKED = "revoked"  # 被撤销
     CONFIRMED_ILLEGAL = "confirmed_illegal"  # 被确认违法
+    CONFIRMED_INVALID = "confirmed_invalid"  # 被确认无效 (a court's 确认无效, 行政诉讼法第七十五条)
     ORDERED_REMADE = "ordered_remade"  # 被责令重新作出
 
 
