@@ -303,6 +303,7 @@ class LeafKind(StrEnum):
     RECTIFICATION_EVENT = "rectification_event"  # an order to rectify and each of its steps (R-X3)
     REMEDY = "remedy"  # an entry of a reconsideration or litigation against a case (its filing, each outcome)
     STATISTICS_VERSION = "statistics_version"  # a frozen version of an annual report, as submitted
+    REGISTER_EVENT = "register_event"  # a step of a register version: proposed, submitted, reviewed, published…
 
 
 class RevocationReason(StrEnum):

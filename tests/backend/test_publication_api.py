@@ -84,8 +84,8 @@ async def test_a_decision_confirmed_invalid_is_registered_and_withdrawn_as_confi
     case = await a_case(client, agency.auth(), n_parties=1)
     decision = await a_decision(client, agency.auth(), case["id"])
     await publish(client, decision["id"], agency.auth())
-    resp = await client.post(f"/api/v1/decisions/{decision['id']}/revocations", headers=agency.auth(),
-                             json={"reason": "confirmed_invalid", "date": "2026-11-23", "basis": "（2026）浙0106行初88号"})
+    body = {"reason": "confirmed_invalid", "date": "2026-11-23", "basis": "（2026）浙0106行初88号"}
+    resp = await client.post(f"/api/v1/decisions/{decision['id']}/revocations", headers=agency.auth(), json=body)
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["reason"] == "confirmed_invalid"
     await client.post(f"/api/v1/decisions/{decision['id']}/withdraw", json={"reason": "依判决撤回"},
