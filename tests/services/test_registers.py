@@ -267,7 +267,10 @@ async def test_every_step_of_a_version_is_a_leaf_of_the_transparency_log_saying_
 
 # -- retirement ---------------------------------------------------------------------------------------
 
-async def retire(agency_id: uuid.UUID, clock: FrozenClock, code: str = "P-001", effective_from: date = D(2027, 1, 1),
+JANUARY_1 = D(2027, 1, 1)
+
+
+async def retire(agency_id: uuid.UUID, clock: FrozenClock, code: str = "P-001", effective_from: date = JANUARY_1,
                  reason: str = "设定依据已废止", kind: RegisterKind = K.POWER) -> RegisterVersion:
     with acting("admin", "钱管理"):
         return await versions.retire(agency_id, kind, code, effective_from, reason, ADMIN, clock)
@@ -291,7 +294,8 @@ async def test_a_retirement_is_reviewed_published_and_takes_the_item_off_the_pub
     january = D(2027, 1, 1)
     assert (await public.items(agency.id, K.POWER, january, page=1, page_size=20))[1] == 2  # not public yet
     with acting("reviewer", "王法制"):
-        await versions.review(agency.id, ending.id, RegisterReviewOutcome.APPROVED, "依据已废止，同意", REVIEWER, frozen)
+        await versions.review(agency.id, ending.id, RegisterReviewOutcome.APPROVED, "依据已废止，同意", REVIEWER,
+                              frozen)
     with acting("admin", "钱管理"):
         await versions.publish(agency.id, ending.id, ADMIN, frozen)
     assert [e.action for e in (await versions.steps_of([ending.id]))[ending.id]] == [
