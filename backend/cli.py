@@ -563,12 +563,12 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run():
         async with _db(settings):
-            from backend.services.leaf_sources import unlogged_rows
+            from backend.services.leaf_sources import rows_against_log
 
             if args.log_only:
                 return await audit(LogKeys(settings.data_dir).verifiers(), given=given)
             report = await audit(LogKeys(settings.data_dir).verifiers(), given=given, sources=leaf_sources(settings))
-            report.problems.extend(await unlogged_rows())
+            report.problems.extend(await rows_against_log())
             return report
 
     report = asyncio.run(run())

@@ -227,7 +227,8 @@ class RevocationIn(Body):
         "reason": "revoked", "date": "2026-12-01", "basis": "杭州市西湖区人民政府行政复议决定书西政复〔2026〕31号"}]})
 
     reason: RevocationReason = Field(
-        description="revoked 被撤销；confirmed_illegal 被确认违法；ordered_remade 被责令重新作出")
+        description="revoked 被撤销；confirmed_illegal 被确认违法；confirmed_invalid 被确认无效；"
+                    "ordered_remade 被责令重新作出")
     date: dt.date = Field(description="撤销（确认违法、责令重作）文书的日期，3个工作日的撤回期限由此起算；不得晚于今天")
     basis: Annotated[str, StringConstraints(max_length=500)] = Field(
         "", description="依据，如复议决定书或判决书文号（仅内部可见）")

@@ -24,7 +24,7 @@ from backend.models.decision import Decision, DecisionRevocation, DecisionSearch
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
-from backend.models.register import RegisterItem, RegisterReview, RegisterVersion
+from backend.models.register import RegisterEvent, RegisterItem, RegisterVersion
 from backend.models.remedy import CaseRemedy
 from backend.models.review import LegalReview, LegalReviewEvent, MajorCatalogue, ReviewerRosterFiling
 from backend.models.statistics import StatisticsReport, StatisticsVersion
@@ -68,8 +68,8 @@ __all__ = [
     "RecordAccess",
     "Rectification",
     "RectificationEvent",
+    "RegisterEvent",
     "RegisterItem",
-    "RegisterReview",
     "RegisterVersion",
     "ReviewerRosterFiling",
     "Scan",

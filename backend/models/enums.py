@@ -303,6 +303,7 @@ class LeafKind(StrEnum):
     RECTIFICATION_EVENT = "rectification_event"  # an order to rectify and each of its steps (R-X3)
     REMEDY = "remedy"  # an entry of a reconsideration or litigation against a case (its filing, each outcome)
     STATISTICS_VERSION = "statistics_version"  # a frozen version of an annual report, as submitted
+    REGISTER_EVENT = "register_event"  # a step of a register version: proposed, submitted, reviewed, published…
 
 
 class RevocationReason(StrEnum):
@@ -310,6 +311,7 @@ class RevocationReason(StrEnum):
 
     REVOKED = "revoked"  # 被撤销
     CONFIRMED_ILLEGAL = "confirmed_illegal"  # 被确认违法
+    CONFIRMED_INVALID = "confirmed_invalid"  # 被确认无效 (a court's 确认无效, 行政诉讼法第七十五条)
     ORDERED_REMADE = "ordered_remade"  # 被责令重新作出
 
 

@@ -1,6 +1,7 @@
 """The disclosure registers of an agency (事前公开, R-D1, R-D3, R-D4): an item per thing disclosed,
-its versions (append-only: a change is a new version with the date it takes effect) and the internal
-review of each version before it is public. Rules: ``backend/services/registers``."""
+its versions (append-only: a change is a new version with the date it takes effect, a retirement too)
+and each step of a version (proposed, submitted, reviewed, published, superseded), each a leaf of
+the transparency log. Rules: ``backend/services/registers``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tortoise.models import Model
 
 from backend.models.agency import Agency
 from backend.models.base import created_at, uuid_pk
-from backend.models.enums import PublishState, RegisterKind, RegisterReviewOutcome
+from backend.models.enums import PublishState, RegisterKind
 
 
 class RegisterItem(Model):
@@ -38,7 +39,11 @@ class RegisterVersion(Model):
     """One version of an item. Its content and effective date never change, only its state moves
     (REGISTER_ITEM table). ``changed_on`` is the day the change this version carries was first made
     (the earliest version since the last public one), and ``publish_due_on`` 20 working days after
-    it (services/clocks.py): starting again with a new version does not restart the clock."""
+    it (services/clocks.py): starting again with a new version does not restart the clock.
+
+    A *retirement* (``retirement``) is a version that takes the item off the public register from its
+    effective date (a power abolished, an agreement ended, a guide withdrawn): reviewed and published
+    like any change, with its reason and no content; the versions before it stay in the history."""
 
     id = uuid_pk()
     item: fields.ForeignKeyRelation[RegisterItem] = fields.ForeignKeyField(
@@ -54,6 +59,8 @@ class RegisterVersion(Model):
     title = fields.CharField(max_length=200)  # from the content, for lists
     content = fields.JSONField[dict[str, Any]]()
     effective_from = fields.DateField()
+    retirement = fields.BooleanField(default=False)
+    retirement_reason = fields.TextField(default="")
     state = fields.CharEnumField(PublishState, max_length=16, default=PublishState.DRAFT)
     changed_on = fields.DateField()
     publish_due_on = fields.DateField()
@@ -72,24 +79,28 @@ class RegisterVersion(Model):
         indexes = (Index(fields=("state", "publish_due_on")), Index(fields=("agency_id", "kind", "state")))
 
 
-class RegisterReview(Model):
-    """The internal review of a version (未经审查不得发布): who, when, the outcome and the opinion.
-    Append-only."""
+class RegisterEvent(Model):
+    """One step of a version, append-only, each a leaf of the transparency log (``leaf_index``):
+    ``propose`` (or ``retire``: a retirement proposed), ``submit``, the internal review (``approve`` or
+    ``return``: who, when, the opinion in ``note``; 未经审查不得发布), ``publish``, ``supersede``.
+    ``state`` is the version's state after the step: the newest step's is the version's own."""
 
-    id = uuid_pk()
+    id = fields.BigIntField(primary_key=True)
     version: fields.ForeignKeyRelation[RegisterVersion] = fields.ForeignKeyField(
-        "models.RegisterVersion", related_name="reviews", on_delete=fields.RESTRICT
+        "models.RegisterVersion", related_name="events", on_delete=fields.RESTRICT
     )
     version_id: uuid.UUID
-    outcome = fields.CharEnumField(RegisterReviewOutcome, max_length=16)
-    opinion = fields.TextField()
-    reviewer = fields.CharField(max_length=64)
-    reviewer_name = fields.CharField(max_length=100)
-    reviewer_role = fields.CharField(max_length=16)
-    reviewed_at = fields.DatetimeField()
+    action = fields.CharField(max_length=16)
+    state = fields.CharEnumField(PublishState, max_length=16)
+    note = fields.TextField(default="")
+    data = fields.JSONField[dict[str, Any]](default=dict)
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=64)
+    actor_name = fields.CharField(max_length=100, default="")
+    actor_role = fields.CharField(max_length=16, default="")
+    leaf_index = fields.BigIntField(null=True, unique=True)
+    created_at = created_at()
 
     class Meta:
-        table = "register_review"
-
-
-
+        table = "register_event"
+        indexes = (Index(fields=("version_id", "leaf_index")),)

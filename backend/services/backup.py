@@ -441,7 +441,7 @@ async def restore(settings: Settings, folder: Path, passphrase: bytes | None = N
     log (hashes, tree, every checkpoint, the backup's checkpoint and ``extra_checkpoint`` if given,
     every leaf against its row and evidence file). ``ok`` only when nothing is wrong."""
     from backend.db import migrate, orm
-    from backend.services.leaf_sources import registry, unlogged_rows
+    from backend.services.leaf_sources import registry, rows_against_log
     from backend.services.transparency.checkpoints import LogKeys
     from backend.services.transparency.verify import audit
 
@@ -468,7 +468,7 @@ async def restore(settings: Settings, folder: Path, passphrase: bytes | None = N
     async with orm(settings):
         keys = LogKeys(settings.data_dir).verifiers()
         report = await audit(keys, given=note, sources=registry(settings.data_dir))
-        report.problems.extend(await unlogged_rows())
+        report.problems.extend(await rows_against_log())
         if extra_checkpoint is not None:  # a checkpoint kept elsewhere (a witness, an earlier `audit checkpoint`)
             extra = await audit(keys, given=extra_checkpoint)
             report.problems.extend(p for p in extra.problems if p not in report.problems)

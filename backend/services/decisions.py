@@ -177,6 +177,10 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
         if action in GATED:  # what reaches the public passed the legal review it needed (R-L2)
             await gate.check(case, _proposed(decision), clock.today())
         parties = await case_parties(case.id)
+        if action == "withdraw":
+            revocation = await DecisionRevocation.filter(decision_id=decision.id).first()
+            if revocation is not None:  # the public and the parties read what the authority found
+                reason = withdrawal_reason(revocation.reason, reason)
         new_summary = summary if action == "correct" and summary is not None else decision.summary
         # Only the masked text is stored in a version: the public never sees the raw summary (R-P2);
         # and for publish and correct it is exactly the text the person previewed.
@@ -225,7 +229,16 @@ async def change(settings: Settings, clock: Clock, agency_id: uuid.UUID, decisio
 
 
 REVOCATION_WORDS = {RevocationReason.REVOKED: "被撤销", RevocationReason.CONFIRMED_ILLEGAL: "被确认违法",
+                    RevocationReason.CONFIRMED_INVALID: "被确认无效",
                     RevocationReason.ORDERED_REMADE: "被责令重新作出"}
+
+
+def withdrawal_reason(revoked: RevocationReason, given: str) -> str:
+    """The public reason of withdrawing a revoked decision: the registered finding first (its basis,
+    a document number, stays internal), then the agency's own words."""
+    words = f"该执法决定已{REVOCATION_WORDS[revoked]}"
+    given = given.strip()
+    return given if given.startswith(words) else (f"{words}：{given}" if given else words)
 
 
 async def revoke(agency_id: uuid.UUID, decision_id: uuid.UUID, reason: RevocationReason, revoked_on: date,

@@ -4,7 +4,9 @@ The log proves its leaves were never changed; these sources prove the domain's r
 their leaves say. Per kind: read the rows that claim the leaves, rebuild each leaf's content with the
 same function that wrote it, and report the differences -- a row edited or deleted behind the
 service's back, an evidence file changed or gone. ``unlogged_rows`` finds the other direction: rows
-that claim no leaf, or a leaf of another kind (inserted behind the service's back).
+that claim no leaf, or a leaf of another kind (inserted behind the service's back). ``states_off_log``
+checks rows whose state their steps carry (a register version): the state must be the one its newest
+logged step left. ``rows_against_log`` is both, what ``audit verify`` runs after the log's audit.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from backend.models import (
     LegalReviewEvent,
     Rectification,
     RectificationEvent,
+    RegisterEvent,
+    RegisterVersion,
     StatisticsReport,
     StatisticsVersion,
 )
@@ -43,6 +47,7 @@ from backend.services import decisions, remedies, statistics
 from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
 from backend.services.records import entries, evidence
+from backend.services.registers import versions as register_versions
 from backend.services.review import reviews
 from backend.services.supervision import rectifications
 from backend.services.transparency.verify import LeafRecord, LeafSources, Problem
@@ -206,7 +211,23 @@ SOURCES = (
     Source((LeafKind.REMEDY,), CaseRemedy, "行政复议或诉讼登记", lambda row, _: remedies.leaf_content(row)),
     Source((LeafKind.STATISTICS_VERSION,), StatisticsVersion, "统计年报报送版本", statistics.leaf_content,
            Join('LEFT JOIN "statistics_report" p ON p.id = t.report_id', StatisticsReport)),
+    Source((LeafKind.REGISTER_EVENT,), RegisterEvent, "公开事项版本环节", register_versions.leaf_content,
+           Join('LEFT JOIN "register_version" p ON p.id = t.version_id', RegisterVersion)),
 )
+
+
+@dataclass(frozen=True)
+class StateHead:
+    """A row with a mutable state whose every move is a logged step (``steps``, a source's model, with a
+    ``state`` after the step and a foreign key ``fk`` to the row)."""
+
+    model: type[Model]
+    steps: type[Model]
+    fk: str
+    words: str
+
+
+HEADS = (StateHead(RegisterVersion, RegisterEvent, "version_id", "公开事项版本"),)
 
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, FieldError)
 
@@ -318,6 +339,32 @@ def registry(data_dir: Path) -> LeafSources:
         for kind in src.kinds:
             sources.register(kind.value, _source(src, data_dir))
     return sources
+
+
+async def states_off_log() -> list[Problem]:
+    """Rows of ``HEADS`` whose state is not the state their newest logged step left (edited behind the
+    service's back), or with no logged step at all (inserted). The steps themselves are checked
+    against their leaves by their source, so the newest step's state is the log's."""
+    conn = connections.get("default")
+    problems: list[Problem] = []
+    for head in HEADS:
+        table, steps = head.model._meta.db_table, head.steps._meta.db_table
+        _, rows = await conn.execute_query(
+            f'SELECT t.id, t.state, e.state, e.leaf_index FROM "{table}" t LEFT JOIN "{steps}" e ON e.leaf_index = '
+            f'(SELECT MAX(x.leaf_index) FROM "{steps}" x WHERE x.{head.fk} = t.id) '
+            "WHERE e.leaf_index IS NULL OR e.state <> t.state ORDER BY e.leaf_index, t.id")
+        for row_id, state, logged, leaf_index in rows:
+            if leaf_index is None:
+                problems.append(Problem("inserted", f"{head.words} {row_id}（表 {table}）没有日志条目"))
+            else:
+                problems.append(Problem("edited", f"{head.words}的状态（{state}）与日志中最后一个环节的状态"
+                                                  f"（{logged}）不符", int(leaf_index)))
+    return problems
+
+
+async def rows_against_log() -> list[Problem]:
+    """What ``audit verify`` checks after the leaves: rows the log never wrote, states it never left."""
+    return [*await unlogged_rows(), *await states_off_log()]
 
 
 async def unlogged_rows() -> list[Problem]:

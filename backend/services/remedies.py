@@ -38,12 +38,11 @@ OUTCOME_WORDS = {
     RemedyOutcome.MEDIATED: "调解或和解", RemedyOutcome.OTHER: "其他"}
 
 
-# Outcomes that take a decision out of force, and the revocation (R-P3) each registers. 确认无效 has
-# no reason of its own among R-P3's three: it is registered as confirmed illegal (the stronger finding
-# includes it), so a void decision does not stay on public display either.
+# Outcomes that take a decision out of force, and the revocation (R-P3) each registers: each under its
+# own reason, so the record, the public withdrawal and the parties say what the authority found.
 REVOKING = {RemedyOutcome.REVOKED: RevocationReason.REVOKED,
             RemedyOutcome.CONFIRMED_ILLEGAL: RevocationReason.CONFIRMED_ILLEGAL,
-            RemedyOutcome.CONFIRMED_INVALID: RevocationReason.CONFIRMED_ILLEGAL}
+            RemedyOutcome.CONFIRMED_INVALID: RevocationReason.CONFIRMED_INVALID}
 
 
 def state_of(outcome: RemedyOutcome) -> RemedyState:

@@ -34,14 +34,17 @@ class PublicVersionOut(BaseModel):
     effective_from: date = Field(description="本版本的生效日期")
     in_effect: bool = Field(description="今天是否适用此版本（生效日期在今天或之前的最新公开版本）")
     published_at: datetime | None
-    content: dict[str, Any]
+    retirement: bool = Field(False, description="true：本版本是停止公开（废止）该项，自生效日期起不再列出该项")
+    retirement_reason: str = Field("", description="停止公开的理由")
+    content: dict[str, Any] = Field(description="本版本的内容；停止公开的版本为空对象")
+    leaf_index: int | None = Field(None, description="本版本公开这一环节在透明日志中的叶序号")
 
 
 class PublicItemOut(BaseModel):
     code: str
     title: str
     in_effect_version: int | None = Field(description="今天生效的版本号；全部版本都将来生效时为 null")
-    versions: list[PublicVersionOut] = Field(description="已公开的全部版本，新的在前")
+    versions: list[PublicVersionOut] = Field(description="已公开的全部版本，新的在前（含将来生效的停止公开）")
 
 
 class PublicRegisterPage(BaseModel):
@@ -50,8 +53,13 @@ class PublicRegisterPage(BaseModel):
         "items": [{"code": "XZCF-0001", "title": EXAMPLES[RegisterKind.POWER]["name"], "in_effect_version": 1,
                    "versions": [{"version": 1, "title": EXAMPLES[RegisterKind.POWER]["name"],
                                  "effective_from": "2026-12-01", "in_effect": True,
-                                 "published_at": "2026-11-24T09:00:00+08:00",
-                                 "content": EXAMPLES[RegisterKind.POWER]}]}],
+                                 "published_at": "2026-11-24T09:00:00+08:00", "retirement": False,
+                                 "retirement_reason": "", "content": EXAMPLES[RegisterKind.POWER],
+                                 "leaf_index": 1204},
+                                {"version": 3, "title": EXAMPLES[RegisterKind.POWER]["name"],
+                                 "effective_from": "2027-01-01", "in_effect": False,
+                                 "published_at": "2026-12-10T09:00:00+08:00", "retirement": True,
+                                 "retirement_reason": "设定依据已废止", "content": {}, "leaf_index": 1390}]}],
         "page": 1, "page_size": 20, "total": 1}]})
 
     agency_id: uuid.UUID
@@ -76,7 +84,8 @@ class PublicAgencyOut(BaseModel):
         "id": _AGENCY_ID, "name": "杭州市西湖区市场监督管理局", "credit_code": "11330106MB0000000X",
         "region": "杭州市西湖区", "qualification": {
             "version": 1, "title": "杭州市西湖区市场监督管理局", "effective_from": "2026-12-01", "in_effect": True,
-            "published_at": "2026-11-24T09:00:00+08:00", "content": EXAMPLES[RegisterKind.AGENCY]},
+            "published_at": "2026-11-24T09:00:00+08:00", "retirement": False, "retirement_reason": "",
+            "content": EXAMPLES[RegisterKind.AGENCY], "leaf_index": 1100},
         "qualification_versions": [{"version": 1, "effective_from": "2026-12-01", "in_effect": True}],
         "registers": [{"kind": "power", "kind_name": "权责清单", "items": 12,
                        "url": f"/mp/v1/agencies/{_AGENCY_ID}/registers/power"}]}]})
@@ -103,26 +112,28 @@ def _kind(text: str) -> RegisterKind:
         raise NotFound("没有这种公开清单", code="register_kind_not_found") from None
 
 
-def _version_out(v: RegisterVersion, current: RegisterVersion | None) -> PublicVersionOut:
+def _version_out(v: RegisterVersion, item: public.PublicItem) -> PublicVersionOut:
     return PublicVersionOut(version=v.version, title=v.title, effective_from=v.effective_from,
-                            in_effect=current is not None and current.id == v.id, published_at=v.published_at,
-                            content=v.content)
+                            in_effect=item.in_effect is not None and item.in_effect.id == v.id,
+                            published_at=v.published_at, retirement=v.retirement,
+                            retirement_reason=v.retirement_reason, content=v.content, leaf_index=item.leaves.get(v.id))
 
 
 def _item_out(item: public.PublicItem) -> PublicItemOut:
     shown = item.in_effect or item.versions[0]
     return PublicItemOut(code=item.code, title=shown.title,
                          in_effect_version=item.in_effect.version if item.in_effect else None,
-                         versions=[_version_out(v, item.in_effect) for v in item.versions])
+                         versions=[_version_out(v, item) for v in item.versions])
 
 
 async def _agency(call: Call[Any, Any]) -> tuple[Agency, PublicAgencyOut]:
     agency = await public.agency(call.path_uuid("agency_id"))
-    own = await public.own_register(agency.id, call.request.app[CLOCK].today())
-    counts = await public.counts(agency.id)
+    today = call.request.app[CLOCK].today()
+    own = await public.own_register(agency.id, today)
+    counts = await public.counts(agency.id, today)
     return agency, PublicAgencyOut(
         id=agency.id, name=agency.name, credit_code=agency.credit_code, region=agency.region,
-        qualification=_version_out(own.in_effect, own.in_effect) if own and own.in_effect else None,
+        qualification=_version_out(own.in_effect, own) if own and own.in_effect else None,
         qualification_versions=[{"version": v.version, "effective_from": v.effective_from.isoformat(),
                             "in_effect": own.in_effect is not None and v.id == own.in_effect.id}
                            for v in own.versions] if own else [],
@@ -190,7 +201,15 @@ def _fields(content: dict[str, Any]) -> str:
     return f"<dl>{rows}</dl>"
 
 
+def _version_line(v: PublicVersionOut) -> str:
+    if v.retirement:
+        return f"第{v.version}版：自 {v.effective_from:%Y-%m-%d} 起停止公开（{escape(v.retirement_reason)}）"
+    return f"第{v.version}版，{v.effective_from:%Y-%m-%d} 起生效"
+
+
 def _version_block(v: PublicVersionOut) -> str:
+    if v.retirement:
+        return f"<p class='muted'>{_version_line(v)}</p>"
     state = "<span class='tag'>现行有效</span> " if v.in_effect else ""
     return (f"<p class='muted'>{state}第{v.version}版，{v.effective_from:%Y-%m-%d} 起生效"
             + (f"，{v.published_at:%Y-%m-%d} 公开" if v.published_at else "") + "</p>" + _fields(v.content))
@@ -222,9 +241,8 @@ async def register_page(call: Call[None, PublicRegisterQuery]) -> web.Response:
     blocks = []
     for item in out.items:
         current = next((v for v in item.versions if v.in_effect), None)
-        shown = current or item.versions[0]
-        older = "".join(f"<li>第{v.version}版，{v.effective_from:%Y-%m-%d} 起生效</li>"
-                        for v in item.versions if v is not shown)
+        shown = current or next((v for v in item.versions if not v.retirement), item.versions[0])
+        older = "".join(f"<li>{_version_line(v)}</li>" for v in item.versions if v is not shown)
         blocks.append(f"<section class='item'><h2>{escape(item.title)}</h2>{_version_block(shown)}"
                       + (f"<p class='muted'>其他公开版本：</p><ul>{older}</ul>" if older else "") + "</section>")
     more = ""

@@ -79,6 +79,22 @@ async def test_a_revocation_starts_the_withdrawal_clock_shown_in_both_views(clie
     assert (await (await client.get("/api/v1/overdue?kind=withdrawal", headers=agency.auth())).json())["total"] == 0
 
 
+async def test_a_decision_confirmed_invalid_is_registered_and_withdrawn_as_confirmed_invalid(client, clock):
+    agency = await an_agency()
+    case = await a_case(client, agency.auth(), n_parties=1)
+    decision = await a_decision(client, agency.auth(), case["id"])
+    await publish(client, decision["id"], agency.auth())
+    body = {"reason": "confirmed_invalid", "date": "2026-11-23", "basis": "（2026）浙0106行初88号"}
+    resp = await client.post(f"/api/v1/decisions/{decision['id']}/revocations", headers=agency.auth(), json=body)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["reason"] == "confirmed_invalid"
+    await client.post(f"/api/v1/decisions/{decision['id']}/withdraw", json={"reason": "依判决撤回"},
+                      headers=agency.auth())
+    public = await (await client.get(f"/mp/v1/decisions/{decision['id']}")).json()
+    assert public["history"][-1]["reason"] == "该执法决定已被确认无效：依判决撤回"
+    assert "被确认无效" in await (await client.get(f"/d/{decision['id']}")).text()
+
+
 async def test_a_credit_repair_before_the_minimum_period_is_refused(client, clock):
     agency = await an_agency()
     case = await a_case(client, agency.auth(), n_parties=1)

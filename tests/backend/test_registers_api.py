@@ -166,3 +166,61 @@ async def test_an_unpublished_change_is_overdue_after_20_working_days_in_both_vi
     own = await _json(await client.get("/api/v1/overdue?kind=register", headers=agency.auth()), 200)
     assert [i["version_id"] for i in own["items"]] == [drafted["id"]]
     assert (await _json(await client.get("/api/v1/overdue?kind=register", headers=other.auth()), 200))["total"] == 0
+
+
+async def _publish(client: Any, version_id: str, admin: dict[str, str], reviewer: dict[str, str]) -> Any:
+    url = f"/api/v1/registers/versions/{version_id}"
+    await _json(await client.post(url + "/submit", headers=admin), 200)
+    await _json(await client.post(url + "/review", json={"outcome": "approved", "opinion": "同意"}, headers=reviewer),
+                200)
+    return await _json(await client.post(url + "/publish", headers=admin), 200)
+
+
+async def test_a_power_is_retired_through_review_and_leaves_the_public_pages_from_its_date(client, clock):
+    agency = await an_agency()
+    reviewer = agency.auth(await agency.key(Role.REVIEWER))
+    drafted = await _json(await client.post("/api/v1/registers/power", json=power_body(), headers=agency.auth()), 201)
+    published = await _publish(client, drafted["id"], agency.auth(), reviewer)
+    assert [s["action"] for s in published["steps"]] == ["propose", "submit", "approve", "publish"]
+    assert all(isinstance(s["leaf_index"], int) for s in published["steps"])
+    assert published["reviews"][0]["leaf_index"] == published["steps"][2]["leaf_index"]
+    public = f"/mp/v1/agencies/{agency.agency.id}/registers/power"
+    shown = (await _json(await client.get(public), 200))["items"][0]["versions"][0]
+    assert shown["leaf_index"] == published["steps"][-1]["leaf_index"] and shown["retirement"] is False
+    entry = await _json(await client.get(f"/api/v1/log/entries/{shown['leaf_index']}", headers=agency.auth()), 200)
+    assert entry["kind"] == "register_event"
+
+    url = "/api/v1/registers/power/items/XZCF-0001/retirements"
+    retirement = {"effective_from": "2027-01-01", "reason": "设定依据已废止"}
+    for bad in ({"effective_from": "2027-01-01"}, {**retirement, "reason": "  "}, {**retirement, "extra": 1},
+                {**retirement, "effective_from": "2027-02-30"}, {**retirement, "reason": "理" * 501}):
+        assert (await _json(await client.post(url, json=bad, headers=agency.auth()), 422))["error"]["code"]
+    assert (await client.post(url, json=retirement, headers=reviewer)).status == 403
+    missing = await client.post("/api/v1/registers/power/items/NOPE/retirements", json=retirement,
+                                headers=agency.auth())
+    assert (await _json(missing, 404))["error"]["code"] == "register_item_not_found"
+    own = await client.post("/api/v1/registers/agency/items/agency/retirements", json=retirement,
+                            headers=agency.auth())
+    assert (await _json(own, 409))["error"]["code"] == "register_agency_not_retirable"
+    ending = await _json(await client.post(url, json=retirement, headers=agency.auth()), 201)
+    assert (ending["retirement"], ending["retirement_reason"], ending["state"], ending["version"]) == (
+        True, "设定依据已废止", "draft", 2)
+    assert ending["publish_due_on"] == "2026-12-18" and ending["steps"][0]["action"] == "retire"
+    await _publish(client, ending["id"], agency.auth(), reviewer)
+
+    clock.at = datetime(2026, 12, 31, 9, 0, tzinfo=SHANGHAI)  # still listed, its end announced
+    page = await _json(await client.get(public), 200)
+    assert page["total"] == 1 and page["items"][0]["versions"][0]["retirement"] is True
+    assert "自 2027-01-01 起停止公开（设定依据已废止）" in await (await client.get(
+        f"/a/{agency.agency.id}/registers/power")).text()
+    clock.at = datetime(2027, 1, 1, 9, 0, tzinfo=SHANGHAI)
+    assert (await _json(await client.get(public), 200))["total"] == 0
+    about = await _json(await client.get(f"/mp/v1/agencies/{agency.agency.id}"), 200)
+    assert {r["kind"]: r["items"] for r in about["registers"]}["power"] == 0
+    html = await (await client.get(f"/a/{agency.agency.id}/registers/power")).text()
+    assert EXAMPLES[K.POWER]["name"] not in html and "暂无已公开的事项" in html
+    history = await _json(await client.get("/api/v1/registers/power/items/XZCF-0001", headers=agency.auth()), 200)
+    assert [(v["version"], v["retirement"]) for v in history["versions"]] == [(1, False), (2, True)]
+    assert (history["in_effect_version"], history["retired"]) == (2, True)
+    again = await client.post(url, json={**retirement, "effective_from": "2027-02-01"}, headers=agency.auth())
+    assert (await _json(again, 409))["error"]["code"] == "register_item_already_retired"

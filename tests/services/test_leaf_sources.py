@@ -33,6 +33,8 @@ from backend.models import (
     Officer,
     Rectification,
     RectificationEvent,
+    RegisterEvent,
+    RegisterVersion,
     StatisticsReport,
     StatisticsVersion,
 )
@@ -42,7 +44,7 @@ from backend.services.complaints import handling
 from backend.services.supervision import rectifications
 from backend.services.transparency import checkpoints, log
 from backend.services.transparency.verify import Report, audit
-from tests.services import test_complaints, test_legal_review, test_rectifications, test_statistics
+from tests.services import test_complaints, test_legal_review, test_rectifications, test_registers, test_statistics
 from tests.services.test_case_records import NOW
 from tests.services.test_record_tamper import an_installation
 
@@ -76,12 +78,16 @@ async def _report(row: Any) -> Any:
     return await StatisticsReport.get(id=row.report_id)
 
 
+async def _register_version(row: Any) -> Any:
+    return await RegisterVersion.get(id=row.version_id)
+
+
 # What the ORM path hands the writer's function besides the row, per source table.
 ORM_EXTRA = {
     CaseRecord: _agency_of_case, Evidence: _agency_of_case, LegalReviewEvent: _agency_of_case,
     DecisionVersion: _decision, CredentialEvent: _agency_of_credential, Complaint: _nothing,
     ComplaintEvent: _complaint, RectificationEvent: _rectification, CaseRemedy: _nothing,
-    StatisticsVersion: _report,
+    StatisticsVersion: _report, RegisterEvent: _register_version,
 }
 
 
@@ -111,6 +117,8 @@ async def every_kind(db, frozen: FrozenClock) -> dict[str, int]:  # type: ignore
     await remedies.record(r_world.a.id, s_case.id, test_statistics.remedy(
         kind=RemedyKind.RECONSIDERATION, filed_on=date(2025, 3, 2)), "test", s_clock)
     await statistics.submit(r_world.a.id, 2025, "test", s_clock)
+    g_clock = FrozenClock(NOW)
+    await test_registers.make_public(r_world.a.id, await test_registers.propose(r_world.a.id, g_clock), g_clock)
     counts: dict[str, int] = {}
     for kind in await LogLeaf.all().values_list("kind", flat=True):
         counts[str(kind)] = counts.get(str(kind), 0) + 1
@@ -150,7 +158,7 @@ async def test_the_raw_path_builds_every_field_of_every_kind_as_the_orm_and_the_
 async def _audit(db) -> Report:  # type: ignore[no-untyped-def]
     keys = checkpoints.LogKeys(db.data_dir).verifiers()
     report = await audit(keys, sources=leaf_sources.registry(db.data_dir))
-    report.problems.extend(await leaf_sources.unlogged_rows())
+    report.problems.extend(await leaf_sources.rows_against_log())
     return report
 
 
@@ -176,6 +184,7 @@ EDITS = [
     ("rectification_event", "text", "从未整改", "责令整改环节", "text_digest"),
     ("case_remedy", "outcome", "revoked", "行政复议或诉讼登记", "outcome"),
     ("statistics_version", "figures", "{}", "统计年报报送版本", "figures"),
+    ("register_event", "note", "另有意见", "公开事项版本环节", "note_sha256"),
 ]
 
 

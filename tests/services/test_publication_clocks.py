@@ -11,9 +11,9 @@ import pytest
 
 from backend.clock import SHANGHAI, FrozenClock
 from backend.errors import Conflict, IllegalTransition, ValidationFailed
-from backend.models import AuditEvent, Decision, DecisionVersion, LegalReview
+from backend.models import AuditEvent, CaseRecord, Decision, DecisionVersion, LegalReview, Notification
 from backend.models.enums import DecisionStatus, DecisionVersionKind, RemedyKind, RemedyOutcome, RevocationReason
-from backend.services import calendar, cases, clocks, decisions, remedies
+from backend.services import calendar, cases, clocks, decisions, remedies, statistics
 from backend.services.remedies import RemedyInput
 from tests.factories import an_agency, previewed
 from tests.services.test_legal_review import a_world
@@ -131,6 +131,35 @@ async def test_a_remedy_outcome_that_revokes_a_public_decision_starts_its_withdr
     # Withdrawn already: nothing left to withdraw.
     await decisions.change(db, frozen, decision.agency_id, decision.id, "withdraw", "test", reason="已被撤销")
     assert (await clocks.overdue_decisions("withdrawal", frozen, page=1, page_size=20))[1] == 0
+
+
+async def test_a_decision_confirmed_invalid_is_recorded_withdrawn_told_and_counted_as_confirmed_invalid(db, frozen):
+    # 确认无效 is not 确认违法: the revocation, the case record, the public withdrawal, the party's
+    # message and the annual figures each keep what the court found.
+    agency_id = (await an_agency()).agency.id
+    case, _ = await cases.create_case(agency_id, {"title": "无照经营", "type": "penalty", "parties": [
+        {"kind": "person", "name": "李四", "phone": "13800138001", "id_number": "330102199001011234"}]}, "test",
+        frozen)
+    decision = await decisions.create(agency_id, case.id, {
+        "document_no": f"杭西市监〔2026〕{case.number}号", "summary": "罚款五千元", "decided_at": NOVEMBER_20},
+        "test", frozen)
+    await decisions.change(db, frozen, agency_id, decision.id, "publish", "test",
+                           preview_hash=await previewed(agency_id, decision.id))
+    frozen.at = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
+    done = await remedies.record(agency_id, case.id, RemedyInput(
+        RemedyOutcome.CONFIRMED_INVALID, kind=RemedyKind.LITIGATION, decision_id=decision.id,
+        filed_on=D(2026, 11, 23), decided_on=D(2026, 12, 3), authority="杭州市西湖区人民法院",
+        document_no="（2026）浙0106行初88号"), "test", frozen)
+    assert done.revocation is not None and done.revocation.reason is RevocationReason.CONFIRMED_INVALID
+    assert await CaseRecord.filter(case_id=case.id, text__contains="登记执法决定被确认无效").count() == 1
+    withdrawn = await decisions.change(db, frozen, agency_id, decision.id, "withdraw", "test", reason="依判决撤回")
+    shown = await decisions.public_view(decision.id)
+    assert shown.history[-1].reason == "该执法决定已被确认无效：依判决撤回"
+    told = await Notification.get(id__in=withdrawn.notification_ids)
+    assert "被确认无效" in told.content and "确认违法" not in told.content
+    figures = await statistics.compute(agency_id, 2026)
+    assert figures["by_type"]["penalty"]["litigation"]["outcomes"]["confirmed_invalid"] == 1
+    assert figures["by_type"]["penalty"]["litigation"]["outcomes"]["confirmed_illegal"] == 0
 
 
 async def test_a_revocation_is_refused_when_it_cannot_be_right(db, frozen):

@@ -15,13 +15,23 @@ import pytest
 from tortoise import connections
 
 from backend.clock import FrozenClock
-from backend.models import CaseRecord, CredentialEvent, DecisionVersion, Evidence, LogLeaf
+from backend.models import (
+    CaseRecord,
+    CredentialEvent,
+    DecisionVersion,
+    Evidence,
+    LogLeaf,
+    RegisterEvent,
+    RegisterVersion,
+)
 from backend.models.enums import EvidenceKind, RecordStep, SignatureState
 from backend.services import decisions
 from backend.services.records import entries, evidence
+from backend.services.registers import versions
 from backend.services.transparency import checkpoints
-from tests.factories import previewed
+from tests.factories import an_agency, previewed
 from tests.services.test_case_records import NOW, a_world
+from tests.services.test_registers import make_public, propose
 from tests.support.processes import cli_env, run_cli
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x01" * 5000
@@ -154,3 +164,33 @@ async def test_records_written_through_the_service_verify_with_the_log_entry_the
     import orjson
 
     assert orjson.loads(leaf.content)["data"] == entries.leaf_content(row, world.case.agency_id)
+
+
+async def test_a_register_version_edited_behind_the_services_back_is_named(db, frozen):
+    # A public register item whose content or state was changed with plain SQL: every step of it no
+    # longer matches its leaf, or its state is not the one its last logged step left.
+    agency = await an_agency()
+    row = await make_public(agency.agency.id, await propose(agency.agency.id, frozen), frozen)
+    steps = (await versions.steps_of([row.id]))[row.id]
+    assert (await _verify(db)).returncode == 0
+    await RegisterVersion.filter(id=row.id).update(content={**row.content, "legal_basis": "《食品安全法》第一百条"})
+    result = await _verify(db)
+    assert result.returncode == 3
+    assert sorted(_lines(result)) == sorted(f"leaf {e.leaf_index}: edited: 公开事项版本环节与日志不符（content_sha256）"
+                                            for e in steps)
+    await RegisterVersion.filter(id=row.id).update(content=row.content)
+    assert (await _verify(db)).returncode == 0
+    # Unpublished quietly: the version's state, or the state of its last step too.
+    await RegisterVersion.filter(id=row.id).update(state="approved")
+    assert _lines(await _verify(db)) == [f"leaf {steps[-1].leaf_index}: edited: "
+                                         "公开事项版本的状态（approved）与日志中最后一个环节的状态（published）不符"]
+    await RegisterEvent.filter(id=steps[-1].id).update(state="approved")
+    assert _lines(await _verify(db)) == [f"leaf {steps[-1].leaf_index}: edited: 公开事项版本环节与日志不符（state）"]
+    # A version written straight into the table has no step in the log.
+    await RegisterEvent.filter(id=steps[-1].id).update(state="published")
+    await RegisterVersion.filter(id=row.id).update(state="published")
+    forged = await RegisterVersion.create(item_id=row.item_id, agency_id=row.agency_id, kind=row.kind, version=9,
+                                          title="伪造", content={}, effective_from=row.effective_from,
+                                          state="published", changed_on=row.changed_on,
+                                          publish_due_on=row.publish_due_on, author="x", author_name="x")
+    assert _lines(await _verify(db)) == [f"row: inserted: 公开事项版本 {forged.id}（表 register_version）没有日志条目"]

@@ -15,7 +15,7 @@ import pytest
 from backend.clock import SHANGHAI, FrozenClock
 from backend.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from backend.http.register_content import EXAMPLES
-from backend.models import AuditEvent, RegisterReview, RegisterVersion
+from backend.models import AuditEvent, LogLeaf, RegisterEvent, RegisterVersion
 from backend.models.enums import PublishState, RegisterKind, RegisterReviewOutcome
 from backend.services import audit, calendar, clocks, gauges
 from backend.services.registers import public, versions
@@ -130,8 +130,8 @@ async def test_nothing_is_public_before_a_recorded_review_approved_it(db, frozen
     with acting("admin", "钱管理"):
         published = await versions.publish(agency.id, row.id, ADMIN, frozen)
     assert published.state is PublishState.PUBLISHED and published.published_by_name == "钱管理"
-    review = await RegisterReview.get(version_id=row.id)
-    assert (review.reviewer_name, review.reviewer_role, review.opinion, review.reviewed_at) == (
+    review = await RegisterEvent.get(version_id=row.id, action="approve")
+    assert (review.actor_name, review.actor_role, review.note, review.at) == (
         "王法制", "reviewer", "同意公开", datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))
     assert await AuditEvent.filter(action="register.review.approved", actor_name="王法制").count() == 1
     assert (await public.items(agency.id, K.POWER, D(2027, 1, 1), page=1, page_size=20))[1] == 1
@@ -234,9 +234,131 @@ async def test_the_public_sees_only_published_versions(db, frozen):
     assert total == 1
     assert [(r.code, [v.id for v in r.versions]) for r in rows] == [("P-1", [published.id])]
     assert rows[0].in_effect is not None and rows[0].in_effect.title == "对无证经营的行政处罚"
-    assert (await public.counts(agency.id))[K.POWER] == 1
+    assert (await public.counts(agency.id, D(2026, 12, 1)))[K.POWER] == 1
     assert await public.own_register(agency.id, D(2026, 12, 1)) is None
     me = await make_public(agency.id, await propose(agency.id, frozen, kind=K.AGENCY, code=None,
                                                     content=dict(EXAMPLES[K.AGENCY])), frozen)
     own = await public.own_register(agency.id, D(2026, 12, 1))
     assert own is not None and own.in_effect is not None and own.in_effect.id == me.id
+
+
+# -- each step a leaf ---------------------------------------------------------------------------------
+
+async def test_every_step_of_a_version_is_a_leaf_of_the_transparency_log_saying_who(db, frozen):
+    agency = (await an_agency()).agency
+    first = await propose(agency.id, frozen)
+    second = await make_public(agency.id, await propose(agency.id, frozen, content=power("修订后的名称")), frozen)
+    steps = await versions.steps_of([first.id, second.id])
+    assert [(e.action, e.state) for e in steps[first.id]] == [("propose", PublishState.DRAFT),
+                                                              ("supersede", PublishState.SUPERSEDED)]
+    assert [(e.action, e.state, e.actor_name) for e in steps[second.id]] == [
+        ("propose", PublishState.DRAFT, "钱管理"), ("submit", PublishState.PENDING_REVIEW, "钱管理"),
+        ("approve", PublishState.APPROVED, "王法制"), ("publish", PublishState.PUBLISHED, "钱管理")]
+    for e in steps[first.id] + steps[second.id]:
+        leaf = await LogLeaf.get(leaf_index=e.leaf_index)
+        assert (leaf.kind, leaf.ref, leaf.agency_id) == ("register_event", f"register_version:{e.version_id}",
+                                                         agency.id)
+    approve_leaf = await LogLeaf.get(leaf_index=steps[second.id][2].leaf_index)
+    assert '"note_sha256"' in approve_leaf.content and "依据准确" not in approve_leaf.content  # a digest
+    # The public version carries the leaf of its publication.
+    rows, _ = await public.items(agency.id, K.POWER, DECEMBER_1, page=1, page_size=20)
+    assert rows[0].leaves[second.id] == steps[second.id][-1].leaf_index
+
+
+# -- retirement ---------------------------------------------------------------------------------------
+
+JANUARY_1 = D(2027, 1, 1)
+
+
+async def retire(agency_id: uuid.UUID, clock: FrozenClock, code: str = "P-001", effective_from: date = JANUARY_1,
+                 reason: str = "设定依据已废止", kind: RegisterKind = K.POWER) -> RegisterVersion:
+    with acting("admin", "钱管理"):
+        return await versions.retire(agency_id, kind, code, effective_from, reason, ADMIN, clock)
+
+
+async def test_a_retirement_is_reviewed_published_and_takes_the_item_off_the_public_register_on_its_date(db, frozen):
+    agency = (await an_agency()).agency
+    kept = await make_public(agency.id, await propose(agency.id, frozen, code="P-002", content=power("保留的事项")),
+                             frozen)
+    current = await make_public(agency.id, await propose(agency.id, frozen), frozen)
+    ending = await retire(agency.id, frozen)
+    assert (ending.version, ending.retirement, ending.retirement_reason, ending.content) == (2, True, "设定依据已废止",
+                                                                                                {})
+    assert (ending.title, ending.state, ending.publish_due_on) == (current.title, PublishState.DRAFT, D(2026, 12, 18))
+    # Nothing is public before a recorded review, by someone other than its author.
+    with pytest.raises(IllegalTransition):
+        await versions.publish(agency.id, ending.id, ADMIN, frozen)
+    await versions.submit(agency.id, ending.id, ADMIN, frozen)
+    with acting("reviewer", "钱管理"), pytest.raises(Conflict):
+        await versions.review(agency.id, ending.id, RegisterReviewOutcome.APPROVED, "同意", "key:other", frozen)
+    january = D(2027, 1, 1)
+    assert (await public.items(agency.id, K.POWER, january, page=1, page_size=20))[1] == 2  # not public yet
+    with acting("reviewer", "王法制"):
+        await versions.review(agency.id, ending.id, RegisterReviewOutcome.APPROVED, "依据已废止，同意", REVIEWER,
+                              frozen)
+    with acting("admin", "钱管理"):
+        await versions.publish(agency.id, ending.id, ADMIN, frozen)
+    assert [e.action for e in (await versions.steps_of([ending.id]))[ending.id]] == [
+        "retire", "submit", "approve", "publish"]
+    # Until its date the item is listed, its coming retirement shown with it.
+    rows, total = await public.items(agency.id, K.POWER, D(2026, 12, 31), page=1, page_size=20)
+    assert total == 2 and [(v.version, v.retirement) for v in rows[0].versions] == [(2, True), (1, False)]
+    assert rows[0].in_effect is not None and rows[0].in_effect.id == current.id
+    assert (await public.counts(agency.id, D(2026, 12, 31)))[K.POWER] == 2
+    # From its date the public no longer lists it; the agency's history keeps every version.
+    rows, total = await public.items(agency.id, K.POWER, january, page=1, page_size=20)
+    assert total == 1 and [r.code for r in rows] == ["P-002"] and rows[0].versions[0].id == kept.id
+    assert (await public.counts(agency.id, january))[K.POWER] == 1
+    _, history = await versions.item_versions(agency.id, K.POWER, "P-001")
+    assert [(v.version, v.retirement, v.state) for v in history] == [(1, False, PublishState.PUBLISHED),
+                                                                     (2, True, PublishState.PUBLISHED)]
+    own, _ = await versions.items(agency.id, K.POWER, january, page=1, page_size=20)
+    assert [(v.item.code, v.in_effect.retirement if v.in_effect else None) for v in own] == [
+        ("P-001", True), ("P-002", False)]
+    # A power reinstated later is a new version, listed again from its own date.
+    back = await make_public(agency.id, await propose(agency.id, frozen, effective_from=D(2027, 3, 1)), frozen)
+    rows, total = await public.items(agency.id, K.POWER, D(2027, 3, 1), page=1, page_size=20)
+    assert total == 2 and rows[0].in_effect is not None and rows[0].in_effect.id == back.id
+
+
+async def test_a_retirement_is_refused_when_it_cannot_be_right(db, frozen):
+    agency = (await an_agency()).agency
+    await make_public(agency.id, await propose(agency.id, frozen, kind=K.AGENCY, code=None,
+                                               content=dict(EXAMPLES[K.AGENCY])), frozen)
+    with pytest.raises(Conflict) as own:
+        await retire(agency.id, frozen, code="agency", kind=K.AGENCY)
+    assert own.value.code == "register_agency_not_retirable"
+    with pytest.raises(NotFound) as missing:
+        await retire(agency.id, frozen, code="P-404")
+    assert missing.value.code == "register_item_not_found"
+    draft = await propose(agency.id, frozen)
+    with pytest.raises(Conflict) as unpublished:
+        await retire(agency.id, frozen)
+    assert unpublished.value.code == "register_item_not_public"
+    await make_public(agency.id, await propose(agency.id, frozen), frozen)
+    assert (await RegisterVersion.get(id=draft.id)).state is PublishState.SUPERSEDED
+    with pytest.raises(ValidationFailed) as early:
+        await retire(agency.id, frozen, effective_from=D(2026, 11, 30))
+    assert early.value.code == "register_effective_before_current"
+    with pytest.raises(ValidationFailed) as blank:
+        await retire(agency.id, frozen, reason="   ")
+    assert blank.value.code == "register_retirement_reason_required"
+    await make_public(agency.id, await retire(agency.id, frozen), frozen)
+    with pytest.raises(Conflict) as twice:
+        await retire(agency.id, frozen)
+    assert twice.value.code == "register_item_already_retired"
+    other = (await an_agency("另一局")).agency
+    with pytest.raises(NotFound):
+        await retire(other.id, frozen)
+
+
+async def test_a_retirement_not_public_within_20_working_days_is_overdue(db, frozen):
+    agency = (await an_agency()).agency
+    await make_public(agency.id, await propose(agency.id, frozen), frozen)
+    frozen.at = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)  # Monday: 11-24 .. 12-21
+    ending = await retire(agency.id, frozen)
+    assert (ending.changed_on, ending.publish_due_on) == (D(2026, 11, 23), D(2026, 12, 21))
+    frozen.at = datetime(2026, 12, 22, 9, 0, tzinfo=SHANGHAI)
+    found, total = await versions.overdue(frozen, page=1, page_size=20, scope=agency.id)
+    assert total == 1 and (found[0].version.id, found[0].colour, found[0].days_overdue) == (ending.id, "red", 1)
+    assert (await gauges.read(frozen)).overdue["register"] == 1

@@ -1,6 +1,8 @@
 """What anyone may read of an agency's registers: published versions only (a draft, a version under
 review, approved but not yet published, returned or superseded never leaves the agency), each with
-the date it took effect, the one in effect today marked."""
+the date it took effect and the log leaf of its publication, the one in effect today marked. An item
+whose version in effect today is a published retirement is no longer listed (its history stays with
+the agency); a retirement still to take effect is shown with the item."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from backend.errors import NotFound
-from backend.models import Agency, RegisterItem, RegisterVersion
+from backend.models import Agency, RegisterEvent, RegisterItem, RegisterVersion
 from backend.models.enums import AgencyKind, PublishState, RegisterKind
 from backend.services.registers.versions import SINGLE_CODE, in_effect_of
 
@@ -22,6 +24,7 @@ class PublicItem:
     code: str
     in_effect: RegisterVersion | None  # None: every published version takes effect later
     versions: list[RegisterVersion]  # published, newest first
+    leaves: dict[uuid.UUID, int | None]  # each version's publication leaf in the transparency log
 
 
 async def agency(agency_id: uuid.UUID) -> Agency:
@@ -39,6 +42,26 @@ async def _published(item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Register
     return out
 
 
+async def _leaves(versions: list[RegisterVersion]) -> dict[uuid.UUID, int | None]:
+    rows = await RegisterEvent.filter(version_id__in=[v.id for v in versions], action="publish").values_list(
+        "version_id", "leaf_index")
+    return {v.id: None for v in versions} | {vid: leaf for vid, leaf in rows}
+
+
+async def retired(agency_id: uuid.UUID, today: date, kind: RegisterKind | None = None) -> dict[uuid.UUID, RegisterKind]:
+    """The items (and their kinds) whose published version in effect on ``today`` is a retirement:
+    looked for among the few items with a published retirement in effect, by ``in_effect_of``'s rule."""
+    query = RegisterVersion.filter(agency_id=agency_id, state=PublishState.PUBLISHED, retirement=True,
+                                   effective_from__lte=today)
+    found = await (query.filter(kind=kind) if kind is not None else query).values_list("item_id", flat=True)
+    candidates: set[uuid.UUID] = {uuid.UUID(str(i)) for i in found}
+    if not candidates:
+        return {}
+    published = await _published(list(candidates))
+    return {item: current.kind for item, rows in published.items()
+            if (current := in_effect_of(rows, today)) is not None and current.retirement}
+
+
 async def items(agency_id: uuid.UUID, kind: RegisterKind, today: date, *, page: int,
                 page_size: int) -> tuple[list[PublicItem], int]:
     """The agency's public items of one kind, by code, each with every published version."""
@@ -46,10 +69,14 @@ async def items(agency_id: uuid.UUID, kind: RegisterKind, today: date, *, page: 
                                 id__in=Subquery(RegisterVersion.filter(
                                     agency_id=agency_id, kind=kind, state=PublishState.PUBLISHED).values_list(
                                     "item_id", flat=True)))
+    gone = await retired(agency_id, today, kind)
+    if gone:
+        query = query.exclude(id__in=list(gone))
     total = await query.count()
     rows = await query.order_by("code", "id").offset((page - 1) * page_size).limit(page_size)
     published = await _published([r.id for r in rows])
-    return [PublicItem(r.code, in_effect_of(published[r.id], today), published[r.id]) for r in rows], total
+    leaves = await _leaves([v for vs in published.values() for v in vs])
+    return [PublicItem(r.code, in_effect_of(published[r.id], today), published[r.id], leaves) for r in rows], total
 
 
 async def own_register(agency_id: uuid.UUID, today: date) -> PublicItem | None:
@@ -58,12 +85,14 @@ async def own_register(agency_id: uuid.UUID, today: date) -> PublicItem | None:
     if item is None:
         return None
     versions = (await _published([item.id]))[item.id]
-    return PublicItem(item.code, in_effect_of(versions, today), versions) if versions else None
+    return PublicItem(item.code, in_effect_of(versions, today), versions, await _leaves(versions)) if versions else None
 
 
-async def counts(agency_id: uuid.UUID) -> dict[RegisterKind, int]:
-    """How many items of each kind have a public version."""
+async def counts(agency_id: uuid.UUID, today: date) -> dict[RegisterKind, int]:
+    """How many items of each kind the public register lists today (a public version, not retired)."""
     rows = await RegisterVersion.filter(agency_id=agency_id, state=PublishState.PUBLISHED).annotate(
         n=Count("item_id", distinct=True)).group_by("kind").values_list("kind", "n")
     found = {RegisterKind(getattr(k, "value", k)): int(n) for k, n in rows}
+    for gone in (await retired(agency_id, today)).values():
+        found[gone] -= 1
     return {k: found.get(k, 0) for k in RegisterKind}
