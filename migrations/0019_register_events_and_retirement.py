@@ -1,7 +1,10 @@
 # Register versions' steps become leaves of the transparency log (RegisterEvent: propose, retire, submit,
 # approve/return, publish, supersede); the review record moves into them (the opinion is the review
 # step's note), so a review has one home. Reviews made before this migration are copied as steps with
-# no leaf: they were never logged, and `audit verify` says so. A version can be a retirement.
+# no leaf (they were never logged), and every version already there gets a last unlogged step,
+# ``carry_over``, with its state: `audit verify` accepts unlogged steps written before the first logged
+# one (services/leaf_sources.py) and checks each version's state against its newest step as usual.
+# A version can be a retirement.
 from tortoise import migrations
 from backend.migration_ops import AddField  # fills the rows already there (backend/migration_ops.py)
 from tortoise.migrations import operations as ops
@@ -57,5 +60,8 @@ class Migration(migrations.Migration):
                    "ELSE 'return' END, CASE outcome WHEN 'approved' THEN 'approved' ELSE 'rejected' END, opinion, "
                    "'{}', reviewed_at, reviewer, reviewer_name, reviewer_role, reviewed_at FROM register_review "
                    "ORDER BY reviewed_at, id"),
+        ops.RunSQL("INSERT INTO register_event (version_id, action, state, note, data, at, actor, actor_name, "
+                   "actor_role, created_at) SELECT id, 'carry_over', state, '', '{}', created_at, "
+                   "'system:migration', '', 'system', created_at FROM register_version ORDER BY created_at, id"),
         ops.DeleteModel(name='RegisterReview'),
     ]

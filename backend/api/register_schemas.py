@@ -116,7 +116,8 @@ class RegisterReviewOut(BaseModel):
 
 class RegisterStepOut(BaseModel):
     action: str = Field(description="propose 提出、retire 提出停止公开、submit 提交审核、approve 审核通过、"
-                                    "return 退回、publish 公开、supersede 被新版本取代")
+                                    "return 退回、publish 公开、supersede 被新版本取代；"
+                                    "carry_over 升级前已有的版本（无日志条目）")
     state: PublishState = Field(description="该环节之后的状态")
     at: datetime
     actor_name: str

@@ -178,6 +178,10 @@ class Source:
     words: str  # what a row is, in the audit's Chinese lines
     content: Callable[[Any, Any], dict[str, Any]]  # (row, parent or agency id) -> the leaf's content
     join: Join | None = None
+    # Rows written before the log covered this kind (carried over by the migration that began logging
+    # it) have no leaf: accepted only with an id below every logged row's, so a row inserted behind
+    # the service's back since then is still found.
+    pre_log: bool = False
 
     def reader(self) -> tuple[_Reader, _Reader | None, str]:
         """The row's reader, the parent's, and the query of a range of leaf indexes (two parameters)."""
@@ -212,7 +216,7 @@ SOURCES = (
     Source((LeafKind.STATISTICS_VERSION,), StatisticsVersion, "统计年报报送版本", statistics.leaf_content,
            Join('LEFT JOIN "statistics_report" p ON p.id = t.report_id', StatisticsReport)),
     Source((LeafKind.REGISTER_EVENT,), RegisterEvent, "公开事项版本环节", register_versions.leaf_content,
-           Join('LEFT JOIN "register_version" p ON p.id = t.version_id', RegisterVersion)),
+           Join('LEFT JOIN "register_version" p ON p.id = t.version_id', RegisterVersion), pre_log=True),
 )
 
 
@@ -342,24 +346,37 @@ def registry(data_dir: Path) -> LeafSources:
 
 
 async def states_off_log() -> list[Problem]:
-    """Rows of ``HEADS`` whose state is not the state their newest logged step left (edited behind the
-    service's back), or with no logged step at all (inserted). The steps themselves are checked
-    against their leaves by their source, so the newest step's state is the log's."""
+    """Rows of ``HEADS`` whose state is not the state their newest step left (edited behind the
+    service's back), or with no step at all (inserted). The newest step is the newest logged one; a
+    row from before its steps were logged (no logged step yet) is held to its newest step carried over
+    by the migration (``_before_logging``). The steps themselves are checked against their leaves by
+    their source, so the newest logged step's state is the log's."""
     conn = connections.get("default")
     problems: list[Problem] = []
     for head in HEADS:
         table, steps = head.model._meta.db_table, head.steps._meta.db_table
+        newest = (f'COALESCE((SELECT x.id FROM "{steps}" x WHERE x.{head.fk} = t.id AND x.leaf_index IS NOT NULL '
+                  f'ORDER BY x.leaf_index DESC LIMIT 1), (SELECT MAX(x.id) FROM "{steps}" x WHERE x.{head.fk} = t.id '
+                  f'AND {_before_logging(steps, "x")}))')
         _, rows = await conn.execute_query(
-            f'SELECT t.id, t.state, e.state, e.leaf_index FROM "{table}" t LEFT JOIN "{steps}" e ON e.leaf_index = '
-            f'(SELECT MAX(x.leaf_index) FROM "{steps}" x WHERE x.{head.fk} = t.id) '
-            "WHERE e.leaf_index IS NULL OR e.state <> t.state ORDER BY e.leaf_index, t.id")
-        for row_id, state, logged, leaf_index in rows:
-            if leaf_index is None:
+            f'SELECT t.id, t.state, e.state, e.id, e.leaf_index FROM "{table}" t LEFT JOIN "{steps}" e ON e.id = '
+            f"{newest} WHERE e.id IS NULL OR e.state <> t.state ORDER BY e.leaf_index, t.id")
+        for row_id, state, logged, step_id, leaf_index in rows:
+            if step_id is None:
                 problems.append(Problem("inserted", f"{head.words} {row_id}（表 {table}）没有日志条目"))
+            elif leaf_index is None:
+                problems.append(Problem("edited", f"{head.words} {row_id} 的状态（{state}）与升级时记录的状态"
+                                                  f"（{logged}）不符"))
             else:
                 problems.append(Problem("edited", f"{head.words}的状态（{state}）与日志中最后一个环节的状态"
                                                   f"（{logged}）不符", int(leaf_index)))
     return problems
+
+
+def _before_logging(table: str, alias: str) -> str:
+    """An unlogged row written before the first logged row of ``table`` (a ``pre_log`` source's)."""
+    return (f'{alias}.leaf_index IS NULL AND {alias}.id < (SELECT COALESCE(MIN(y.id), {2**62}) FROM "{table}" y '
+            "WHERE y.leaf_index IS NOT NULL)")
 
 
 async def rows_against_log() -> list[Problem]:
@@ -377,7 +394,8 @@ async def unlogged_rows() -> list[Problem]:
         kinds = ", ".join(f"'{k.value}'" for k in src.kinds)  # from the enum, not from input
         _, rows = await conn.execute_query(
             f'SELECT t.leaf_index FROM "{table}" t LEFT JOIN log_leaf l ON l.leaf_index = t.leaf_index '
-            f"AND l.kind IN ({kinds}) WHERE l.leaf_index IS NULL")
+            f"AND l.kind IN ({kinds}) WHERE l.leaf_index IS NULL"
+            + (f" AND NOT ({_before_logging(table, 't')})" if src.pre_log else ""))
         for (claimed,) in rows:
             where = f"声称日志叶 {claimed}，但日志中没有对应条目" if claimed is not None else "没有日志条目"
             problems.append(Problem("inserted", f"{src.words}（表 {table}）{where}"))

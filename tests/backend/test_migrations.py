@@ -157,3 +157,46 @@ def test_every_not_null_column_added_to_a_table_fills_the_rows_already_there():
                 offenders.append(f"{module.name}: {op.model_name}.{op.name}")
     assert offenders == [], ("use backend.migration_ops.AddField (tortoise's fails on a table with rows): "
                              f"{offenders}")
+
+
+# --- register versions made before their steps were logged (0019) ------------------------------------
+
+BEFORE_REGISTER_LEAVES = "0018_search_gin_without_pending_list"
+ITEM, V1, V2, RV = ("00000000-0000-4000-8000-0000000001" + str(i) for i in range(10, 14))
+REGISTER_AT_0018 = [
+    f"INSERT INTO agency (id, name, credit_code, kind, region, created_at, updated_at) VALUES ('{A}', "
+    f"'某市场监督管理局', '11330100MB0000009', 'agency', '杭州市', {T}, {T})",
+    f"INSERT INTO register_item (id, kind, code, created_at, agency_id) VALUES ('{ITEM}', 'power_list', 'XK-1', {T}, "
+    f"'{A}')",
+    *(f"INSERT INTO register_version (id, kind, version, title, content, effective_from, state, changed_on, "
+      f"publish_due_on, publish_due_on_provisional, author, author_name, created_at, submitted_by_name, "
+      f"published_by_name, agency_id, item_id) VALUES ('{v}', 'power_list', {n}, '食品经营许可', '{{\"name\": "
+      f"\"食品经营许可\"}}', '2025-03-01', '{state}', '2025-03-01', '2025-03-28', false, 'key:a', '钱管理', {T}, '', "
+      f"'', '{A}', '{ITEM}')" for v, n, state in ((V1, 1, "published"), (V2, 2, "draft"))),
+    f"INSERT INTO register_review (id, outcome, opinion, reviewer, reviewer_name, reviewer_role, reviewed_at, "
+    f"version_id) VALUES ('{RV}', 'approved', '同意', 'key:b', '王法制', 'legal', {T}, '{V1}')",
+]
+
+
+def test_register_versions_from_before_0019_verify_and_an_edit_of_one_is_still_named(empty_url, request, tmp_path):
+    # Versions and reviews made before register steps were logged have no leaves: the upgrade carries
+    # them over (the reviews as steps, each version's state as a last carry_over step), audit verify
+    # passes on the upgraded database, and a state edited behind the service's back after it is named.
+    from tests.support.processes import cli_env, run_cli
+
+    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
+    asyncio.run(migrate(empty_url, target=BEFORE_REGISTER_LEAVES))
+    _sql(empty_url, pg_server, REGISTER_AT_0018)
+    asyncio.run(migrate(empty_url))
+    steps = _sql(empty_url, pg_server, ["SELECT version_id, action, state, actor_name FROM register_event "
+                                        "ORDER BY id"])
+    assert [tuple(s) for s in steps] == [(V1, "approve", "approved", "王法制"), (V1, "carry_over", "published", ""),
+                                         (V2, "carry_over", "draft", "")]
+    env = cli_env(empty_url, tmp_path / "data")
+    verified = run_cli(["audit", "verify"], env, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _sql(empty_url, pg_server, [f"UPDATE register_version SET state = 'draft' WHERE id = '{V1}'"])
+    edited = run_cli(["audit", "verify"], env, timeout=120)
+    assert edited.returncode == 3
+    assert edited.stdout.strip().splitlines() == [
+        f"row: edited: 公开事项版本 {V1} 的状态（draft）与升级时记录的状态（published）不符"]
