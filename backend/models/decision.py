@@ -131,3 +131,25 @@ class DecisionSearch(Model):
         table = "decision_search"
         indexes = (("decided_at", "decision_id"), ("agency_id", "decided_at", "decision_id"),
                    ("type", "decided_at", "decision_id"), ("document_no",))
+
+
+class DecisionSearchGram(Model):
+    """One bigram of the searchable names of one decision in public view (``services/search.py``):
+    a row per distinct gram of ``DecisionSearch.party_grams``, with the decision's date, so that a
+    gram's decisions come newest first from the btree (gram, decided_at, decision_id) and a page of a
+    two-character query stops after the page's rows instead of sorting every match (the GIN index
+    gives a gram's matches in no date order). Written only by ``search.sync``, in the decision
+    event's transaction, exactly from the search row: gone with it."""
+
+    id = fields.BigIntField(primary_key=True)
+    decided_at = fields.DateField()  # DecisionSearch.decided_at: the page order
+    gram = fields.CharField(max_length=2)
+    decision: fields.ForeignKeyRelation[Decision] = fields.ForeignKeyField(
+        "models.Decision", related_name="search_grams", on_delete=fields.RESTRICT
+    )
+    decision_id: uuid.UUID
+
+    class Meta:
+        table = "decision_search_gram"
+        # The one index the search reads (backwards: newest first); also how sync finds a row.
+        unique_together = (("gram", "decided_at", "decision_id"),)

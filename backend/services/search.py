@@ -40,7 +40,7 @@ import orjson
 from tortoise import connections
 
 from backend.errors import DomainError, ValidationFailed
-from backend.models import Decision, DecisionSearch, DecisionVersion, Party
+from backend.models import Decision, DecisionSearch, DecisionSearchGram, DecisionVersion, Party
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind, PartyKind
 from backend.services import clocks
 
@@ -94,8 +94,12 @@ def org_names(parties: Iterable[Party]) -> list[str]:
 # -- keeping the index in step (inside the caller's transaction) -----------------------------------
 
 async def sync(decision: Decision, parties: list[Party], version: DecisionVersion) -> None:
-    """After a decision event: its row says what the public view now says, or it is gone."""
+    """After a decision event: its row says what the public view now says, or it is gone; and its
+    gram rows (``DecisionSearchGram``) are those of the row, or gone with it."""
+    before = await DecisionSearch.filter(decision_id=decision.id).values_list("party_grams", "decided_at")
+    old = (str(before[0][0]), _date(before[0][1])) if before else None
     if decision.status not in clocks.PUBLIC:
+        await _sync_grams(decision.id, old, None)
         await DecisionSearch.filter(decision_id=decision.id).delete()
         return
     assert decision.published_at is not None  # every public state was published
@@ -108,8 +112,27 @@ async def sync(decision: Decision, parties: list[Party], version: DecisionVersio
         "party_grams": " ".join(sorted({g for name in names for g in grams(name)}))}
     if version.kind is DecisionVersionKind.CORRECT:
         fields["corrected_at"] = version.created_at
-    if not await DecisionSearch.filter(decision_id=decision.id).update(**fields):
+    await _sync_grams(decision.id, old, (fields["party_grams"], decision.decided_at))
+    if before:
+        await DecisionSearch.filter(decision_id=decision.id).update(**fields)
+    else:
         await DecisionSearch.create(decision_id=decision.id, **fields)
+
+
+async def _sync_grams(decision_id: uuid.UUID, old: tuple[str, date] | None, new: tuple[str, date] | None) -> None:
+    """From the gram rows of the search row ``old`` (party_grams, decided_at) to those of ``new``:
+    only the difference is written, found by the search's own index (gram, decided_at, decision_id)
+    (one by decision alone would scan the table)."""
+    def rows(row: tuple[str, date] | None) -> set[tuple[str, date]]:
+        return set() if row is None else {(g, row[1]) for g in row[0].split()}
+    before, after = rows(old), rows(new)
+    if gone := before - after:
+        assert old is not None
+        await DecisionSearchGram.filter(gram__in=sorted(g for g, _ in gone), decided_at=old[1],
+                                        decision_id=decision_id).delete()
+    if added := after - before:
+        await DecisionSearchGram.bulk_create(
+            [DecisionSearchGram(gram=g, decided_at=day, decision_id=decision_id) for g, day in sorted(added)])
 
 
 # -- the query ------------------------------------------------------------------------------------
@@ -199,9 +222,16 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-_SELECT = ("SELECT s.decision_id, s.agency_id, a.name AS agency_name, s.type, s.document_no, s.decided_at,"
-           " s.status, s.version, s.published_at, s.corrected_at, s.party, s.public_text"
-           " FROM decision_search s JOIN agency a ON a.id = s.agency_id")
+_COLUMNS = ("SELECT s.decision_id, s.agency_id, a.name AS agency_name, s.type, s.document_no, s.decided_at,"
+            " s.status, s.version, s.published_at, s.corrected_at, s.party, s.public_text")
+_SELECT = _COLUMNS + " FROM decision_search s JOIN agency a ON a.id = s.agency_id"
+# A query of one bigram walks that gram's rows newest first (the btree of decision_search_gram,
+# backwards) and joins each to its search row: the page ends after its rows, whatever the number of
+# matches. The join also matches the date, so a planner starting from a selective filter on the
+# search row (a document number) finds the gram row by the whole unique key.
+_SELECT_BY_GRAM = (_COLUMNS + " FROM decision_search_gram g"
+                   " JOIN decision_search s ON s.decision_id = g.decision_id AND s.decided_at = g.decided_at"
+                   " JOIN agency a ON a.id = s.agency_id")
 
 
 # A party filter is answered one of two ways, whichever reads fewer rows. The name index finds every
@@ -332,35 +362,47 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
     def db_date(value: date) -> Any:
         return value if pg else value.isoformat()
 
+    # One distinct bigram (星辰, 科技, 星辰星辰…): its gram rows, newest first, are the candidates in
+    # page order, never more rows read than the GIN or FTS index would give, and usually a page's.
+    # Longer queries keep the name index (few candidates by their rarest grams) or the walk.
+    by_gram = filters.party is not None and not baseline and len(_wanted(filters.party)) == 1
+    key = "g" if by_gram else "s"  # the page's order and range on the table walked
+
     where: list[str] = []
+    if by_gram:
+        assert filters.party is not None
+        where.append(f"g.gram = {param(_wanted(filters.party)[0])}")
     if filters.agency_id is not None:
         where.append(f"s.agency_id = {param(db_uuid(filters.agency_id))}")
     if filters.type is not None:
         where.append(f"s.type = {param(filters.type.value)}")
     if filters.decided_from is not None:
-        where.append(f"s.decided_at >= {param(db_date(filters.decided_from))}")
+        where.append(f"{key}.decided_at >= {param(db_date(filters.decided_from))}")
     if filters.decided_to is not None:
-        where.append(f"s.decided_at <= {param(db_date(filters.decided_to))}")
+        where.append(f"{key}.decided_at <= {param(db_date(filters.decided_to))}")
     if filters.document_no is not None:
         where.append(f"s.document_no = {param(filters.document_no)}")
     if after is not None:
-        where.append(f"(s.decided_at, s.decision_id) < ({param(db_date(after[0]))}, {param(db_uuid(after[1]))})")
-    order = " ORDER BY s.decided_at DESC, s.decision_id DESC"
+        where.append(f"({key}.decided_at, {key}.decision_id) < ({param(db_date(after[0]))}, {param(db_uuid(after[1]))})")
+    order = f" ORDER BY {key}.decided_at DESC, {key}.decision_id DESC"
     through_index = False
     if filters.party is not None:
         if baseline:
             where.append(f"s.org_names LIKE {param(_like(filters.party))} ESCAPE '\\'")
         else:
-            size = await _size(conn)
-            cap = math.isqrt((page_size + 1) * size) + 1
-            through_index = not walk_is_cheaper(await _matches(conn, pg, filters.party, cap, size), size, page_size)
+            if not by_gram:
+                size = await _size(conn)
+                cap = math.isqrt((page_size + 1) * size) + 1
+                through_index = not walk_is_cheaper(await _matches(conn, pg, filters.party, cap, size), size,
+                                                    page_size)
             if through_index and pg:
                 asked = rarest_grams(_wanted(filters.party), await _gram_frequencies(conn), size)
                 where.append(_PG_GRAMS.format(param(asked)))
             elif through_index:  # FTS5 reads every gram's doclist in step, rarest first: all of them
                 where.append("s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH "
                              f"{param(_fts_query(filters.party))})")
-            # The names are checked whole either way: on the walk (newest first) it is the only check.
+            # The names are checked whole on every path: on the walk it is the only check, and a query
+            # of one gram can be more than it (星辰·).
             where.append(f"{'strpos' if pg else 'instr'}(s.org_names, {param(filters.party)}) > 0")
     conditions = " WHERE " + " AND ".join(where) if where else ""
     if through_index:
@@ -372,7 +414,7 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
                f"{conditions}), top AS (SELECT id FROM m ORDER BY decided_at DESC, decision_id DESC"
                f" LIMIT {param(page_size + 1)}) " + _SELECT + " WHERE s.id IN (SELECT id FROM top)" + order)
     else:
-        sql = _SELECT + conditions + order + f" LIMIT {param(page_size + 1)}"
+        sql = (_SELECT_BY_GRAM if by_gram else _SELECT) + conditions + order + f" LIMIT {param(page_size + 1)}"
     rows = await conn.execute_query_dict(sql, params)
     hits = [_hit(row) for row in rows[:page_size]]
     more = len(rows) > page_size
