@@ -225,13 +225,22 @@ def _like(text: str) -> str:
 _COLUMNS = ("SELECT s.decision_id, s.agency_id, a.name AS agency_name, s.type, s.document_no, s.decided_at,"
             " s.status, s.version, s.published_at, s.corrected_at, s.party, s.public_text")
 _SELECT = _COLUMNS + " FROM decision_search s JOIN agency a ON a.id = s.agency_id"
-# A query of one bigram walks that gram's rows newest first (the btree of decision_search_gram,
-# backwards) and joins each to its search row: the page ends after its rows, whatever the number of
-# matches. The join also matches the date, so a planner starting from a selective filter on the
-# search row (a document number) finds the gram row by the whole unique key.
-_SELECT_BY_GRAM = (_COLUMNS + " FROM decision_search_gram g"
-                   " JOIN decision_search s ON s.decision_id = g.decision_id AND s.decided_at = g.decided_at"
-                   " JOIN agency a ON a.id = s.agency_id")
+
+
+def _by_gram(pg: bool, on_gram: list[str], on_row: list[str], order: str, limit: str) -> str:
+    """A query of one bigram: that gram's rows newest first (the btree of decision_search_gram, read
+    backwards), each joined to its search row and checked, until the page is full: a page's rows
+    read, not every match. The join order is forced (a LATERAL subquery behind OFFSET 0 on
+    PostgreSQL, CROSS JOIN on SQLite): from the estimate of the name check alone, PostgreSQL chose
+    to hash every one of a common gram's rows against a scan of all search rows (17 ms for 科技 at
+    20,000 decisions instead of 0.2)."""
+    grams_where = " WHERE " + " AND ".join(on_gram)
+    if pg:
+        return (_COLUMNS + " FROM decision_search_gram g CROSS JOIN LATERAL (SELECT * FROM decision_search s"
+                " WHERE " + " AND ".join(["s.decision_id = g.decision_id", *on_row]) + " OFFSET 0) s"
+                " JOIN agency a ON a.id = s.agency_id" + grams_where + order + limit)
+    return (_COLUMNS + " FROM decision_search_gram g CROSS JOIN decision_search s JOIN agency a ON a.id = s.agency_id"
+            + grams_where + " AND " + " AND ".join(["s.decision_id = g.decision_id", *on_row]) + order + limit)
 
 
 # A party filter is answered one of two ways, whichever reads fewer rows. The name index finds every
@@ -354,7 +363,7 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
 
     def param(value: Any) -> str:
         params.append(value)
-        return f"${len(params)}" if pg else "?"
+        return f"${len(params)}" if pg else f"?{len(params)}"  # numbered: conditions are placed out of order
 
     def db_uuid(value: uuid.UUID) -> Any:
         return value if pg else str(value)
@@ -362,28 +371,32 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
     def db_date(value: date) -> Any:
         return value if pg else value.isoformat()
 
-    # One distinct bigram (星辰, 科技, 星辰星辰…): its gram rows, newest first, are the candidates in
-    # page order, never more rows read than the GIN or FTS index would give, and usually a page's.
+    # One distinct bigram (星辰, 科技, 星辰星辰…) walks its gram rows (``_by_gram``): never more rows read
+    # than the name index would give, usually a page's. Not with a document number: its own index
+    # finds the one row, where a common gram's walk could read half the table before reaching it.
     # Longer queries keep the name index (few candidates by their rarest grams) or the walk.
-    by_gram = filters.party is not None and not baseline and len(_wanted(filters.party)) == 1
-    key = "g" if by_gram else "s"  # the page's order and range on the table walked
+    by_gram = (filters.party is not None and not baseline and filters.document_no is None
+               and len(_wanted(filters.party)) == 1)
+    key = "g" if by_gram else "s"  # the page's order and range: on the rows walked
 
-    where: list[str] = []
+    on_key: list[str] = []  # conditions on (decided_at, decision_id), and the gram
+    where: list[str] = []  # conditions on the search row
     if by_gram:
         assert filters.party is not None
-        where.append(f"g.gram = {param(_wanted(filters.party)[0])}")
+        on_key.append(f"g.gram = {param(_wanted(filters.party)[0])}")
     if filters.agency_id is not None:
         where.append(f"s.agency_id = {param(db_uuid(filters.agency_id))}")
     if filters.type is not None:
         where.append(f"s.type = {param(filters.type.value)}")
     if filters.decided_from is not None:
-        where.append(f"{key}.decided_at >= {param(db_date(filters.decided_from))}")
+        on_key.append(f"{key}.decided_at >= {param(db_date(filters.decided_from))}")
     if filters.decided_to is not None:
-        where.append(f"{key}.decided_at <= {param(db_date(filters.decided_to))}")
+        on_key.append(f"{key}.decided_at <= {param(db_date(filters.decided_to))}")
     if filters.document_no is not None:
         where.append(f"s.document_no = {param(filters.document_no)}")
     if after is not None:
-        where.append(f"({key}.decided_at, {key}.decision_id) < ({param(db_date(after[0]))}, {param(db_uuid(after[1]))})")
+        last = f"({param(db_date(after[0]))}, {param(db_uuid(after[1]))})"
+        on_key.append(f"({key}.decided_at, {key}.decision_id) < {last}")
     order = f" ORDER BY {key}.decided_at DESC, {key}.decision_id DESC"
     through_index = False
     if filters.party is not None:
@@ -404,6 +417,11 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
             # The names are checked whole on every path: on the walk it is the only check, and a query
             # of one gram can be more than it (星辰·).
             where.append(f"{'strpos' if pg else 'instr'}(s.org_names, {param(filters.party)}) > 0")
+    limit = f" LIMIT {param(page_size + 1)}"
+    if by_gram:
+        rows = await conn.execute_query_dict(_by_gram(pg, on_key, where, order, limit), params)
+        return _page(rows, page_size, filters)
+    where = on_key + where
     conditions = " WHERE " + " AND ".join(where) if where else ""
     if through_index:
         # The index's matches first, then the page among them, so that no planner can turn it into a
@@ -412,10 +430,13 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
         materialized = " MATERIALIZED" if pg else ""
         sql = (f"WITH m AS{materialized} (SELECT s.id, s.decided_at, s.decision_id FROM decision_search s"
                f"{conditions}), top AS (SELECT id FROM m ORDER BY decided_at DESC, decision_id DESC"
-               f" LIMIT {param(page_size + 1)}) " + _SELECT + " WHERE s.id IN (SELECT id FROM top)" + order)
+               f"{limit}) " + _SELECT + " WHERE s.id IN (SELECT id FROM top)" + order)
     else:
-        sql = (_SELECT_BY_GRAM if by_gram else _SELECT) + conditions + order + f" LIMIT {param(page_size + 1)}"
-    rows = await conn.execute_query_dict(sql, params)
+        sql = _SELECT + conditions + order + limit
+    return _page(await conn.execute_query_dict(sql, params), page_size, filters)
+
+
+def _page(rows: list[dict[str, Any]], page_size: int, filters: Filters) -> Page:
     hits = [_hit(row) for row in rows[:page_size]]
     more = len(rows) > page_size
     return Page(hits, encode_cursor(hits[-1].decided_at, hits[-1].decision_id, filters) if more else None)
