@@ -104,7 +104,8 @@ class DecisionSearch(Model):
     row here while its versions stay. The organisation names (normalised) and their bigrams are what
     ``party`` searches; natural persons' names are never stored here. PostgreSQL indexes the bigrams
     with GIN (without a pending list since migration 0018), SQLite with an FTS5 table kept by triggers
-    (migration 0013)."""
+    (migration 0013); its bigrams are also rows of ``DecisionSearchGram`` (migration 0020), for
+    two-character queries."""
 
     id = fields.BigIntField(primary_key=True)  # the FTS5 rowid on SQLite
     decision: fields.OneToOneRelation[Decision] = fields.OneToOneField(

@@ -17,6 +17,14 @@ character, so each space-separated bigram is one token) kept by triggers; both f
 query's rarest bigrams (``rarest_grams``, from ANALYZE's shares of each gram). Every candidate is then
 checked for the whole query as a substring of the names.
 
+A query of one distinct bigram (most two-character ones) would get every match of its gram from those
+indexes, in no date order, each read to be sorted (~400 heap pages for 星辰 at 1,000,000 decisions).
+It walks instead that gram's rows in ``decision_search_gram`` (``models.DecisionSearchGram``, one per
+distinct gram of each search row, written by ``sync`` from the row; migration 0020), whose btree
+(gram, decided_at, decision_id) yields them newest first: the page ends after its rows. Each is joined
+to its search row and checked there like any candidate, so a gram row could only ever cost a read,
+never show what the search row does not say.
+
 Pages are keyset pages ordered by (decided_at, decision_id) descending. The cursor is opaque: the
 last row's key and a digest of the filters, with a check value; it only positions within public
 results (it carries no authority), and anything altered or made for other filters is refused.
