@@ -6,13 +6,22 @@ the same run; prints p95 of each and the ratio. Target: p95 < 50 ms with the ind
     python bench/search_bench.py [--rows 100000]               # SQLite in a temporary data folder
 
 Seeding is bulk (COPY on PostgreSQL, executemany on SQLite), never the ORM per row: agencies, cases,
-decisions and their search rows, as services/search.sync would have written them.
+decisions and their search rows, as services/search.sync would have written them, then their gram rows
+(on PostgreSQL by migration 0020's backfill statement, timed), then VACUUM ANALYZE, so that no
+autovacuum of the fresh rows runs during the measurements.
+
+    python bench/search_bench.py --postgres --compare /tmp/before   # + a third side: another checkout
+
+``--compare DIR`` serves a checkout of another commit (``git archive <commit> | tar -x -C DIR``)
+against the same database as a third side, measured interleaved with the others: before and after in
+the same conditions. Its code must read the schema this one migrated to.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import random
 import re
@@ -121,7 +130,11 @@ async def seed_pg(url: str, n: int) -> list[uuid.UUID]:
                 await conn.copy_records_to_table(table, records=[tuple(p[idx].values()) for p in parts],
                                                  columns=cols)
             await conn.copy_records_to_table("decision_search", records=[p[2] for p in parts], columns=SEARCH_COLS)
-        await conn.execute("ANALYZE")
+        started = time.monotonic()
+        await conn.execute(importlib.import_module("migrations.0020_search_gram_rows").PG_BACKFILL)
+        print(f"gram rows: {await conn.fetchval('SELECT count(*) FROM decision_search_gram'):,} "
+              f"by migration 0020's backfill in {time.monotonic() - started:.0f}s", flush=True)
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
     return agencies
@@ -142,6 +155,8 @@ def seed_sqlite(path: Path, n: int) -> list[uuid.UUID]:
                              [lite(p[idx].values()) for p in parts])
         conn.executemany(f"INSERT INTO decision_search ({', '.join(SEARCH_COLS)}) "
                          f"VALUES ({', '.join('?' * len(SEARCH_COLS))})", [lite(p[2]) for p in parts])
+        conn.executemany("INSERT INTO decision_search_gram (gram, decided_at, decision_id) VALUES (?, ?, ?)",
+                         [lite((g, p[2][4], p[2][0])) for p in parts for g in p[2][11].split()])
     conn.execute("ANALYZE")
     conn.close()
     return agencies
@@ -216,6 +231,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=0, help="default: 1,000,000 on PostgreSQL, 100,000 on SQLite")
     ap.add_argument("--duration", type=int, default=8, help="seconds of wrk per shape and side")
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--compare", type=Path, help="a checkout of another commit, served as a third side")
+    ap.add_argument("--no-like", action="store_true",
+                    help="leave out the LIKE side (at 1,000,000 rows its timed-out queries cost minutes of waiting)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -244,16 +262,21 @@ def main() -> None:
         env["YANGGUANG_DATABASE_URL"] = url
         print(f"seeded {n:,} published decisions on {'PostgreSQL' if args.postgres else 'SQLite'} "
               f"in {time.monotonic() - started:.0f}s")
-        ports = {"index": free_port(), "like": free_port()}
+        ports = {"index": free_port()} if args.no_like else {"index": free_port(), "like": free_port()}
+        if args.compare:
+            ports["compare"] = free_port()
         for side, port in ports.items():
             side_env = {**env, "YANGGUANG_SEARCH_BASELINE": "like"} if side == "like" else env
+            code = args.compare.resolve() if side == "compare" else ROOT
             procs.append(subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-                                          env=side_env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+                                          env={**side_env, "PYTHONPATH": str(code)}, cwd=code,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for (_side, port), proc in zip(ports.items(), procs, strict=True):
             wait_up(f"http://127.0.0.1:{port}/healthz", proc)
         print(f"wrk -t2 -c{args.connections}, {args.duration}s per shape and side, sides interleaved; p95 in ms")
-        print(f"  {'shape':24} {'index p95':>10} {'req/s':>8} {'LIKE p95':>10} {'req/s':>8} {'LIKE/index':>10}")
+        compared = f" {'compare p95':>11} {'req/s':>8}" if args.compare else ""
+        print(f"  {'shape':24} {'index p95':>10} {'req/s':>8} {'LIKE p95':>10} {'req/s':>8} {'LIKE/index':>10}"
+              + compared)
         worst = 0.0
         for shape, queries in shapes(agencies, n).items():
             results = {}
@@ -264,10 +287,11 @@ def main() -> None:
                         print(f"    (waited {waited:.0f} s for PostgreSQL's queries to end before {side})")
                 wrk_p95(f"http://127.0.0.1:{port}", queries, work, 1, args.connections)  # warm
                 results[side] = wrk_p95(f"http://127.0.0.1:{port}", queries, work, args.duration, args.connections)
-            (ip95, irps), (lp95, lrps) = results["index"], results["like"]
+            (ip95, irps), (lp95, lrps) = results["index"], results.get("like", (float("nan"), 0.0))
             worst = max(worst, ip95)
             like = f"{lp95:10.1f}" if lp95 != float("inf") else f"{'timed out':>10}"
-            print(f"  {shape:24} {ip95:10.1f} {irps:8.0f} {like} {lrps:8.0f} {lp95 / ip95:10.1f}", flush=True)
+            other = f" {results['compare'][0]:11.1f} {results['compare'][1]:8.0f}" if args.compare else ""
+            print(f"  {shape:24} {ip95:10.1f} {irps:8.0f} {like} {lrps:8.0f} {lp95 / ip95:10.1f}{other}", flush=True)
         print(f"worst index p95: {worst:.1f} ms (target < 50 ms)")
     finally:
         for proc in procs:

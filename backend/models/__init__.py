@@ -20,7 +20,13 @@ from backend.models.complaint import (
     Rectification,
     RectificationEvent,
 )
-from backend.models.decision import Decision, DecisionRevocation, DecisionSearch, DecisionVersion
+from backend.models.decision import (
+    Decision,
+    DecisionRevocation,
+    DecisionSearch,
+    DecisionSearchGram,
+    DecisionVersion,
+)
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
 from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
@@ -50,6 +56,7 @@ __all__ = [
     "Decision",
     "DecisionRevocation",
     "DecisionSearch",
+    "DecisionSearchGram",
     "DecisionVersion",
     "DeliveryReceipt",
     "Evidence",

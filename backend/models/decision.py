@@ -104,7 +104,8 @@ class DecisionSearch(Model):
     row here while its versions stay. The organisation names (normalised) and their bigrams are what
     ``party`` searches; natural persons' names are never stored here. PostgreSQL indexes the bigrams
     with GIN (without a pending list since migration 0018), SQLite with an FTS5 table kept by triggers
-    (migration 0013)."""
+    (migration 0013); its bigrams are also rows of ``DecisionSearchGram`` (migration 0020), for
+    two-character queries."""
 
     id = fields.BigIntField(primary_key=True)  # the FTS5 rowid on SQLite
     decision: fields.OneToOneRelation[Decision] = fields.OneToOneField(
@@ -131,3 +132,25 @@ class DecisionSearch(Model):
         table = "decision_search"
         indexes = (("decided_at", "decision_id"), ("agency_id", "decided_at", "decision_id"),
                    ("type", "decided_at", "decision_id"), ("document_no",))
+
+
+class DecisionSearchGram(Model):
+    """One bigram of the searchable names of one decision in public view (``services/search.py``):
+    a row per distinct gram of ``DecisionSearch.party_grams``, with the decision's date, so that a
+    gram's decisions come newest first from the btree (gram, decided_at, decision_id) and a page of a
+    two-character query stops after the page's rows instead of sorting every match (the GIN index
+    gives a gram's matches in no date order). Written only by ``search.sync``, in the decision
+    event's transaction, exactly from the search row: gone with it."""
+
+    id = fields.BigIntField(primary_key=True)
+    decided_at = fields.DateField()  # DecisionSearch.decided_at: the page order
+    gram = fields.CharField(max_length=2)
+    decision: fields.ForeignKeyRelation[Decision] = fields.ForeignKeyField(
+        "models.Decision", related_name="search_grams", on_delete=fields.RESTRICT
+    )
+    decision_id: uuid.UUID
+
+    class Meta:
+        table = "decision_search_gram"
+        # The one index the search reads (backwards: newest first); also how sync finds a row.
+        unique_together = (("gram", "decided_at", "decision_id"),)

@@ -149,6 +149,25 @@ def test_a_database_with_rows_upgrades_from_0005_and_no_leaf_is_rewritten(empty_
     assert _sql(empty_url, pg_server, ["SELECT count(*) FROM party_binding"]) in ([(1,)], [("1",)])
 
 
+def test_decisions_public_before_the_search_get_their_search_and_gram_rows(empty_url, request):
+    # 0013 backfills the search row of a decision already published, 0020 its gram rows (one per
+    # distinct bigram of the organisation's name, with the decision's date): a two-character search
+    # finds it from the first request after the upgrade.
+    from backend.services.search import grams, normalize
+
+    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
+    asyncio.run(migrate(empty_url, target=OLDEST_WITH_LEAVES))
+    org = "00000000-0000-4000-8000-000000000009"
+    _sql(empty_url, pg_server, [*SEED_AT_0005,
+                                f"INSERT INTO party (id, kind, name, channel_preference, is_minor, created_at) "
+                                f"VALUES ('{org}', 'organization', '杭州星辰ＡＢ科技有限公司', 'none', false, {T})",
+                                f"INSERT INTO case_party (case_id, party_id) VALUES ('{C}', '{org}')"])
+    asyncio.run(migrate(empty_url))
+    rows = _sql(empty_url, pg_server, ["SELECT gram, decided_at, decision_id FROM decision_search_gram"])
+    assert sorted((g, str(day)[:10], str(d)) for g, day, d in rows) == sorted(
+        (g, "2025-03-01", D) for g in set(grams(normalize("杭州星辰ＡＢ科技有限公司"))))
+
+
 def test_every_not_null_column_added_to_a_table_fills_the_rows_already_there():
     offenders = []
     for module in sorted(pkgutil.iter_modules(migrations_pkg.__path__), key=lambda m: m.name):

@@ -15,7 +15,7 @@ from tortoise import connections
 
 from backend.clock import SHANGHAI, FrozenClock
 from backend.errors import ValidationFailed
-from backend.models import DecisionSearch
+from backend.models import DecisionSearch, DecisionSearchGram, Party
 from backend.models.enums import CaseType, DecisionStatus
 from backend.services import cases, decisions, search
 from backend.services.search import CursorInvalid, CursorMismatch, Filters
@@ -290,6 +290,117 @@ async def test_the_name_index_has_no_pending_list(db):
         pytest.skip("FTS5 on SQLite has no pending list")
     _, rows = await conn.execute_query("SELECT reloptions FROM pg_class WHERE relname = 'decision_search_grams'")
     assert "fastupdate=off" in list(rows[0][0] or [])
+
+
+async def _gram_rows() -> list[tuple[str, str, str]]:
+    return sorted((str(g), str(d), str(i)) for g, d, i in
+                  await DecisionSearchGram.all().values_list("gram", "decided_at", "decision_id"))
+
+
+async def _assert_gram_rows_in_step() -> None:
+    """The gram rows are exactly those of the search rows: one per distinct gram, date and decision."""
+    wanted = sorted((g, str(d), str(i)) for grams, d, i in
+                    await DecisionSearch.all().values_list("party_grams", "decided_at", "decision_id")
+                    for g in str(grams).split())
+    assert await _gram_rows() == wanted
+
+
+async def _pages_agree_with_like(queries: tuple[str, ...], agency: uuid.UUID) -> None:
+    for query in queries:
+        for filters in (Filters(party=query), Filters(party=query, agency_id=agency),
+                        Filters(party=query, type=CaseType.PERMIT),
+                        Filters(party=query, decided_from=date(2026, 10, 2), decided_to=date(2026, 10, 3)),
+                        Filters(party=query, document_no="杭西市监罚〔2026〕特1号")):
+            whole = await ids(filters, page_size=100, baseline=True)  # one page: no cursor in the query
+            for size in (1, 3):
+                pages = await _pages(filters, size)
+                assert pages == await _pages(filters, size, baseline=True), (filters, size)
+                assert [i for page in pages for i in page] == whole, (filters, size)
+
+
+TWO_CHARACTERS = ("星辰", "科技", "辰星", "ab", "星辰·", "明月", "不存")
+
+
+async def test_two_character_queries_page_like_a_like_scan_through_corrections_and_withdrawals(db, frozen):
+    # A query of one bigram walks that gram's rows (decision_search_gram) newest first: every page,
+    # cursor by cursor and with every other filter, is the one a plain LIKE scan gives, also after
+    # corrections (the latest version shown) and withdrawals (gone). Dates repeat: ties go by id.
+    a, b = (await an_agency("甲局")).agency.id, (await an_agency("乙局")).agency.id
+    names = ["杭州星辰科技有限公司", "浙江辰星科技有限公司", "AB 星辰 Ltd", "杭州星辰·科技有限公司", "明月餐饮店",
+             "星辰星辰贸易商行"]
+    made = []
+    for i, name in enumerate(names * 2):
+        made.append(await a_public_decision(
+            db, frozen, a if i % 3 else b, org=name, type="permit" if i % 4 == 0 else "penalty",
+            decided_at=date(2026, 10, 1 + i % 4), document_no="杭西市监罚〔2026〕特1号" if i == 5 else None))
+    await _assert_gram_rows_in_step()
+    await _pages_agree_with_like(TWO_CHARACTERS, a)
+
+    frozen.advance(hours=1)
+    text = "当事人无证经营，罚款一千元（更正）。"
+    for d in made[:3]:
+        await decisions.change(db, frozen, a if made.index(d) % 3 else b, d.id, "correct", "test", summary=text,
+                               reason="金额笔误", preview_hash=await previewed(a if made.index(d) % 3 else b, d.id,
+                                                                               text, "金额笔误"))
+    for d in made[3:6]:
+        await decisions.change(db, frozen, a if made.index(d) % 3 else b, d.id, "withdraw", "test", reason="撤回")
+    await _assert_gram_rows_in_step()
+    await _pages_agree_with_like(TWO_CHARACTERS, a)
+    shown = {h.decision_id: h for h in await _all_hits(Filters(party="星辰"))}
+    assert not {d.id for d in made[3:6]} & set(shown)  # withdrawn: excluded
+    assert {made[0].id, made[2].id} <= set(shown)  # the corrected ones with 星辰, shown as corrected
+    for d in (made[0], made[2]):
+        hit = shown[d.id]
+        assert (hit.version, hit.status, hit.text) == (2, DecisionStatus.CORRECTED, text)
+
+
+async def test_the_gram_rows_follow_every_decision_event(db, frozen):
+    # One row per distinct gram of the searchable names, written in the event's transaction: on
+    # publication, on a correction (which re-reads the parties: a name fixed in the register since is
+    # carried), on withdrawal and on the end of the period (gone).
+    agency = (await an_agency()).agency.id
+    kept = await a_public_decision(db, frozen, agency, org="杭州星辰科技有限公司", decided_at=date(2026, 11, 2))
+    d = await a_public_decision(db, frozen, agency, org="宁波明月贸易商行", decided_at=date(2026, 11, 3))
+    await _assert_gram_rows_in_step()
+    assert {g for g, _, i in await _gram_rows() if i == str(d.id)} == {"宁波", "波明", "明月", "月贸", "贸易", "易商",
+                                                                       "商行"}
+    # No service renames a party today; a data fix of the registered name does, and the next
+    # decision event carries it into the search and its gram rows.
+    await Party.filter(name="宁波明月贸易商行").update(name="宁波晨阳贸易商行")
+    text = "当事人无证经营，罚款三千元。"
+    await decisions.change(db, frozen, agency, d.id, "correct", "test", summary=text, reason="笔误",
+                           preview_hash=await previewed(agency, d.id, text, "笔误"))
+    await _assert_gram_rows_in_step()
+    assert await ids(Filters(party="晨阳")) == [d.id] and await ids(Filters(party="明月")) == []
+    await decisions.change(db, frozen, agency, d.id, "withdraw", "test", reason="撤回")
+    await _assert_gram_rows_in_step()
+    assert {i for _, _, i in await _gram_rows()} == {str(kept.id)}
+    frozen.at = datetime(2027, 11, 20, 0, 30, tzinfo=SHANGHAI)  # a penalty's 12 months are over
+    assert await decisions.end_due_publications(db, frozen) == 1
+    assert await _gram_rows() == []
+
+
+async def test_a_two_character_query_is_answered_from_the_gram_rows(db, frozen):
+    # The path itself: a decision whose gram row is missing is not found by that gram (the search
+    # row still holds the name: a LIKE scan or the name index would find it), and a stray gram row
+    # never shows what the search row does not say (the names are checked whole on the joined row).
+    agency = (await an_agency()).agency.id
+    d = await a_public_decision(db, frozen, agency, org="杭州星辰科技有限公司")
+    await DecisionSearchGram.filter(decision_id=d.id, gram="星辰").delete()
+    assert await ids(Filters(party="星辰")) == [] and await ids(Filters(party="星辰"), baseline=True) == [d.id]
+    assert await ids(Filters(party="辰科")) == [d.id]
+    await DecisionSearchGram.create(decision_id=d.id, gram="明月", decided_at=date(2026, 11, 2))
+    assert await ids(Filters(party="明月")) == []
+
+
+async def _all_hits(filters: Filters) -> list[search.Hit]:
+    out, cursor = [], None
+    while True:
+        page = await search.search(filters, cursor, page_size=4)
+        out += page.items
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
 
 
 async def _pages(filters: Filters, page_size: int, **kw: Any) -> list[list[uuid.UUID]]:
