@@ -53,10 +53,9 @@ def test_agency_create_prints_the_key_alone_on_the_last_line_and_refuses_duplica
 def test_migrate_twice_then_two_server_processes_share_postgresql_and_redis(pg_server, redis_server, tmp_path):
     from tests.conftest import fresh_pg_database
 
+    # A migrated copy of the template: `migrate` on an empty PostgreSQL is the end of
+    # test_on_an_unmigrated_postgresql_every_command_names_yangguang_migrate (one replay, not two).
     url = fresh_pg_database(pg_server)
-    name = url.rsplit("/", 1)[1]
-    pg_server.psql(f"DROP DATABASE {name}")
-    pg_server.psql(f"CREATE DATABASE {name}")  # empty: migrate must build everything
     env = cli_env(url, tmp_path, YANGGUANG_REDIS_URL=redis_server.url)
     for _ in range(2):
         result = run_cli(["migrate"], env)

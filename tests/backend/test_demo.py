@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from tests.conftest import fresh_pg_database
 from tests.support.processes import cli_env, run_cli, start_server, stop
 from tests.support.servers import free_port
 
@@ -28,10 +29,9 @@ def demo_env(request, tmp_path):  # type: ignore[no-untyped-def]
     base = {"YANGGUANG_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     if request.param == "sqlite":
         return cli_env(f"sqlite://{tmp_path}/db.sqlite3", tmp_path, **base), port
-    pg = request.getfixturevalue("pg_server")
-    name = f"demo{port}"
-    pg.psql(f"CREATE DATABASE {name}")
-    env = cli_env(pg.url(name), tmp_path, **base)
+    # A migrated copy of the session's template (replaying the migrations is not what this is about);
+    # the operator's `migrate` still runs first, as on a fresh install.
+    env = cli_env(fresh_pg_database(request.getfixturevalue("pg_server")), tmp_path, **base)
     assert run_cli(["migrate"], env).returncode == 0
     return env, port
 
