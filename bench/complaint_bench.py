@@ -8,10 +8,12 @@
    one of the field, not the bench's. Baseline: a bare aiohttp handler parsing the same body, same
    client, same run. Target: >= 200 complaints/s.
 2. Scans: wrk's p99 of /mp/v1/verify/{token} alone, then while photos are uploaded (and decoded in
-   the complaint photo pool) as fast as the client can send them, then while as many lowest-priority
-   busy loops run as there are decode processes (the control: what spare CPU work alone costs the
-   scans on this machine). Photo decoding runs in low-priority processes, so the scan p99 should stay
-   where it was, or at least at the control's: both ratios are printed.
+   the complaint photo pool) as fast as the client can send them, then the same with the upload
+   client in its own process at the decode processes' priority (its CPU is the bench's, not the
+   server's), then while as many lowest-priority busy loops run as there are decode processes (the
+   control: what spare CPU work alone costs the scans on this machine). Photo decoding runs in
+   low-priority processes, so the scan p99 should stay where it was, or at least at the control's:
+   the ratios are printed.
 
 Runs on SQLite in a temporary data folder by default; --database-url/--redis-url or
 --with-postgres-redis for the production shape.
@@ -138,6 +140,23 @@ async def scans_during_uploads(base: str, url: str, seconds: int, connections: i
     return p99, await uploads
 
 
+def scans_during_idle_client_uploads(base: str, url: str, seconds: int, connections: int) -> tuple[float, int]:
+    """The same uploads sent by a client process at the decode processes' priority: on this machine
+    the bench's own client shares the 2 cores with the server, so this phase shows what the server's
+    part (receiving each photo, its decode at idle priority) costs the scans without the client's."""
+    client = subprocess.Popen([sys.executable, __file__, "--upload-client", base, str(seconds + 1)],
+                              stdout=subprocess.PIPE, text=True, preexec_fn=yield_to_requests)
+    try:
+        time.sleep(0.5)
+        p99 = wrk_p99(url, seconds, connections)
+        out, _ = client.communicate(timeout=seconds + 60)
+    finally:
+        client.kill()
+    if client.returncode != 0:
+        raise SystemExit(f"the upload client failed ({client.returncode})")
+    return p99, int(out.strip())
+
+
 def scans_during_busy_loops(url: str, seconds: int, connections: int) -> float:
     # The decode processes' own priority (nice 19 and SCHED_IDLE), set the same way.
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=yield_to_requests)
@@ -167,7 +186,11 @@ def main() -> None:
                     help="profile `serve` during the measured intake (py-spy --idle --threads, raw stacks to FILE)")
     ap.add_argument("--with-postgres-redis", action="store_true",
                     help="start a throwaway PostgreSQL and Redis (Debian binaries) and measure on them")
+    ap.add_argument("--upload-client", nargs=2, metavar=("BASE", "SECONDS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.upload_client:  # the idle-priority client of scans_during_idle_client_uploads
+        print(asyncio.run(upload_photos(args.upload_client[0], float(args.upload_client[1]), 4)))
+        return
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="yg-complaint-bench-"))
@@ -218,14 +241,17 @@ def main() -> None:
         # machine (a VM) they alone raise the p99 several times: its vCPUs are shared below the
         # guest's scheduler, so niceness cannot keep spare CPU work from the scans. Photos matching
         # the control means their processing costs the scans nothing beyond the CPU it uses.
-        alones, durings, controls, photos = [], [], [], 0
+        alones, durings, idles, controls, photos, idle_photos = [], [], [], [], 0, 0
         for _ in range(args.rounds):
             alones.append(wrk_p99(scan_url, args.scan_seconds, args.connections))
             p99, n = asyncio.run(scans_during_uploads(base, scan_url, args.scan_seconds, args.connections))
             durings.append(p99)
             photos += n
+            p99, n = scans_during_idle_client_uploads(base, scan_url, args.scan_seconds, args.connections)
+            idles.append(p99)
+            idle_photos += n
             controls.append(scans_during_busy_loops(scan_url, args.scan_seconds, args.connections))
-        alone, during, control = (statistics.median(v) for v in (alones, durings, controls))
+        alone, during, idle, control = (statistics.median(v) for v in (alones, durings, idles, controls))
     finally:
         for proc in (serve, bare):
             proc.terminate()
@@ -241,8 +267,10 @@ def main() -> None:
     print(f"scan p99 of /mp/v1/verify/{{token}} (wrk -c{args.connections}, {args.scan_seconds}s)")
     print(f"  alone (median of {args.rounds}):                       {alone:8.2f} ms   {_ms(alones)}")
     print(f"  while {photos} photos of 2048x1536 were decoded: {during:8.2f} ms   {_ms(durings)}")
+    print(f"  while {idle_photos} photos were decoded, client at idle priority: {idle:8.2f} ms   {_ms(idles)}")
     print(f"  while {PHOTO_WORKERS} idle-priority busy loops (control):    {control:8.2f} ms   {_ms(controls)}")
     print(f"  ratio to alone: {during / alone:.2f}  (1.0 = unchanged); to the control: {during / control:.2f}")
+    print(f"  idle-priority client: ratio to alone {idle / alone:.2f}; to the control: {idle / control:.2f}")
     sys.exit(0 if rate >= 200 else 1)
 
 

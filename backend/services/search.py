@@ -13,9 +13,10 @@ two-character query (星辰) is answered from the index: pg_trgm cannot use its 
 characters, and most Chinese name searches are two to four. PostgreSQL keeps a GIN index over the
 bigram array, SQLite an FTS5 table (tokenizer ``ascii``: every non-ASCII character is a token
 character, so each space-separated bigram is one token) kept by triggers; both from migration 0013
-(the GIN index without its pending list since 0018). On PostgreSQL the index is asked only for the
-query's rarest bigrams (``rarest_grams``, from ANALYZE's shares of each gram). Every candidate is then
-checked for the whole query as a substring of the names.
+(the GIN index without its pending list since 0018). The index is asked only for the query's rarest
+bigrams (``rarest_grams``, from the shares of each gram: ANALYZE's on PostgreSQL, a sample of the
+newest rows on SQLite). Every candidate is then checked for the whole query as a substring of the
+names.
 
 A query of one distinct bigram (most two-character ones) would get every match of its gram from those
 indexes, in no date order, each read to be sorted (~400 heap pages for 星辰 at 1,000,000 decisions).
@@ -39,6 +40,7 @@ import time
 import unicodedata
 import uuid
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -267,8 +269,8 @@ def _wanted(party: str) -> list[str]:
     return sorted(set(grams(party)))
 
 
-def _fts_query(party: str) -> str:
-    return " ".join(f'"{g}"' for g in _wanted(party))  # grams are letters and digits: no quoting needed
+def _fts_query(asked: list[str]) -> str:
+    return " ".join(f'"{g}"' for g in asked)  # grams are letters and digits: no quoting needed
 
 
 _PG_GRAMS = "string_to_array(s.party_grams, ' ') @> {}::text[]"  # the expression the GIN index is built on
@@ -298,10 +300,24 @@ async def _size(conn: Any) -> int:
     return int(await _every_30s(conn, "size", read))
 
 
+_SQLITE_SAMPLE = 2000  # search rows whose grams give SQLite's shares (~6 ms at 100,000 decisions)
+
+
 async def _gram_frequencies(conn: Any) -> dict[str, float]:
-    """The share of decisions holding each of the most common bigrams (up to 1,000 at the default
-    statistics target), from ANALYZE's statistics of the GIN index expression; empty before the first
-    ANALYZE (autovacuum runs one as the table grows)."""
+    """The share of decisions holding each of the common bigrams. PostgreSQL: the most common ones (up
+    to 1,000 at the default statistics target) from ANALYZE's statistics of the GIN index expression;
+    empty before the first ANALYZE (autovacuum runs one as the table grows). SQLite keeps no such
+    statistics: the grams of the newest ``_SQLITE_SAMPLE`` search rows are counted instead, so a gram
+    missing from them is rarer than one in 2,000 (taken as half that, like PostgreSQL's untracked)."""
+    if conn.capabilities.dialect != "postgres":
+        async def sample() -> dict[str, float]:
+            rows = await conn.execute_query_dict(
+                "SELECT party_grams FROM decision_search ORDER BY id DESC LIMIT ?", [_SQLITE_SAMPLE])
+            counts = Counter(g for row in rows for g in set(str(row["party_grams"]).split()))
+            return {g: c / len(rows) for g, c in counts.items()}
+        shares: dict[str, float] = await _every_30s(conn, "gram frequencies", sample)
+        return shares
+
     async def read() -> dict[str, float]:
         rows = await conn.execute_query_dict(
             "SELECT most_common_elems::text::text[] AS grams, most_common_elem_freqs AS freqs FROM pg_stats"
@@ -338,6 +354,10 @@ def rarest_grams(wanted: list[str], frequencies: dict[str, float], rows: int) ->
     return sorted(chosen)
 
 
+async def _asked(conn: Any, party: str, rows: int) -> list[str]:
+    return rarest_grams(_wanted(party), await _gram_frequencies(conn), rows)
+
+
 async def _matches(conn: Any, pg: bool, party: str, cap: int, rows: int) -> int:
     """How many decisions the name index gives for ``party``, up to ``cap``. PostgreSQL: estimated from
     the grams' shares (a count reads a heap row per match; a counting query with LIMIT measured up to
@@ -354,7 +374,7 @@ async def _matches(conn: Any, pg: bool, party: str, cap: int, rows: int) -> int:
         return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
     counted = await conn.execute_query_dict(
         "SELECT count(*) AS m FROM (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH ?"
-        " LIMIT ?)", [_fts_query(party), cap])
+        " LIMIT ?)", [_fts_query(await _asked(conn, party, rows)), cap])
     return int(counted[0]["m"])
 
 
@@ -417,11 +437,10 @@ async def search(filters: Filters, cursor: str | None = None, *, page_size: int 
                 through_index = not walk_is_cheaper(await _matches(conn, pg, filters.party, cap, size), size,
                                                     page_size)
             if through_index and pg:
-                asked = rarest_grams(_wanted(filters.party), await _gram_frequencies(conn), size)
-                where.append(_PG_GRAMS.format(param(asked)))
-            elif through_index:  # FTS5 reads every gram's doclist in step, rarest first: all of them
+                where.append(_PG_GRAMS.format(param(await _asked(conn, filters.party, size))))
+            elif through_index:  # FTS5 reads the asked grams' doclists in step (有限公司's: 60 % of rows)
                 where.append("s.id IN (SELECT rowid FROM decision_search_fts WHERE decision_search_fts MATCH "
-                             f"{param(_fts_query(filters.party))})")
+                             f"{param(_fts_query(await _asked(conn, filters.party, size)))})")
             # The names are checked whole on every path: on the walk it is the only check, and a query
             # of one gram can be more than it (星辰·).
             where.append(f"{'strpos' if pg else 'instr'}(s.org_names, {param(filters.party)}) > 0")
