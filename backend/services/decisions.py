@@ -55,6 +55,12 @@ ENDINGS = {
     "credit_repair": (DecisionVersionKind.CREDIT_REPAIR, "信用修复，提前停止公示"),
 }
 assert set(EVENTS) | set(ENDINGS) == set(DECISION.table), "every DECISION action has its event"
+# The status each kind of version leaves, from the transition table (each action has one target):
+# what `audit verify` holds a decision's status to (leaf_sources.states_off_log).
+STATUS_AFTER: dict[DecisionVersionKind, DecisionStatus] = {
+    kind: next(iter(set(DECISION.table[action].values())))
+    for action, kind in [*((a, e[1]) for a, e in EVENTS.items()), *((a, e[0]) for a, e in ENDINGS.items())]}
+assert all(len(set(DECISION.table[a].values())) == 1 for a in DECISION.table), "one status after each action"
 # The actions that put a decision's text before the public: each passes the review gate first.
 GATED = frozenset({"publish", "correct"})
 

@@ -5,8 +5,9 @@ their leaves say. Per kind: read the rows that claim the leaves, rebuild each le
 same function that wrote it, and report the differences -- a row edited or deleted behind the
 service's back, an evidence file changed or gone. ``unlogged_rows`` finds the other direction: rows
 that claim no leaf, or a leaf of another kind (inserted behind the service's back). ``states_off_log``
-checks rows whose state their steps carry (a register version): the state must be the one its newest
-logged step left. ``rows_against_log`` is both, what ``audit verify`` runs after the log's audit.
+checks rows whose state their steps carry (a register version, a decision, a complaint, an order to
+rectify): the state must be the one its newest logged step left. ``rows_against_log`` is both, what
+``audit verify`` runs after the log's audit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from backend.models import (
     StatisticsReport,
     StatisticsVersion,
 )
-from backend.models.enums import LeafKind
+from backend.models.enums import ComplaintStatus, DecisionStatus, LeafKind
 from backend.services import decisions, remedies, statistics
 from backend.services.complaints import steps as complaint_steps
 from backend.services.disclosure import history
@@ -222,16 +223,36 @@ SOURCES = (
 
 @dataclass(frozen=True)
 class StateHead:
-    """A row with a mutable state whose every move is a logged step (``steps``, a source's model, with a
-    ``state`` after the step and a foreign key ``fk`` to the row)."""
+    """A row with a mutable state whose every move is a logged step (``steps``, a source's model, with
+    a foreign key ``fk`` to the row). ``column``: the row's state column; ``after``: the SQL of the
+    state a step ``x`` left (a column of it, or a mapping of its kind); ``initial``: the state of a
+    row with no step yet (None: a row always has one, its first step writes it)."""
 
     model: type[Model]
     steps: type[Model]
     fk: str
     words: str
+    column: str = "state"
+    after: str = "x.state"
+    initial: str | None = None
 
 
-HEADS = (StateHead(RegisterVersion, RegisterEvent, "version_id", "公开事项版本"),)
+def _case_of(column: str, mapping: dict[Any, Any]) -> str:
+    """A CASE mapping a step's kind to the state it leaves (from enums, never from input)."""
+    return "CASE " + column + "".join(f" WHEN '{k.value}' THEN '{v.value}'" for k, v in mapping.items()) + " END"
+
+
+HEADS = (
+    StateHead(RegisterVersion, RegisterEvent, "version_id", "公开事项版本"),
+    # A decision's status is its newest version's: a quiet withdrawal or republication is named.
+    StateHead(Decision, DecisionVersion, "decision_id", "执法决定", column="status",
+              after=_case_of("x.kind", decisions.STATUS_AFTER), initial=DecisionStatus.DRAFT.value),
+    # A complaint's status is the one its newest step left; before any step it is as filed.
+    StateHead(Complaint, ComplaintEvent, "complaint_id", "投诉举报", column="status", after="x.status",
+              initial=ComplaintStatus.SUBMITTED.value),
+    # The order is itself the first step.
+    StateHead(Rectification, RectificationEvent, "rectification_id", "责令整改", column="status", after="x.status"),
+)
 
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, FieldError)
 
@@ -355,14 +376,22 @@ async def states_off_log() -> list[Problem]:
     problems: list[Problem] = []
     for head in HEADS:
         table, steps = head.model._meta.db_table, head.steps._meta.db_table
-        newest = (f'COALESCE((SELECT x.id FROM "{steps}" x WHERE x.{head.fk} = t.id AND x.leaf_index IS NOT NULL '
-                  f'ORDER BY x.leaf_index DESC LIMIT 1), (SELECT MAX(x.id) FROM "{steps}" x WHERE x.{head.fk} = t.id '
-                  f'AND {_before_logging(steps, "x")}))')
+        newest = (f'(SELECT x.id FROM "{steps}" x WHERE x.{head.fk} = t.id AND x.leaf_index IS NOT NULL '
+                  "ORDER BY x.leaf_index DESC LIMIT 1)")
+        if any(src.model is head.steps and src.pre_log for src in SOURCES):  # steps carried over unlogged
+            newest = (f'COALESCE({newest}, (SELECT MAX(x.id) FROM "{steps}" x WHERE x.{head.fk} = t.id '
+                      f'AND {_before_logging(steps, "x")}))')
+        after = head.after.replace("x.", "e.")
+        stepless = "e.id IS NULL" + (f" AND t.{head.column} <> '{head.initial}'" if head.initial is not None else "")
         _, rows = await conn.execute_query(
-            f'SELECT t.id, t.state, e.state, e.id, e.leaf_index FROM "{table}" t LEFT JOIN "{steps}" e ON e.id = '
-            f"{newest} WHERE e.id IS NULL OR e.state <> t.state ORDER BY e.leaf_index, t.id")
+            f'SELECT t.id, t.{head.column}, {after}, e.id, e.leaf_index FROM "{table}" t LEFT JOIN "{steps}" e '
+            f"ON e.id = {newest} WHERE ({stepless}) OR (e.id IS NOT NULL AND ({after} IS NULL OR {after} <> "
+            f"t.{head.column})) ORDER BY e.leaf_index, t.id")
         for row_id, state, logged, step_id, leaf_index in rows:
-            if step_id is None:
+            if step_id is None and head.initial is not None:
+                problems.append(Problem("edited", f"{head.words} {row_id} 的状态（{state}）不是尚无环节时的状态"
+                                                  f"（{head.initial}）"))
+            elif step_id is None:
                 problems.append(Problem("inserted", f"{head.words} {row_id}（表 {table}）没有日志条目"))
             elif leaf_index is None:
                 problems.append(Problem("edited", f"{head.words} {row_id} 的状态（{state}）与升级时记录的状态"

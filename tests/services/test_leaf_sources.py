@@ -230,3 +230,33 @@ async def test_rows_are_read_by_their_leaf_range_whatever_else_lies_between(db):
 def test_edits_cover_every_source_table():
     assert {e[0] for e in EDITS} == {s.model._meta.db_table for s in leaf_sources.SOURCES}
 
+
+
+async def test_a_state_edited_behind_the_services_back_is_named_for_every_row_whose_steps_carry_it(db):
+    # A register version, a decision, a complaint and an order to rectify each hold the state their
+    # newest logged step left: a quiet withdrawal, republication, closing or acceptance is named.
+    await every_kind(db, FrozenClock(NOW - timedelta(days=30)))
+    assert (await _audit(db)).ok
+    conn = connections.get("default")
+    assert {h.model for h in leaf_sources.HEADS} == {RegisterVersion, Decision, Complaint, Rectification}
+    for head in leaf_sources.HEADS:
+        table, steps = head.model._meta.db_table, head.steps._meta.db_table
+        _, rows = await conn.execute_query(f'SELECT {head.fk}, leaf_index FROM "{steps}" ORDER BY leaf_index DESC')
+        row_id, leaf_index = rows[0]
+        _, current = await conn.execute_query(f'SELECT "{head.column}" FROM "{table}" WHERE id = ?'
+                                              .replace("?", "$1" if conn.capabilities.dialect == "postgres" else "?"),
+                                              [row_id])
+        now = str(current[0][0])
+        other = next(m.value for m in head.model._meta.fields_map[head.column].enum_type if m.value != now)
+        await _sql(f'UPDATE "{table}" SET "{head.column}" = ? WHERE id = ?', [other, row_id])
+        lines = [p.line() for p in (await _audit(db)).problems]
+        assert lines == [f"leaf {leaf_index}: edited: {head.words}的状态（{other}）"
+                         f"与日志中最后一个环节的状态（{now}）不符"]
+        await _sql(f'UPDATE "{table}" SET "{head.column}" = ? WHERE id = ?', [now, row_id])
+    assert (await _audit(db)).ok
+    # A complaint with no step yet is as it was filed.
+    quiet = await Complaint.get(text="没有坐标的投诉")
+    assert not await ComplaintEvent.filter(complaint_id=quiet.id).exists()
+    await Complaint.filter(id=quiet.id).update(status="closed")  # an UPDATE, not through the service
+    assert [p.line() for p in (await _audit(db)).problems] == [
+        f"row: edited: 投诉举报 {quiet.id} 的状态（closed）不是尚无环节时的状态（submitted）"]

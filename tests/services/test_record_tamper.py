@@ -18,6 +18,7 @@ from backend.clock import FrozenClock
 from backend.models import (
     CaseRecord,
     CredentialEvent,
+    Decision,
     DecisionVersion,
     Evidence,
     LogLeaf,
@@ -25,7 +26,7 @@ from backend.models import (
     RegisterVersion,
 )
 from backend.models.enums import EvidenceKind, RecordStep, SignatureState
-from backend.services import decisions
+from backend.services import cases, decisions
 from backend.services.records import entries, evidence
 from backend.services.registers import versions
 from backend.services.transparency import checkpoints
@@ -194,3 +195,28 @@ async def test_a_register_version_edited_behind_the_services_back_is_named(db, f
                                           state="published", changed_on=row.changed_on,
                                           publish_due_on=row.publish_due_on, author="x", author_name="x")
     assert _lines(await _verify(db)) == [f"row: inserted: 公开事项版本 {forged.id}（表 register_version）没有日志条目"]
+
+
+async def test_a_decision_withdrawn_or_published_quietly_is_named(db, frozen):
+    # The public pages read the decision's status: it must be the one its newest version left, and a
+    # decision with no version is a draft.
+    world, _ = await an_installation(db, frozen)
+    published = await Decision.get(case_id=world.case.id)
+    version = await DecisionVersion.filter(decision_id=published.id).order_by("-leaf_index").first()
+    assert version is not None
+    other_case, _ = await cases.create_case(world.case.agency_id, {
+        "title": "无照经营", "type": "penalty", "parties": [{"kind": "organization", "name": "杭州某某有限公司"}]},
+        "key:test", world.clock)
+    draft = await decisions.create(world.case.agency_id, other_case.id, {
+        "document_no": "杭西市监罚〔2026〕草1号", "summary": "尚未公示", "decided_at": date(2026, 11, 21)},
+        "key:test", world.clock)
+    assert (await _verify(db)).returncode == 0
+    await Decision.filter(id=published.id).update(status="withdrawn")
+    result = await _verify(db)
+    assert result.returncode == 3
+    assert _lines(result) == [f"leaf {version.leaf_index}: edited: "
+                              "执法决定的状态（withdrawn）与日志中最后一个环节的状态（published）不符"]
+    await Decision.filter(id=published.id).update(status="published")
+    await Decision.filter(id=draft.id).update(status="published")
+    assert _lines(await _verify(db)) == [
+        f"row: edited: 执法决定 {draft.id} 的状态（published）不是尚无环节时的状态（draft）"]
