@@ -6,8 +6,9 @@ same function that wrote it, and report the differences -- a row edited or delet
 service's back, an evidence file changed or gone. ``unlogged_rows`` finds the other direction: rows
 that claim no leaf, or a leaf of another kind (inserted behind the service's back). ``states_off_log``
 checks rows whose state their steps carry (a register version, a decision, a complaint, an order to
-rectify): the state must be the one its newest logged step left. ``rows_against_log`` is both, what
-``audit verify`` runs after the log's audit.
+rectify): the state must be the one its newest logged step left; ``copies_off_log`` checks the
+columns that repeat a step (an answer). ``rows_against_log`` is all of them, what ``audit verify``
+runs after the log's audit.
 """
 
 from __future__ import annotations
@@ -242,16 +243,35 @@ def _case_of(column: str, mapping: dict[Any, Any]) -> str:
     return "CASE " + column + "".join(f" WHEN '{k.value}' THEN '{v.value}'" for k, v in mapping.items()) + " END"
 
 
+# A complaint's status is the one its newest step left; before any step it is as filed.
+_COMPLAINT = StateHead(Complaint, ComplaintEvent, "complaint_id", "投诉举报", column="status", after="x.status",
+                       initial=ComplaintStatus.SUBMITTED.value)
+# An order to rectify: the order is itself the first step.
+_RECTIFICATION = StateHead(Rectification, RectificationEvent, "rectification_id", "责令整改", column="status",
+                           after="x.status")
 HEADS = (
     StateHead(RegisterVersion, RegisterEvent, "version_id", "公开事项版本"),
     # A decision's status is its newest version's: a quiet withdrawal or republication is named.
     StateHead(Decision, DecisionVersion, "decision_id", "执法决定", column="status",
               after=_case_of("x.kind", decisions.STATUS_AFTER), initial=DecisionStatus.DRAFT.value),
-    # A complaint's status is the one its newest step left; before any step it is as filed.
-    StateHead(Complaint, ComplaintEvent, "complaint_id", "投诉举报", column="status", after="x.status",
-              initial=ComplaintStatus.SUBMITTED.value),
-    # The order is itself the first step.
-    StateHead(Rectification, RectificationEvent, "rectification_id", "责令整改", column="status", after="x.status"),
+    _COMPLAINT,
+    _RECTIFICATION,
+)
+
+@dataclass(frozen=True)
+class Copy:
+    """A column of a row that repeats a field of its newest logged step of one ``action`` (the answer a
+    complainant reads, the written answer to an order): '' until there is such a step."""
+
+    head: StateHead
+    column: str
+    action: str
+    step_column: str
+
+
+COPIES = (
+    Copy(_COMPLAINT, "answer", "answer", "note"),  # a complaint's answer: the note of its answer step
+    Copy(_RECTIFICATION, "answer", "answer", "text"),  # an order's latest written answer
 )
 
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, FieldError)
@@ -402,6 +422,27 @@ async def states_off_log() -> list[Problem]:
     return problems
 
 
+async def copies_off_log() -> list[Problem]:
+    """Rows of ``COPIES`` whose copied column is not what their newest logged step of that action says
+    (an answer rewritten behind the service's back, or given without a step)."""
+    conn = connections.get("default")
+    problems: list[Problem] = []
+    for copy in COPIES:
+        head = copy.head
+        table, steps = head.model._meta.db_table, head.steps._meta.db_table
+        logged = (f'(SELECT x.{copy.step_column} FROM "{steps}" x WHERE x.{head.fk} = t.id AND x.action = '
+                  f"'{copy.action}' AND x.leaf_index IS NOT NULL ORDER BY x.leaf_index DESC LIMIT 1)")
+        _, rows = await conn.execute_query(
+            f'SELECT t.id FROM "{table}" t WHERE COALESCE({logged}, \'\') <> t.{copy.column} ORDER BY t.id')
+        for (row_id,) in rows:
+            problems.append(Problem("edited", f"{head.words} {row_id} 的{_COPY_WORDS[copy.column]}与日志中最后一次"
+                                              "相应环节不符"))
+    return problems
+
+
+_COPY_WORDS = {"answer": "答复内容"}
+
+
 def _before_logging(table: str, alias: str) -> str:
     """An unlogged row written before the first logged row of ``table`` (a ``pre_log`` source's)."""
     return (f'{alias}.leaf_index IS NULL AND {alias}.id < (SELECT COALESCE(MIN(y.id), {2**62}) FROM "{table}" y '
@@ -410,7 +451,7 @@ def _before_logging(table: str, alias: str) -> str:
 
 async def rows_against_log() -> list[Problem]:
     """What ``audit verify`` checks after the leaves: rows the log never wrote, states it never left."""
-    return [*await unlogged_rows(), *await states_off_log()]
+    return [*await unlogged_rows(), *await states_off_log(), *await copies_off_log()]
 
 
 async def unlogged_rows() -> list[Problem]:

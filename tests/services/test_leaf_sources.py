@@ -205,7 +205,12 @@ async def test_an_edit_of_any_kind_of_row_is_named_with_its_leaf_and_field(db, t
     else:
         await _sql(f'UPDATE "{table}" SET "{column}" = ? WHERE leaf_index = ?', [value, leaf_index])
     lines = [p.line() for p in (await _audit(db)).problems]
-    assert lines == [f"leaf {leaf_index}: edited: {words}与日志不符（{field}）"]
+    expected = [f"leaf {leaf_index}: edited: {words}与日志不符（{field}）"]
+    if table == "rectification_event":  # the newest step is the answer: the order repeats its text
+        _, order = await conn.execute_query(f"SELECT rectification_id FROM rectification_event WHERE leaf_index = "
+                                            f"{leaf_index}")
+        expected.append(f"row: edited: 责令整改 {order[0][0]} 的答复内容与日志中最后一次相应环节不符")
+    assert lines == expected
 
 
 async def test_a_value_no_writer_gives_is_named_as_an_edit_not_a_traceback(db):
@@ -260,3 +265,20 @@ async def test_a_state_edited_behind_the_services_back_is_named_for_every_row_wh
     await Complaint.filter(id=quiet.id).update(status="closed")  # an UPDATE, not through the service
     assert [p.line() for p in (await _audit(db)).problems] == [
         f"row: edited: 投诉举报 {quiet.id} 的状态（closed）不是尚无环节时的状态（submitted）"]
+
+
+async def test_an_answer_rewritten_behind_the_services_back_is_named(db):
+    # The answer a complainant reads and an agency's written answer to an order repeat their newest
+    # answer step: rewritten in the table alone, or set where no answer was given, they are named.
+    await every_kind(db, FrozenClock(NOW - timedelta(days=30)))
+    order = await Rectification.get(answer="已整改")
+    await Rectification.filter(id=order.id).update(answer="早已全部整改完毕")
+    assert [p.line() for p in (await _audit(db)).problems] == [f"row: edited: 责令整改 {order.id} 的答复内容与日志中"
+                                                               "最后一次相应环节不符"]
+    await Rectification.filter(id=order.id).update(answer="已整改")
+    quiet = await Complaint.get(text="没有坐标的投诉")
+    await Complaint.filter(id=quiet.id).update(answer="已处理完毕")
+    assert [p.line() for p in (await _audit(db)).problems] == [f"row: edited: 投诉举报 {quiet.id} 的答复内容与日志中"
+                                                               "最后一次相应环节不符"]
+    await Complaint.filter(id=quiet.id).update(answer="")
+    assert (await _audit(db)).ok
