@@ -4,8 +4,6 @@ a body may be (no DTD, bounded), and what a delivery result does to a WeChat not
 from __future__ import annotations
 
 import base64
-import hashlib
-import uuid
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,22 +12,17 @@ import pytest
 from wechatpy.crypto import WeChatCrypto
 
 from backend.clock import SHANGHAI, FrozenClock
-from backend.models import DeliveryReceipt, Notification, Party, WechatPushNonce
-from backend.models.enums import NotificationChannel, NotificationEvent, NotificationStatus, PartyKind
+from backend.models import DeliveryReceipt, Notification, WechatPushNonce
+from backend.models.enums import NotificationChannel, NotificationStatus
 from backend.services import wechat_push as push
 from notifications.policy import Policy
-from tests.factories import an_agency
+from tests.support.wechat_push import a_wechat_row, sha1_of
 
 S = NotificationStatus
 TOKEN = "pushToken2026"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")  # 43 characters
 APPID = "wx_test_appid"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
-
-
-def sha1_of(*parts: str) -> str:
-    """WeChat's signature, computed here independently: sha1 of the sorted parts, concatenated."""
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
 @pytest.fixture
@@ -153,18 +146,6 @@ def test_safe_mode_decrypts_and_checks_msg_signature_and_refuses_plaintext(push_
 
 
 # --- what a delivery result does ------------------------------------------------------------------
-
-async def a_wechat_row(msgid: str, openid: str = "o_party", *, phone: str | None = "13900000001",
-                       status: S = S.SENT, channel: NotificationChannel = NotificationChannel.WECHAT) -> Notification:
-    agency = await an_agency()
-    party = await Party.create(kind=PartyKind.PERSON, name="王某", phone=phone, wechat_openid=openid)
-    twin = {"template": "SMS_YG_PUBLISHED", "version": 1, "vars": {"doc": "罚〔2026〕1号"}, "content": "短信正文"}
-    return await Notification.create(
-        idempotency_key=str(uuid.uuid4()), event=NotificationEvent.DECISION_PUBLISHED, event_ref=str(uuid.uuid4()),
-        agency_id=agency.agency.id, party_id=party.id, channel=channel, recipient=openid,
-        template="YG_WX_DECISION_PUBLISHED", content="微信正文", status=status, provider_id=msgid,
-        params={"data": {}, "fallback": twin if phone else None}, sent_at=NOW)
-
 
 async def test_a_delivered_result_moves_the_row_once_and_appends_its_receipt(db, frozen):
     row = await a_wechat_row("1001")
