@@ -59,7 +59,7 @@ _OPENID = re.compile(r"[0-9A-Za-z_\-]{1,64}")
 class PushNotConfigured(DomainError):
     status = 404
     code = "wechat_push_not_configured"
-    message = "未配置微信消息推送（YANGGUANG_WECHAT_PUSH_TOKEN）"
+    message = "未配置微信消息推送"
 
 
 class PushSignatureInvalid(DomainError):
@@ -77,13 +77,13 @@ class PushTimestampStale(DomainError):
 class PushReplayed(DomainError):
     status = 409
     code = "push_replayed"
-    message = "该消息推送已处理过（timestamp 与 nonce 重复）"
+    message = "该消息推送已处理过（时间戳与随机数重复）"
 
 
 class PushEncryptionRequired(DomainError):
     status = 400
     code = "push_encryption_required"
-    message = "已配置 EncodingAESKey：只接受安全模式（加密）的消息推送"
+    message = "已配置消息加密密钥：只接受安全模式（加密）的消息推送"
 
 
 class PushDecryptFailed(DomainError):
@@ -101,7 +101,7 @@ class PushTooLarge(DomainError):
 class PushMalformed(DomainError):
     status = 400
     code = "push_malformed"
-    message = "消息推送的内容不是可接受的 XML 或 JSON"
+    message = "消息推送的内容无法解析"
 
 
 class PushQueryInvalid(DomainError):
@@ -128,7 +128,7 @@ def check(settings: Settings, clock: Clock, signature: str | None, timestamp: st
     if not (signature and timestamp and nonce):
         raise PushSignatureInvalid()
     if not (_SIGNATURE.fullmatch(signature) and _TIMESTAMP.fullmatch(timestamp) and _NONCE.fullmatch(nonce)):
-        raise PushQueryInvalid("signature、timestamp 或 nonce 的格式不正确")
+        raise PushQueryInvalid("签名、时间戳或随机数的格式不正确")
     try:
         check_signature(token, signature, timestamp, nonce)
     except InvalidSignatureException as exc:
@@ -141,7 +141,7 @@ def check(settings: Settings, clock: Clock, signature: str | None, timestamp: st
 def echo(echostr: str | None) -> str:
     """The URL check's answer (after ``check``): ``echostr`` back, if it looks like WeChat's."""
     if not echostr or not _ECHOSTR.fullmatch(echostr):
-        raise PushQueryInvalid("echostr 缺失或格式不正确")
+        raise PushQueryInvalid("校验字符串缺失或格式不正确")
     return echostr
 
 
@@ -158,16 +158,16 @@ def open_body(settings: Settings, signed: Signed, raw: bytes, *, encrypt_type: s
         raise PushEncryptionRequired()
     encrypted = message.get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:
-        raise PushMalformed("安全模式的消息推送缺少 Encrypt")
+        raise PushMalformed("安全模式的消息推送缺少密文")
     if not _SIGNATURE.fullmatch(msg_signature):
-        raise PushQueryInvalid("msg_signature 的格式不正确")
+        raise PushQueryInvalid("消息体签名的格式不正确")
     crypto = WeChatCrypto(settings.wechat_push_token, settings.wechat_push_aes_key, settings.wechat_appid)
     try:
         # wechatpy checks msg_signature (sha1 of token, timestamp, nonce, Encrypt), then decrypts
         # and checks that the message is for our appid. A dict, so wechatpy parses no XML itself.
         plain = crypto.decrypt_message({"Encrypt": encrypted}, msg_signature, str(signed.timestamp), signed.nonce)
     except InvalidSignatureException as exc:
-        raise PushSignatureInvalid("消息推送的 msg_signature 不正确") from exc
+        raise PushSignatureInvalid("消息推送的消息体签名不正确") from exc
     except Exception as exc:  # bad base64, padding, length or appid: a body we cannot read
         raise PushDecryptFailed() from exc
     inner = plain.encode("utf-8") if isinstance(plain, str) else bytes(plain)
@@ -202,7 +202,7 @@ def parse(raw: bytes) -> dict[str, Any]:
 def _xml_value(el: Element, depth: int, counted: list[int]) -> Any:
     counted[0] += 1
     if depth > MAX_DEPTH or counted[0] > MAX_ELEMENTS:
-        raise PushMalformed("消息推送的 XML 层级或元素过多")
+        raise PushMalformed("消息推送的层级或元素过多")
     children = list(el)
     if not children:
         return (el.text or "").strip()
@@ -220,7 +220,7 @@ def _xml_value(el: Element, depth: int, counted: list[int]) -> Any:
 def _check_json(value: Any, depth: int, counted: list[int]) -> None:
     counted[0] += 1
     if depth > MAX_DEPTH or counted[0] > MAX_ELEMENTS:
-        raise PushMalformed("消息推送的 JSON 层级或元素过多")
+        raise PushMalformed("消息推送的层级或元素过多")
     if depth == 1 and not isinstance(value, dict):
         raise PushMalformed()
     if isinstance(value, dict):
@@ -236,7 +236,7 @@ def _text(item: dict[str, Any], name: str, limit: int) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise PushMalformed(f"订阅消息发送结果的 {name} 不正确")
+        raise PushMalformed("订阅消息发送结果的字段不正确")
     return value
 
 
@@ -246,7 +246,7 @@ def sent_results(message: dict[str, Any]) -> tuple[str, list[WechatResult]] | No
         return None
     openid = message.get("FromUserName")
     if not isinstance(openid, str) or not _OPENID.fullmatch(openid):
-        raise PushMalformed("订阅消息发送结果缺少 FromUserName")
+        raise PushMalformed("订阅消息发送结果缺少用户标识")
     # XML wraps the list in <SubscribeMsgSentEvent>; JSON has it at the top. One item comes as an
     # object rather than a list of one (WeChat does both).
     holder = message.get("SubscribeMsgSentEvent", message)
@@ -254,14 +254,14 @@ def sent_results(message: dict[str, Any]) -> tuple[str, list[WechatResult]] | No
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list) or not items or len(items) > MAX_RESULTS:
-        raise PushMalformed("订阅消息发送结果的 List 缺失或过长")
+        raise PushMalformed("订阅消息发送结果的列表缺失或过长")
     results = []
     for item in items:
         if not isinstance(item, dict):
-            raise PushMalformed("订阅消息发送结果的 List 不正确")
+            raise PushMalformed("订阅消息发送结果的列表不正确")
         msgid, code = _text(item, "MsgID", 64), _text(item, "ErrorCode", 12)
         if not _MSGID.fullmatch(msgid) or not re.fullmatch(r"-?[0-9]{1,10}", code):
-            raise PushMalformed("订阅消息发送结果的 MsgID 或 ErrorCode 不正确")
+            raise PushMalformed("订阅消息发送结果的消息编号或状态码不正确")
         results.append(WechatResult(template_id=_text(item, "TemplateId", 128), msgid=msgid, error_code=int(code),
                                     error_status=_text(item, "ErrorStatus", 200)))
     return openid, results
