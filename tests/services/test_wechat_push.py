@@ -226,3 +226,19 @@ async def test_nonces_out_of_the_window_are_forgotten(db, frozen):
     frozen.advance(minutes=2)
     assert await push.forget_nonces(frozen) == 1
     assert [n.nonce for n in await WechatPushNonce.all()] == ["11"]
+
+
+def test_the_push_settings_take_what_the_console_gives_and_refuse_the_rest():
+    from backend.settings import Settings, SettingsError
+
+    base = {"YANGGUANG_WECHAT_APPID": APPID}
+    ok = Settings.from_env({**base, "YANGGUANG_WECHAT_PUSH_TOKEN": TOKEN, "YANGGUANG_WECHAT_PUSH_AES_KEY": AES_KEY})
+    assert (ok.wechat_push_token, ok.wechat_push_aes_key) == (TOKEN, AES_KEY)
+    assert Settings.from_env({}).wechat_push_token is None
+    for bad in ({"YANGGUANG_WECHAT_PUSH_TOKEN": "ab"}, {"YANGGUANG_WECHAT_PUSH_TOKEN": "has space"},
+                {"YANGGUANG_WECHAT_PUSH_TOKEN": TOKEN, "YANGGUANG_WECHAT_PUSH_AES_KEY": AES_KEY[:-1]},
+                {"YANGGUANG_WECHAT_PUSH_AES_KEY": AES_KEY}):  # a key without the Token
+        with pytest.raises(SettingsError):
+            Settings.from_env({**base, **bad})
+    with pytest.raises(SettingsError):  # the decrypted message names the appid: it must be known
+        Settings.from_env({"YANGGUANG_WECHAT_PUSH_TOKEN": TOKEN, "YANGGUANG_WECHAT_PUSH_AES_KEY": AES_KEY})
