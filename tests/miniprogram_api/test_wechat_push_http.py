@@ -205,3 +205,16 @@ async def test_a_failed_delivery_push_sends_the_party_an_sms_instead(push_client
     assert wx["status"] == "superseded" and wx["receipts"][0]["error_code"] == "43101"
     assert sms["fallback_of_id"] == wx["id"]
     assert [m["template"] for m in fake_aliyun.messages()].count("SMS_YG_PUBLISHED") == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_openapi_describes_the_push_with_examples_and_no_key(push_client):
+    client = await push_client()
+    spec = await (await client.get("/api/openapi.json")).json()
+    get, post = spec["paths"]["/wechat/v1/push"]["get"], spec["paths"]["/wechat/v1/push"]["post"]
+    assert get["security"] == post["security"] == [] and "signature" in post["description"]
+    examples = post["requestBody"]["content"]
+    assert "subscribe_msg_sent_event" in examples["text/xml"]["example"]
+    assert examples["application/json"]["example"]["Event"] == "subscribe_msg_sent_event"
+    assert {"401", "404", "409", "413"} <= set(post["responses"]) and "text/plain" in post["responses"]["200"]["content"]
+    assert {p["name"] for p in get["parameters"]} == {"signature", "timestamp", "nonce", "echostr"}
