@@ -37,7 +37,7 @@ from backend.periodic import PERIODIC_JOBS, EmbeddedScheduler, JobContext
 from backend.services.ratelimit import Limiter, RedisLimiter
 from backend.settings import Settings
 from miniprogram_api import subscriptions as mp_subscriptions
-from miniprogram_api import wechat_login
+from miniprogram_api import wechat_login, wechat_push
 from miniprogram_api.handlers import catalogue as public_catalogue
 from miniprogram_api.handlers import complaints as public_complaints
 from miniprogram_api.handlers import decisions as public_decisions
@@ -56,7 +56,7 @@ ROUTE_TABLES: list[RouteTable] = [system.routes, keys.routes, audit.routes, offi
                                    public_catalogue.routes, transparency.routes, metrics.routes, complaints.routes,
                                    public_complaints.routes, mp_parties.routes, supervision.routes, registers.routes,
                                    public_registers.routes, statistics.routes, public_statistics.routes,
-                                   open311.routes]
+                                   open311.routes, wechat_push.routes]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

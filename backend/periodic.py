@@ -17,7 +17,7 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
-from backend.services import calendar, decisions
+from backend.services import calendar, decisions, wechat_push
 from backend.services.complaints import handling as complaints
 from backend.services.complaints import intake, photos
 from backend.services.disclosure import credentials as lifecycle
@@ -57,6 +57,10 @@ async def _sweep(ctx: JobContext) -> int:
 
 async def _receipts(ctx: JobContext) -> int:
     return await tasks.poll_receipts(ctx.deps)
+
+
+async def _forget_push_nonces(ctx: JobContext) -> int:
+    return await wechat_push.forget_nonces(ctx.deps.clock)
 
 
 async def _expire_credentials(ctx: JobContext) -> int:
@@ -120,6 +124,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep", _sweep, every=5, notifications=True),
     # Delivery receipts (Aliyun QuerySendDetails).
     PeriodicJob("receipts", _receipts, every=30, offset=7, notifications=True),
+    # WeChat's delivery push: nonces out of the 5-minute window are refused as stale anyway.
+    PeriodicJob("forget_push_nonces", _forget_push_nonces, every=600, offset=230),
     PeriodicJob("expire_credentials", _expire_credentials, every=1800, offset=300, at_startup=True),
     # Complaints past a limit (R-X2): limits are in working days, so every half hour is prompt enough.
     PeriodicJob("escalate_complaints", _escalate_complaints, every=1800, offset=420, at_startup=True),

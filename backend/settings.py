@@ -99,6 +99,9 @@ class Settings:
     wechat_secret: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com/"
     wechat_templates: dict[str, str] = field(default_factory=dict)
+    # WeChat's message push (消息推送) to /wechat/v1/push: the console's Token and EncodingAESKey.
+    wechat_push_token: str | None = None
+    wechat_push_aes_key: str | None = None  # set: safe mode (安全模式) only
     # A mini-program sign-in (POST /mp/v1/session) lasts this many seconds, then the party signs in again.
     mp_session_ttl: int = 7 * 24 * 3600
     aliyun_access_key_id: str | None = None
@@ -185,6 +188,9 @@ class Settings:
             wechat_secret=get("WECHAT_SECRET"),
             wechat_api_base=(get("WECHAT_API_BASE") or "https://api.weixin.qq.com/").rstrip("/") + "/",
             wechat_templates=_json_map(env, "WECHAT_TEMPLATES"),
+            wechat_push_token=_push_token(env, "WECHAT_PUSH_TOKEN"),
+            wechat_push_aes_key=_push_aes_key(env, "WECHAT_PUSH_AES_KEY", get("WECHAT_APPID"),
+                                              get("WECHAT_PUSH_TOKEN")),
             mp_session_ttl=_positive_int(env, "MP_SESSION_TTL", 7 * 24 * 3600),
             aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
             aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),
@@ -207,6 +213,27 @@ class Settings:
             publication_periods=_periods(env, "PUBLICATION_PERIODS"),
             search_baseline_like=_search_baseline(env),
         )
+
+
+def _push_token(env: Mapping[str, str], name: str) -> str | None:
+    """The message push Token as the mini-program console takes it: 3 to 32 letters or digits."""
+    value = env.get(PREFIX + name) or None
+    if value is not None and not (3 <= len(value) <= 32 and value.isascii() and value.isalnum()):
+        raise SettingsError(f"{PREFIX}{name} must be 3 to 32 letters or digits (the Token of 消息推送)")
+    return value
+
+
+def _push_aes_key(env: Mapping[str, str], name: str, appid: str | None, token: str | None) -> str | None:
+    """The EncodingAESKey: 43 characters of base64 (a 32-byte key); decrypting checks the appid."""
+    value = env.get(PREFIX + name) or None
+    if value is None:
+        return None
+    if len(value) != 43 or not value.isascii() or not all(ch.isalnum() or ch in "+/" for ch in value):
+        raise SettingsError(f"{PREFIX}{name} must be the 43-character EncodingAESKey of 消息推送")
+    if not appid or not token:
+        raise SettingsError(f"{PREFIX}{name} needs {PREFIX}WECHAT_APPID and {PREFIX}WECHAT_PUSH_TOKEN too "
+                            "(the decrypted message names the appid; the signature needs the Token)")
+    return value
 
 
 def _search_baseline(env: Mapping[str, str]) -> bool:

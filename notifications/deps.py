@@ -56,11 +56,16 @@ def build_channels(settings: Settings, executor: ThreadPoolExecutor | None,
     return channels
 
 
+def policy_for(settings: Settings) -> Policy:
+    """The delivery policy of this deployment: the workers' and the delivery push's alike."""
+    return Policy(schedule=settings.notify_retry_schedule, daily_cap=settings.notify_daily_cap)
+
+
 def build_deps(settings: Settings, clock: Clock | None = None, dispatch: Dispatch | None = None) -> Deps:
     # Blocking SDK calls need a thread each; the default executor has only cpu+4 threads.
     executor = ThreadPoolExecutor(max_workers=max(4, settings.notify_concurrency),
                                   thread_name_prefix="yg-notify")
-    policy = Policy(schedule=settings.notify_retry_schedule, daily_cap=settings.notify_daily_cap)
+    policy = policy_for(settings)
     clock = clock or Clock()
     return Deps(settings=settings, clock=clock, policy=policy,
                 channels=build_channels(settings, executor, clock), dispatch=dispatch or _no_dispatch,

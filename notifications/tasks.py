@@ -15,16 +15,17 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend import metrics
-from backend.models import DeliveryReceipt, Notification, Party, SubscriptionGrant
+from backend.models import Notification, SubscriptionGrant
 from backend.models.enums import NotificationChannel, NotificationStatus
+from notifications import receipts
 from notifications.channels import Accepted
 from notifications.deps import Deps
+from notifications.fallback import fallback_for, write_fallback
 from notifications.policy import (
     AmbiguousError,
     DeliveryError,
@@ -318,33 +319,17 @@ async def _retry_later(deps: Deps, n: Notification, exc: RetryableError, *, ambi
 
 
 async def _fail_or_fall_back(deps: Deps, n: Notification, exc: DeliveryError) -> str:
-    fb_channel = deps.policy.fallback_for(n.channel)
-    fallback = (n.params or {}).get("fallback") if fb_channel else None
-    phone = None
-    if fallback and n.party_id:
-        phone = await Party.filter(id=n.party_id).first().values_list("phone", flat=True)
-    if not (fb_channel and fallback and phone):
+    fb = await fallback_for(deps.policy, n)
+    if fb is None:
         await _finish(deps, n, "fail", last_error=exc.detail[:500], provider_status=(exc.code or "failed")[:100])
         log.warning("notification failed for good (%s)", exc.code, extra=_log_extra(n))
         return "failed"
-    new_id: uuid.UUID | None = None
     async with in_transaction():
         if not await _finish(deps, n, "fall_back", last_error=exc.detail[:500],
                              provider_status=(exc.code or "fallback")[:100]):
             return "skipped"
-        key = f"{n.event.value}:{n.event_ref}:{n.party_id}:{fb_channel.value}"
-        if not await Notification.filter(idempotency_key=key).exists():
-            try:
-                row = await Notification.create(
-                    idempotency_key=key, event=n.event, event_ref=n.event_ref, agency_id=n.agency_id,
-                    case_id=n.case_id, party_id=n.party_id, channel=fb_channel, recipient=phone,
-                    template=fallback["template"], template_version=fallback["version"],
-                    params={"vars": fallback["vars"]}, content=fallback["content"], fallback_of_id=n.id,
-                    relayed_at=deps.clock.now())
-                new_id = row.id
-            except IntegrityError:
-                pass  # somebody else wrote the fallback: one message per event and channel
-    log.info("notification falls back from %s to %s (%s)", n.channel.value, fb_channel.value, exc.code,
+        new_id = await write_fallback(n, fb, deps.clock.now())
+    log.info("notification falls back from %s to %s (%s)", n.channel.value, fb.channel.value, exc.code,
              extra=_log_extra(n))
     if new_id is not None:
         await _dispatch_quietly(deps, [(new_id, 0)], 0)
@@ -422,17 +407,8 @@ async def poll_receipts(deps: Deps, limit: int = 200) -> int:
     for receipt in await channel.receipts(rows):
         if receipt.provider_status == "waiting":
             continue
-        action = "delivered" if receipt.provider_status == "delivered" else "fail"
         async with in_transaction():
-            moved = await Notification.filter(id=receipt.notification_id, status=N.SENT).update(
-                status=NOTIFICATION.next(N.SENT, action), provider_status=receipt.provider_status,
-                delivered_at=now if action == "delivered" else None, updated_at=now,
-                last_error=receipt.error_code if action == "fail" else "")
-            if moved:
-                await DeliveryReceipt.create(notification_id=receipt.notification_id,
-                                             provider_status=receipt.provider_status,
-                                             error_code=receipt.error_code[:100], payload=receipt.payload)
-                done += 1
+            done += await receipts.record(receipt, now)
     return done
 
 

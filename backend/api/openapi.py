@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.http.routing import PARTY, Endpoint, openapi_path
+from backend.http.routing import PARTY, SIGNED, Endpoint, openapi_path
 from backend.http.schemas import ErrorBody, Open311Errors
 
 _REF = "#/components/schemas/{model}"
@@ -64,6 +64,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         if ep.upload is not None:
             op["requestBody"] = {"required": True,
                                  "content": {"multipart/form-data": {"schema": ref(ep.upload, "validation")}}}
+        if ep.raw_body is not None:
+            op["requestBody"] = dict(ep.raw_body)
         success: dict[str, Any] = {"description": "成功"}
         if ep.response is not None:
             success["content"] = {"application/json": {"schema": ref(ep.response, "serialization")}}
@@ -72,6 +74,8 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             success["content"] = {t: {"schema": {"type": "string"}} for t in types}
         op["responses"][str(ep.status)] = success
         codes = set(ep.errors) | {400, 413, 415, 422} if ep.body or ep.upload or ep.form else set(ep.errors)
+        if ep.raw_body is not None:
+            codes |= {400, 413}
         if ep.query is not None:
             codes.add(422)
         if not isinstance(ep.access, str):  # roles, not PUBLIC
@@ -85,6 +89,13 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             op["security"] = [{"mpSession": []}]
             op["description"] = ("小程序当事人：Authorization: Bearer <session_token>（POST /mp/v1/session 取得）；"
                                  "只能看到本人已绑定的案件，其他案件一律 404")
+        elif ep.access == SIGNED:  # a provider's callback, signed with a secret shared with it
+            codes |= {401}
+            op["security"] = []
+            op["description"] = ("微信消息推送：不用密钥或会话，以小程序后台「消息推送」的 Token 校验 signature"
+                                 "（sha1(排序后的 token、timestamp、nonce)）；时间戳须在服务器时间前后 5 分钟内，"
+                                 "同一 timestamp+nonce 只受理一次；配置 EncodingAESKey 后只受理安全模式"
+                                 "（msg_signature 覆盖密文）")
         elif ep.session_optional:  # anonymous, or signed in to the mini-program
             codes |= {401}
             op["security"] = [{}, {"mpSession": []}]

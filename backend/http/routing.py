@@ -28,6 +28,10 @@ PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 # marker: a party signed in to the mini-program (``Authorization: Bearer <session_token>`` from
 # POST /mp/v1/session); what they reach is limited to their own cases by the services.
 PARTY = "party"
+# marker: a provider's callback (WeChat's message push). No key and no session: the route's
+# ``verify`` hook checks the provider's signature before anything else of the request is used, and
+# what it returns is the call's principal.
+SIGNED = "signed"
 
 B = TypeVar("B", bound=BaseModel | None)  # None: the route takes no body
 Q = TypeVar("Q", bound=BaseModel | None)  # None: the route takes no query
@@ -128,6 +132,9 @@ class Endpoint:
     # A PUBLIC route that also takes a mini-program session: with ``Authorization`` the caller must
     # be a live session (401 otherwise) and is the call's principal; without it the principal is None.
     session_optional: bool = False
+    verify: Verifier | None = None  # SIGNED routes: the signature check
+    # A body the handler reads itself in a provider's format (XML or JSON): its OpenAPI requestBody.
+    raw_body: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -158,12 +165,16 @@ class RouteTable:
         upload: type[BaseModel] | None = None,
         form_max_bytes: int = 0,
         session_optional: bool = False,
+        verify: Verifier | None = None,
+        raw_body: Mapping[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
-        if sum(x is not None for x in (body, form, upload)) > 1:
+        if sum(x is not None for x in (body, form, upload, raw_body)) > 1:
             raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
-        if access not in (PUBLIC, PARTY):
+        if (access == SIGNED) != (verify is not None):
+            raise ValueError(f"{method} {path}: a SIGNED route, and only one, declares its verify hook")
+        if access not in (PUBLIC, PARTY, SIGNED):
             if isinstance(access, str):
-                raise ValueError(f"access must be roles, PUBLIC or PARTY, got {access!r}")
+                raise ValueError(f"access must be roles, PUBLIC, PARTY or SIGNED, got {access!r}")
             access = frozenset(access)
             if not access:
                 raise ValueError(f"{method} {path}: empty role set; use PUBLIC or name the roles")
@@ -175,7 +186,7 @@ class RouteTable:
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
-                         upload, form_max_bytes, self.errors_as, session_optional)
+                         upload, form_max_bytes, self.errors_as, session_optional, verify, raw_body)
             )
             return handler
 
@@ -183,6 +194,8 @@ class RouteTable:
 
 
 Authenticator = Callable[[web.Request, frozenset[Role]], Awaitable[Any]]
+# A SIGNED route's check: the request (its query, its body if the signature covers it) -> principal.
+Verifier = Callable[[web.Request], Awaitable[Any]]
 
 # Attribute set on every wrapped handler; the access meta-test reads it from the router.
 ACCESS_ATTR = "__yangguang_access__"
@@ -226,6 +239,7 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
     public, rule, query_model, body_model, form_model = ep.access == PUBLIC, ep.limit, ep.query, ep.body, ep.form
     form_max = ep.form_max_bytes or FORM_MAX_BYTES
     party = ep.access == PARTY
+    verify = ep.verify if ep.access == SIGNED else None
     session_optional = ep.session_optional
     per_agency = rule is not None and rule.per == "agency"
     per_session = rule is not None and rule.per == "session"
@@ -235,7 +249,9 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
     charge = charger(limiter, rule, settings) if rule is not None and not rule.exact else None
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        if public:
+        if verify is not None:
+            principal = None  # verified below, after the limit: forged floods are charged first
+        elif public:
             principal = None
             if session_optional and "Authorization" in request.headers:
                 principal = await authenticate_party(request)  # type: ignore[misc]
@@ -254,6 +270,8 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
                 charge(subject)  # no I/O: charged to Redis in batches
             else:
                 await spend(limiter, rule, settings, subject)
+        if verify is not None:
+            principal = await verify(request)
         query = _parse_query(query_model, request) if query_model else None
         body: BaseModel | None = None
         if body_model:

@@ -28,7 +28,7 @@ from backend.models.decision import (
     DecisionVersion,
 )
 from backend.models.mini_program import BindingSmsCode, MpSession, PartyBinding
-from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant
+from backend.models.notification import DeliveryReceipt, Notification, SubscriptionGrant, WechatPushNonce
 from backend.models.officer import Credential, CredentialEvent, Officer, Rating, Scan
 from backend.models.register import RegisterEvent, RegisterItem, RegisterVersion
 from backend.models.remedy import CaseRemedy
@@ -83,4 +83,5 @@ __all__ = [
     "StatisticsReport",
     "StatisticsVersion",
     "SubscriptionGrant",
+    "WechatPushNonce",
 ]

@@ -38,7 +38,8 @@ class Notification(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     relayed_at = fields.DatetimeField(null=True)  # last hand-over to the queue
-    provider_id = fields.CharField(max_length=100, null=True)  # Aliyun BizId / WeChat msgid
+    # Aliyun BizId / WeChat msgid; indexed: WeChat's delivery push names a message by its msgid only.
+    provider_id = fields.CharField(max_length=100, null=True, db_index=True)
     provider_status = fields.CharField(max_length=100, default="")
     last_error = fields.TextField(default="")
     fallback_of: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
@@ -84,3 +85,19 @@ class SubscriptionGrant(Model):
     class Meta:
         table = "subscription_grant"
         indexes = (("openid", "template_id", "consumed_at"),)
+
+
+class WechatPushNonce(Model):
+    """A (timestamp, nonce) of WeChat's message push already taken: a replay of a signed push within
+    the accepted window is refused. Written in the transaction that applies the push, so a push that
+    failed half-way may come again; forgotten once its timestamp is out of the window anyway."""
+
+    id = fields.BigIntField(primary_key=True)
+    timestamp = fields.BigIntField()  # WeChat's, seconds since the epoch (signed with the nonce)
+    nonce = fields.CharField(max_length=64)
+    received_at = created_at()
+
+    class Meta:
+        table = "wechat_push_nonce"
+        unique_together = (("timestamp", "nonce"),)
+        indexes = (("received_at",),)

@@ -214,6 +214,9 @@ DECISION_SEARCHES = Rule("decision_search", lambda s: Limit.per_minute(s.scan_ra
 LOG_READS = Rule("log", lambda s: Limit.per_minute(s.scan_rate_per_minute))
 # Each report costs a call to WeChat and may carry a binding code: a small budget per client.
 SUBSCRIPTIONS = Rule("subscriptions", lambda s: Limit.per_minute(10))
+# WeChat's message push: a few of WeChat's servers push one event per message sent, so a publication
+# to many parties arrives as a burst from one address. Generous; forged floods are charged here first.
+WECHAT_PUSHES = Rule("wechat_push", lambda s: Limit.per_minute(6000, burst=1000))
 # An agency's own notices to parties (R-N4): each one is an SMS, so checked exactly.
 AGENCY_NOTICES = Rule("notice", lambda s: Limit.per_hour(s.agency_notice_per_hour), per="agency", exact=True,
                       code="notice_rate_limited", message="本机构本小时的通知数量已达上限")

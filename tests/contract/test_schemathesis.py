@@ -32,3 +32,16 @@ def test_schemathesis_uploads_and_reads_evidence_of_a_real_case(database, tmp_pa
     assert result.failures == []
     assert list((tmp_path / "data" / "evidence").glob("??/*")), "no upload was stored: the fuzzer never got through"
     assert not list((tmp_path / "data" / "evidence" / "tmp").glob("*")), "a refused upload left its temporary file"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_schemathesis_against_the_wechat_push_with_a_token_configured(database, tmp_path, request):
+    # Without a token the push route is a 404 for everything; with one, every generated query and
+    # XML/JSON body reaches the signature check, the reader and (signed or not) is a clean 4xx.
+    db_url = (f"sqlite://{tmp_path / 'data' / 'yangguang.sqlite3'}" if database == "sqlite"
+              else request.getfixturevalue("pg_url"))
+    result = fuzz(db_url, tmp_path / "data", max_examples=50, seed=20261203, database=database,
+                  paths="^/wechat/", YANGGUANG_WECHAT_PUSH_TOKEN="fuzzToken2026")
+    assert result.test_cases >= 50
+    assert result.server_errors == 0
+    assert result.failures == []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 
 from backend.app import create_app
-from backend.http.routing import ACCESS_ATTR, PARTY, PUBLIC
+from backend.http.routing import ACCESS_ATTR, PARTY, PUBLIC, SIGNED
 from backend.models.enums import Role
 from backend.services.apikeys import KeyHolder, create_key
 from tests.conftest import make_settings
@@ -31,7 +32,7 @@ def test_every_route_declares_who_may_call_it(tmp_path):
 
 async def test_protected_routes_refuse_missing_and_forged_keys(client):
     # PARTY routes take mini-program sessions, not keys: tests/miniprogram_api/test_parties_api.py.
-    protected = [ep for ep in endpoints(client.app) if ep.access not in (PUBLIC, PARTY)]
+    protected = [ep for ep in endpoints(client.app) if ep.access not in (PUBLIC, PARTY, SIGNED)]
     assert protected
     for ep in protected:
         path = concrete_path(ep)
@@ -43,6 +44,23 @@ async def test_protected_routes_refuse_missing_and_forged_keys(client):
             assert resp.status == 401, f"{ep.method} {ep.path} with a forged key gave {resp.status}"
             code, message = error_of(await resp.json())
             assert code == "invalid_api_key" and message
+
+
+async def test_signed_routes_refuse_every_request_not_signed_with_the_providers_token(aiohttp_client, settings):
+    # WeChat's message push: no key or session opens it. Without a token configured it is not there
+    # at all; with one, keys, sessions and forged signatures are all refused before the handler runs.
+    signed = [ep for ep in endpoints(create_app(settings)) if ep.access == SIGNED]
+    assert signed, "the WeChat push routes are declared SIGNED"
+    for token in (None, "pushToken2026"):
+        client = await aiohttp_client(create_app(replace(settings, wechat_push_token=token)))
+        agency = await an_agency()
+        for ep in signed:
+            for headers in ({}, agency.auth(), {"Authorization": "Bearer mps_forged"}):
+                for query in ("", "?signature=" + "0" * 40 + "&timestamp=1&nonce=1&echostr=x"):
+                    resp = await client.request(ep.method, concrete_path(ep) + query, headers=headers,
+                                                data=b"<xml><MsgType>event</MsgType></xml>")
+                    expected = (404, "wechat_push_not_configured") if token is None else (401, "push_signature_invalid")
+                    assert (resp.status, error_of(await resp.json())[0]) == expected, (ep.method, ep.path, token)
 
 
 async def test_a_revoked_key_stops_working_at_once(client):
@@ -68,7 +86,7 @@ async def test_each_role_reaches_exactly_the_routes_declared_for_it(client):
                                                 KeyHolder(system_name="市12345热线"))
     checked = 0
     for ep in endpoints(client.app):
-        if ep.access in (PUBLIC, PARTY):
+        if ep.access in (PUBLIC, PARTY, SIGNED):
             continue
         for role, key in keys.items():
             resp = await client.request(ep.method, concrete_path(ep), headers={"Authorization": f"Bearer {key}"})
