@@ -330,11 +330,14 @@ async def _gram_frequencies(conn: Any) -> dict[str, float]:
     return frequencies
 
 
-def expected_matches(grams: list[str], frequencies: dict[str, float], rows: int) -> float:
+def expected_matches(grams: list[str], frequencies: dict[str, float], rows: int,
+                     untracked: float | None = None) -> float:
     """Decisions expected to hold every one of ``grams``: ``rows`` × their shares, independence assumed,
     a gram missing from the statistics (rarer than all they hold) taken as half the least common
-    share: PostgreSQL's own estimate for ``@>``, without asking the planner (an EXPLAIN per query)."""
-    untracked = min(frequencies.values()) / 2
+    share (``untracked``, computed when not given): PostgreSQL's own estimate for ``@>``, without
+    asking the planner (an EXPLAIN per query)."""
+    if untracked is None:
+        untracked = min(frequencies.values()) / 2
     return rows * math.prod(frequencies.get(g, untracked) for g in grams)
 
 
@@ -346,9 +349,10 @@ def rarest_grams(wanted: list[str], frequencies: dict[str, float], rows: int) ->
     three rarest, at 1,000,000 decisions). Without statistics every gram is asked for."""
     if not frequencies:
         return wanted
+    untracked = min(frequencies.values()) / 2  # once: SQLite's sample holds ~2,400 grams
     chosen: list[str] = []
-    for gram in sorted(wanted, key=lambda g: expected_matches([g], frequencies, rows)):  # stable: ties by text
-        if chosen and expected_matches(chosen, frequencies, rows) < 1:
+    for gram in sorted(wanted, key=lambda g: frequencies.get(g, untracked)):  # stable: ties by text
+        if chosen and expected_matches(chosen, frequencies, rows, untracked) < 1:
             break
         chosen.append(gram)
     return sorted(chosen)
