@@ -79,7 +79,7 @@ def test_migrate_brings_an_empty_sqlite_database_up_and_a_second_run_changes_not
 
 def test_the_sqlite_baseline_is_what_the_migrations_leave(tmp_path, old_schemas):
     """An empty SQLite file is built from migrations/sqlite_baseline.json, not by replaying the
-    migrations (10 s of CPU): it must be the same database, object by object and row by row. The
+    migrations (seconds of CPU): it must be the same database, object by object and row by row. The
     replay here is every migration from an empty file, run in the stages the upgrade tests below
     start from (the session's 0005 and 0018 schemas: upgrades, as the baseline's users will run them)."""
     replayed = old_schemas.sqlite(BEFORE_REGISTER_LEAVES, tmp_path).removeprefix("sqlite://")
