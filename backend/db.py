@@ -45,7 +45,9 @@ async def migrate(database_url: str, *, target: str | None = None,
     (``backend.db_baseline``) unless ``use_baseline`` is off or a ``target`` is given."""
     from tortoise.migrations.api import migrate as run_migrations
 
-    from backend import db_baseline
+    from backend import db_baseline, migration_state
+
+    migration_state.install()  # the runner's model state rendered only when read (half its CPU)
 
     private_sqlite(database_url)  # the file 0600 before SQLite creates it (and its -wal/-shm) by the umask
     sqlite = database_url.startswith("sqlite")

@@ -7,6 +7,7 @@ import importlib
 import itertools
 import pkgutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 from tortoise import Tortoise
@@ -14,7 +15,7 @@ from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 import migrations as migrations_pkg
-from backend import db_baseline
+from backend import db_baseline, migration_state
 from backend.db import migrate, pending_migrations, tortoise_config
 from tests.conftest import fresh_pg_database
 from tests.support.leaves import LEAF_COLUMNS
@@ -23,6 +24,7 @@ _names = itertools.count()
 
 
 async def test_models_and_migrations_do_not_drift():
+    migration_state.install()  # the migrations' state projected as migrate projects it (and 2.5x faster)
     config = tortoise_config("sqlite://:memory:")
     ctx = await Tortoise.init(config=config)
     try:
@@ -31,6 +33,33 @@ async def test_models_and_migrations_do_not_drift():
         await ctx.close_connections()
     pending = [op for w in writers for op in w.operations]
     assert pending == [], f"models changed without a migration: {pending[:5]} — run scripts/makemigrations"
+
+
+def test_the_runners_snapshot_of_a_state_is_the_state_as_it_was_when_taken():
+    """backend/migration_state.py renders a snapshot's model classes when first read, after the live
+    state has moved on: they must still be the models as they were (the old side of AlterField,
+    RemoveField, DeleteModel), each class wired to the snapshot's own related classes."""
+    from tortoise import fields
+    from tortoise.migrations.schema_generator.state import State
+    from tortoise.migrations.schema_generator.state_apps import StateApps
+
+    migration_state.install()
+    state = State(models={}, apps=StateApps())
+    ops.CreateModel("Owner", [("id", fields.IntField(primary_key=True)), ("name", fields.CharField(max_length=9))],
+                    options={"table": "owner"}).state_forward("models", state)
+    ops.CreateModel("Pet", [("id", fields.IntField(primary_key=True)),
+                            ("owner", fields.ForeignKeyField("models.Owner", related_name="pets"))],
+                    options={"table": "pet"}).state_forward("models", state)
+    before = state.clone()
+    ops.AddField("Owner", "phone", fields.CharField(max_length=20, default="")).state_forward("models", state)
+    ops.RemoveField("Owner", "name").state_forward("models", state)
+    old_owner = before.apps.get_model("models.Owner")
+    assert {"name", "pets"} <= set(old_owner._meta.fields_map) and "phone" not in old_owner._meta.fields_map
+    assert before.apps.get_model("models.Pet")._meta.fields_map["owner"].related_model is old_owner
+    live_owner = state.apps.get_model("models.Owner")
+    assert "phone" in live_owner._meta.fields_map and "name" not in live_owner._meta.fields_map
+    assert live_owner is not old_owner and state.apps.get_model("models.Pet")._meta.fields_map[
+        "owner"].related_model is live_owner
 
 
 def test_migrate_brings_an_empty_sqlite_database_up_and_a_second_run_changes_nothing(tmp_path):
@@ -48,10 +77,12 @@ def test_migrate_brings_an_empty_sqlite_database_up_and_a_second_run_changes_not
     conn.close()
 
 
-def test_the_sqlite_baseline_is_what_the_migrations_leave(tmp_path):
+def test_the_sqlite_baseline_is_what_the_migrations_leave(tmp_path, old_schemas):
     """An empty SQLite file is built from migrations/sqlite_baseline.json, not by replaying the
-    migrations (18 s of CPU): it must be the same database, object by object and row by row."""
-    replayed = tmp_path / "replayed.sqlite3"
+    migrations (seconds of CPU): it must be the same database, object by object and row by row. The
+    replay here is every migration from an empty file, run in the stages the upgrade tests below
+    start from (the session's 0005 and 0018 schemas: upgrades, as the baseline's users will run them)."""
+    replayed = old_schemas.sqlite(BEFORE_REGISTER_LEAVES, tmp_path).removeprefix("sqlite://")
     asyncio.run(migrate(f"sqlite://{replayed}", use_baseline=False))
     fresh = tmp_path / "fresh.sqlite3"
     asyncio.run(migrate(f"sqlite://{fresh}"))
@@ -125,47 +156,105 @@ def _sql(url: str, pg_server, statements: list[str]) -> list[tuple]:  # type: ig
     return [tuple(line.split("|")) for s in statements for line in pg_server.psql(s, db).splitlines()]
 
 
+class OldSchemas:
+    """Each older schema an upgrade test starts from, built once per session and dialect by ``migrate``
+    with a ``target`` (0018 from a copy of 0005): every test gets a copy of it and upgrades that copy
+    for real. Replaying 0001-0018 for each test was most of these tests' time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pg_built: set[str] = set()
+
+    def sqlite(self, target: str, into: Path) -> str:
+        copy = into / "old.sqlite3"
+        _sqlite_copy(self._sqlite_built(target), copy)
+        return f"sqlite://{copy}"
+
+    def postgres(self, target: str, pg_server) -> str:  # type: ignore[no-untyped-def]
+        name = f"upgrade{next(_names)}"
+        pg_server.psql(f"CREATE DATABASE {name} TEMPLATE {self._pg_built(target, pg_server)}")
+        return pg_server.url(name)
+
+    def _sqlite_built(self, target: str) -> Path:
+        built = self.folder / f"{target}.sqlite3"
+        if not built.exists():
+            base = _older_schema(target)
+            if base is not None:
+                _sqlite_copy(self._sqlite_built(base), built)
+            asyncio.run(migrate(f"sqlite://{built}", target=target))
+        return built
+
+    def _pg_built(self, target: str, pg_server) -> str:  # type: ignore[no-untyped-def]
+        template = f"at_{target[:4]}"
+        if template not in self.pg_built:
+            base = _older_schema(target)
+            source = "" if base is None else f" TEMPLATE {self._pg_built(base, pg_server)}"
+            pg_server.psql(f"CREATE DATABASE {template}{source}")
+            asyncio.run(migrate(pg_server.url(template), target=target))
+            self.pg_built.add(template)
+        return template
+
+
+def _older_schema(target: str) -> str | None:
+    older = [t for t in (OLDEST_WITH_LEAVES, BEFORE_REGISTER_LEAVES) if t < target]
+    return older[-1] if older else None
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    # SQLite's backup API: a consistent copy whatever the journal mode left beside the file.
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+@pytest.fixture(scope="session")
+def old_schemas(tmp_path_factory: pytest.TempPathFactory) -> OldSchemas:
+    return OldSchemas(tmp_path_factory.mktemp("old-schemas"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def old_url(request: pytest.FixtureRequest, tmp_path, old_schemas):  # type: ignore[no-untyped-def]
+    """``old_url(target)``: a database of this dialect at migration ``target``, the test's own copy."""
     if request.param == "sqlite":
-        return f"sqlite://{tmp_path}/old.sqlite3"
+        return lambda target: old_schemas.sqlite(target, tmp_path)
     pg_server = request.getfixturevalue("pg_server")
-    name = f"upgrade{next(_names)}"
-    pg_server.psql(f"CREATE DATABASE {name}")
-    return pg_server.url(name)
+    return lambda target: old_schemas.postgres(target, pg_server)
 
 
-def test_a_database_with_rows_upgrades_from_0005_and_no_leaf_is_rewritten(empty_url, request):
-    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
-    asyncio.run(migrate(empty_url, target=OLDEST_WITH_LEAVES))
-    _sql(empty_url, pg_server, SEED_AT_0005)
+def test_a_database_with_rows_upgrades_from_0005_and_no_leaf_is_rewritten(old_url, request):
+    url = old_url(OLDEST_WITH_LEAVES)
+    pg_server = request.getfixturevalue("pg_server") if url.startswith("postgres") else None
+    _sql(url, pg_server, SEED_AT_0005)
     read_leaves = [f"SELECT {', '.join(LEAF_COLUMNS)} FROM log_leaf ORDER BY leaf_index"]
-    before = _sql(empty_url, pg_server, read_leaves)
-    asyncio.run(migrate(empty_url))
-    assert asyncio.run(pending_migrations(empty_url)) == []
-    assert _sql(empty_url, pg_server, read_leaves) == before and len(before) == 3
+    before = _sql(url, pg_server, read_leaves)
+    asyncio.run(migrate(url))
+    assert asyncio.run(pending_migrations(url)) == []
+    assert _sql(url, pg_server, read_leaves) == before and len(before) == 3
     # The rows already there got the new columns' defaults, or their fill (a review's agency: its case's).
-    assert _sql(empty_url, pg_server, ["SELECT agency_id FROM legal_review"]) == [(A,)]
-    assert [str(v).lower() for v in _sql(empty_url, pg_server, ["SELECT wechat_consent FROM party"])[0]] \
+    assert _sql(url, pg_server, ["SELECT agency_id FROM legal_review"]) == [(A,)]
+    assert [str(v).lower() for v in _sql(url, pg_server, ["SELECT wechat_consent FROM party"])[0]] \
         in (["1"], ["t"], ["true"])
-    assert _sql(empty_url, pg_server, ["SELECT count(*) FROM party_binding"]) in ([(1,)], [("1",)])
+    assert _sql(url, pg_server, ["SELECT count(*) FROM party_binding"]) in ([(1,)], [("1",)])
 
 
-def test_decisions_public_before_the_search_get_their_search_and_gram_rows(empty_url, request):
+def test_decisions_public_before_the_search_get_their_search_and_gram_rows(old_url, request):
     # 0013 backfills the search row of a decision already published, 0020 its gram rows (one per
     # distinct bigram of the organisation's name, with the decision's date): a two-character search
     # finds it from the first request after the upgrade.
     from backend.services.search import grams, normalize
 
-    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
-    asyncio.run(migrate(empty_url, target=OLDEST_WITH_LEAVES))
+    url = old_url(OLDEST_WITH_LEAVES)
+    pg_server = request.getfixturevalue("pg_server") if url.startswith("postgres") else None
     org = "00000000-0000-4000-8000-000000000009"
-    _sql(empty_url, pg_server, [*SEED_AT_0005,
+    _sql(url, pg_server, [*SEED_AT_0005,
                                 f"INSERT INTO party (id, kind, name, channel_preference, is_minor, created_at) "
                                 f"VALUES ('{org}', 'organization', '杭州星辰ＡＢ科技有限公司', 'none', false, {T})",
                                 f"INSERT INTO case_party (case_id, party_id) VALUES ('{C}', '{org}')"])
-    asyncio.run(migrate(empty_url))
-    rows = _sql(empty_url, pg_server, ["SELECT gram, decided_at, decision_id FROM decision_search_gram"])
+    asyncio.run(migrate(url))
+    rows = _sql(url, pg_server, ["SELECT gram, decided_at, decision_id FROM decision_search_gram"])
     assert sorted((g, str(day)[:10], str(d)) for g, day, d in rows) == sorted(
         (g, "2025-03-01", D) for g in set(grams(normalize("杭州星辰ＡＢ科技有限公司"))))
 
@@ -199,24 +288,24 @@ REGISTER_AT_0018 = [
 ]
 
 
-def test_register_versions_from_before_0019_verify_and_an_edit_of_one_is_still_named(empty_url, request, tmp_path):
+def test_register_versions_from_before_0019_verify_and_an_edit_of_one_is_still_named(old_url, request, tmp_path):
     # Versions and reviews made before register steps were logged have no leaves: the upgrade carries
     # them over (the reviews as steps, each version's state as a last carry_over step), audit verify
     # passes on the upgraded database, and a state edited behind the service's back after it is named.
     from tests.support.processes import cli_env, run_cli
 
-    pg_server = request.getfixturevalue("pg_server") if empty_url.startswith("postgres") else None
-    asyncio.run(migrate(empty_url, target=BEFORE_REGISTER_LEAVES))
-    _sql(empty_url, pg_server, REGISTER_AT_0018)
-    asyncio.run(migrate(empty_url))
-    steps = _sql(empty_url, pg_server, ["SELECT version_id, action, state, actor_name FROM register_event "
+    url = old_url(BEFORE_REGISTER_LEAVES)
+    pg_server = request.getfixturevalue("pg_server") if url.startswith("postgres") else None
+    _sql(url, pg_server, REGISTER_AT_0018)
+    asyncio.run(migrate(url))
+    steps = _sql(url, pg_server, ["SELECT version_id, action, state, actor_name FROM register_event "
                                         "ORDER BY id"])
     assert [tuple(s) for s in steps] == [(V1, "approve", "approved", "王法制"), (V1, "carry_over", "published", ""),
                                          (V2, "carry_over", "draft", "")]
-    env = cli_env(empty_url, tmp_path / "data")
+    env = cli_env(url, tmp_path / "data")
     verified = run_cli(["audit", "verify"], env, timeout=120)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    _sql(empty_url, pg_server, [f"UPDATE register_version SET state = 'draft' WHERE id = '{V1}'"])
+    _sql(url, pg_server, [f"UPDATE register_version SET state = 'draft' WHERE id = '{V1}'"])
     edited = run_cli(["audit", "verify"], env, timeout=120)
     assert edited.returncode == 3
     assert edited.stdout.strip().splitlines() == [
