@@ -17,6 +17,7 @@ baseline object by object; the SQL each migration collects is the same with and 
 
 from __future__ import annotations
 
+import tortoise
 import tortoise.models
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import Field
@@ -90,7 +91,13 @@ def _filters_for_field(field_name: str, field: Field | None, source_field: str) 
     return dict(table)
 
 
+_WRITTEN_FOR = "1.1."  # the tortoise-orm whose State.clone and get_filters_for_field these replace
+
+
 def install() -> None:
-    """Idempotent; called by ``backend.db.migrate`` before it runs tortoise's migration runner."""
+    """Idempotent; called by ``backend.db.migrate`` before it runs tortoise's migration runner. On a
+    tortoise-orm other than the one this was written for it changes nothing: slower, never wrong."""
+    if not tortoise.__version__.startswith(_WRITTEN_FOR):
+        return
     State.clone = _snapshot  # type: ignore[method-assign]
     tortoise.models.get_filters_for_field = _filters_for_field
