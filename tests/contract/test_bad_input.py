@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.credentials.support import a_credential
@@ -67,7 +65,7 @@ async def test_the_rating_form_refuses_other_charsets_and_bytes_that_are_not_utf
     assert ok.status == 200, await ok.text()
 
 
-@pytest.mark.parametrize("bad", ["not-a-uuid", "1" * 36, "%00", "A" * 200, str(uuid.uuid4()).replace("-", "")])
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1" * 36, "%00", "A" * 200, "8def64f0823c4aa79a02d674a8950a4f"])
 async def test_ids_in_paths_that_are_not_canonical_uuids_are_not_found(client, bad):
     agency = await an_agency()
     for path in (f"/api/v1/officers/{bad}", f"/api/v1/credentials/{bad}", f"/api/v1/cases/{bad}",
