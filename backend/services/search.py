@@ -34,6 +34,7 @@ results (it carries no authority), and anything altered or made for other filter
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import math
 import time
@@ -163,7 +164,9 @@ class Filters:
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of its 12 fields through object.__setattr__ (3 µs a hit,
+# 60 µs of a 20-hit page against 0.6 µs a hit); a hit is built once and only read.
+@dataclass(slots=True)
 class Hit:
     decision_id: uuid.UUID
     agency_id: uuid.UUID
@@ -474,7 +477,19 @@ def _page(rows: list[dict[str, Any]], page_size: int, filters: Filters) -> Page:
 
 
 def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return value if isinstance(value, uuid.UUID) else _parsed_uuid(str(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_uuid(text: str) -> uuid.UUID:
+    # SQLite answers ids as text; uuid.UUID() costs ~1.3 µs in Python, and the pages people read most
+    # (the newest decisions, an agency's) carry the same ids request after request.
+    return uuid.UUID(text)
+
+
+# Enum(value) walks the enum's machinery (~0.5 µs); a hit has two.
+_TYPES = {t.value: t for t in CaseType}
+_STATUSES = {s.value: s for s in DecisionStatus}
 
 
 def _date(value: Any) -> date:
@@ -488,8 +503,8 @@ def _datetime(value: Any) -> datetime:
 def _hit(row: dict[str, Any]) -> Hit:
     return Hit(
         decision_id=_uuid(row["decision_id"]), agency_id=_uuid(row["agency_id"]), agency_name=row["agency_name"],
-        type=CaseType(row["type"]), document_no=row["document_no"], decided_at=_date(row["decided_at"]),
-        status=DecisionStatus(row["status"]), version=int(row["version"]),
+        type=_TYPES[row["type"]], document_no=row["document_no"], decided_at=_date(row["decided_at"]),
+        status=_STATUSES[row["status"]], version=int(row["version"]),
         published_at=_datetime(row["published_at"]),
         corrected_at=None if row["corrected_at"] is None else _datetime(row["corrected_at"]),
         party=row["party"], text=row["public_text"])
