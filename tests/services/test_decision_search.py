@@ -279,7 +279,7 @@ async def test_the_grams_shares_come_from_the_statistics_and_the_pages_stay_thos
     assert set(asked) & {"有限", "限公", "公司"} == set() and "星辰" in asked
     # The walk-or-index choice counts from the same shares (PostgreSQL) or in the index (SQLite):
     # 科技 is in 9 of the 12 decisions.
-    assert await search._matches(conn, pg, "科技", 100, 12) == 9
+    assert await search._matches(conn, pg, "科技", await search._asked(conn, "科技", 12), 100, 12) == 9
     if not pg:
         # The FTS5 query holds the asked grams only: a row whose index entry lost 公司 is still found
         # by the full name (asking for every gram, FTS5 would read 公司's doclist and miss it).
