@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
 from backend.app_keys import CLOCK, SETTINGS
-from backend.http.routing import SIGNED, Call, RouteTable
+from backend.http.routing import SIGNED, Call, RouteTable, read_bounded
 from backend.outbox import get_outbox
 from backend.services import wechat_push
 from backend.services.ratelimit import WECHAT_PUSHES
@@ -79,17 +79,6 @@ class Verified:
     message: dict[str, Any] | None  # POST: the push's message, decrypted in safe mode
 
 
-async def _read_bounded(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise wechat_push.PushTooLarge()
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        data += chunk
-        if len(data) > limit:
-            raise wechat_push.PushTooLarge()
-    return bytes(data)
-
-
 def _signed(request: web.Request) -> wechat_push.Signed:
     q = request.query
     return wechat_push.check(request.app[SETTINGS], request.app[CLOCK], q.get("signature"), q.get("timestamp"),
@@ -102,7 +91,9 @@ async def verify_check(request: web.Request) -> Verified:
 
 async def verify_push(request: web.Request) -> Verified:
     signed = _signed(request)  # before a byte of the body is read
-    raw = await _read_bounded(request, wechat_push.MAX_BODY_BYTES)
+    if request.content_length is not None and request.content_length > wechat_push.MAX_BODY_BYTES:
+        raise wechat_push.PushTooLarge()
+    raw = await read_bounded(request, wechat_push.MAX_BODY_BYTES, wechat_push.PushTooLarge)
     message = wechat_push.open_body(request.app[SETTINGS], signed, raw, encrypt_type=request.query.get("encrypt_type"),
                                     msg_signature=request.query.get("msg_signature"))
     return Verified(signed, message)

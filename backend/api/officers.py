@@ -8,7 +8,7 @@ from backend.api.auth import Principal
 from backend.api.schemas import OfficerCreate, OfficerOut, OfficerPatch, OfficerPrivate, OfficerQuery
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import Forbidden, ValidationFailed
-from backend.http.routing import Call, RouteTable
+from backend.http.routing import Call, RouteTable, read_bounded
 from backend.http.schemas import Page
 from backend.models import Officer
 from backend.models.enums import Role
@@ -79,12 +79,8 @@ async def put_photo(call: Call[None, None]) -> OfficerOut:
     if request.content_length is not None and request.content_length > photos.MAX_BYTES:
         raise photos.PhotoTooLarge()
     # Read past the app's JSON body limit, but never more than the photo limit.
-    data = bytearray()
-    while chunk := await request.content.read(65536):
-        data += chunk
-        if len(data) > photos.MAX_BYTES:
-            raise photos.PhotoTooLarge()
-    officer = await photos.set_photo(call.principal.agency_id, call.path_uuid("officer_id"), bytes(data),
+    data = await read_bounded(request, photos.MAX_BYTES, photos.PhotoTooLarge)
+    officer = await photos.set_photo(call.principal.agency_id, call.path_uuid("officer_id"), data,
                                      data_dir=request.app[SETTINGS].data_dir, actor=call.principal.actor,
                                      cache=request.app[VERIFIER].cache)
     return officer_out(officer, call.principal)

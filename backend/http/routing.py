@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
 
 from backend.app_keys import RATE_LIMITER, SETTINGS
@@ -330,6 +330,23 @@ async def _parse_body(model: type[BaseModel], request: web.Request) -> BaseModel
         if any(e["type"] == "model_type" and not e["loc"] for e in exc.errors()):
             raise ValidationFailed("请求体必须是 JSON 对象", details=_error_details(exc)) from exc
         raise ValidationFailed(details=_error_details(exc)) from exc
+
+
+READ_CHUNK = 64 * 1024
+
+
+async def read_bounded(stream: web.Request | BodyPartReader, limit: int, too_large: type[DomainError]) -> bytes:
+    """A body a handler reads itself (an upload, one part of a multipart form, a provider's push), in
+    chunks, refused with ``too_large`` the moment it passes ``limit`` bytes: never read whole first."""
+    data = bytearray()
+    while True:
+        chunk = await (stream.content.read(READ_CHUNK) if isinstance(stream, web.Request)
+                       else stream.read_chunk(READ_CHUNK))
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            raise too_large()
 
 
 async def _parse_form(model: type[BaseModel], request: web.Request, max_bytes: int = FORM_MAX_BYTES) -> BaseModel:

@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import DomainError, NotFound
-from backend.http.routing import PARTY, PUBLIC, Call, RouteTable
+from backend.http.routing import PARTY, PUBLIC, READ_CHUNK, Call, RouteTable, read_bounded
 from backend.models import Agency, Complaint
 from backend.models.enums import ComplaintAbout, ComplaintKind
 from backend.outbox import get_outbox
@@ -48,7 +48,6 @@ from miniprogram_api.complaint_schemas import (
 routes = RouteTable()
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
 H5_FORM_MAX = 32 * 1024  # 2,000 Chinese characters, percent-encoded
-READ_CHUNK = 64 * 1024
 assert "rate" not in COMPLAINT.table  # a rating is the complainant's step, recorded beside the table's moves
 
 
@@ -58,24 +57,11 @@ class MalformedUpload(DomainError):
     message = "请求体不是有效的 multipart 表单（照片字段名须为 file）"
 
 
-async def _bounded(stream: web.Request | BodyPartReader) -> bytes:
-    """The body or part, refused with 413 the moment it passes the photo limit."""
-    data = bytearray()
-    while True:
-        chunk = await (stream.content.read(READ_CHUNK) if isinstance(stream, web.Request)
-                       else stream.read_chunk(READ_CHUNK))
-        if not chunk:
-            return bytes(data)
-        data += chunk
-        if len(data) > photos.MAX_BYTES:
-            raise photos.PhotoTooLarge()
-
-
 async def _photo_bytes(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > photos.MAX_BYTES + READ_CHUNK:
         raise photos.PhotoTooLarge()
     if request.content_type in IMAGE_TYPES:
-        return await _bounded(request)
+        return await read_bounded(request, photos.MAX_BYTES, photos.PhotoTooLarge)
     if request.content_type != "multipart/form-data":
         raise photos.PhotoFormat("请以 multipart/form-data（字段名 file）或图片本身（image/jpeg、image/png、"
                                  "image/heic）上传照片")
@@ -85,7 +71,7 @@ async def _photo_bytes(request: web.Request) -> bytes:
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader) or part.name != "file" or found is not None:
                 raise MalformedUpload()
-            found = await _bounded(part)
+            found = await read_bounded(part, photos.MAX_BYTES, photos.PhotoTooLarge)
     except (ValueError, AssertionError, RuntimeError) as exc:  # aiohttp's words for a broken form
         raise MalformedUpload() from exc
     if not found:
