@@ -235,15 +235,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def family(pid: int) -> list[int]:
+    """A process and its children (``serve --workers N`` forks N)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(int(c) for c in children)]
+
+
+def busy_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for proc in procs:
+        for pid in family(proc.pid):
+            try:
+                total += cpu_seconds(pid)
+            except OSError:  # a child that ended between the listing and the read
+                pass
+    return total
+
+
 def wait_servers_idle(procs: list[subprocess.Popen[bytes]], limit: float = 600.0) -> float:
     """Wait until no side's server burns CPU (under 5 % of a core over 1 s): on SQLite the LIKE side's
     queries that wrk gave up on queue in its database thread and run on for minutes, measured with the
     next shape's other sides (PostgreSQL runs them in its own backends: wait_idle)."""
     started = time.monotonic()
-    before = sum(cpu_seconds(p.pid) for p in procs)
+    before = busy_seconds(procs)
     while time.monotonic() - started < limit:
         time.sleep(1.0)
-        now = sum(cpu_seconds(p.pid) for p in procs)
+        now = busy_seconds(procs)
         if now - before < 0.05:
             return time.monotonic() - started
         before = now
@@ -256,6 +276,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=0, help="default: 1,000,000 on PostgreSQL, 100,000 on SQLite")
     ap.add_argument("--duration", type=int, default=8, help="seconds of wrk per shape and side")
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="serve --workers N; default: one per core on PostgreSQL (as deploy/ runs it), 1 on SQLite")
+    ap.add_argument("--compare-workers", type=int, default=0,
+                    help="the compare side's process count (without --compare: this checkout, with N processes)")
     ap.add_argument("--compare", type=Path, help="a checkout of another commit, served as a third side")
     ap.add_argument("--no-like", action="store_true",
                     help="leave out the LIKE side (at 1,000,000 rows its timed-out queries cost minutes of waiting)")
@@ -263,6 +287,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
     n = args.rows or (1_000_000 if args.postgres else 100_000)
+    workers = args.workers or ((os.cpu_count() or 1) if args.postgres else 1)  # SQLite: one writer process
     work = Path(tempfile.mkdtemp(prefix="yg-search-bench-"))
     server = None
     env = {**os.environ, "YANGGUANG_DATA_DIR": str(work / "data"), "YANGGUANG_LOG_LEVEL": "WARNING",
@@ -288,18 +313,22 @@ def main() -> None:
         print(f"seeded {n:,} published decisions on {'PostgreSQL' if args.postgres else 'SQLite'} "
               f"in {time.monotonic() - started:.0f}s")
         ports = {"index": free_port()} if args.no_like else {"index": free_port(), "like": free_port()}
-        if args.compare:
+        if args.compare or args.compare_workers:
             ports["compare"] = free_port()
         for side, port in ports.items():
             side_env = {**env, "YANGGUANG_SEARCH_BASELINE": "like"} if side == "like" else env
-            code = args.compare.resolve() if side == "compare" else ROOT
-            procs.append(subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+            code = args.compare.resolve() if side == "compare" and args.compare else ROOT
+            count = args.compare_workers or workers if side == "compare" else workers
+            procs.append(subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port),
+                                           "--workers", str(count)],
                                           env={**side_env, "PYTHONPATH": str(code)}, cwd=code,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for (_side, port), proc in zip(ports.items(), procs, strict=True):
             wait_up(f"http://127.0.0.1:{port}/healthz", proc)
-        print(f"wrk -t2 -c{args.connections}, {args.duration}s per shape and side, sides interleaved; p95 in ms")
-        compared = f" {'compare p95':>11} {'req/s':>8}" if args.compare else ""
+        print(f"wrk -t2 -c{args.connections}, {args.duration}s per shape and side, sides interleaved, "
+              f"serve --workers {workers}"
+              f"{f' (compare side: {args.compare_workers})' if args.compare_workers else ''}; p95 in ms")
+        compared = f" {'compare p95':>11} {'req/s':>8}" if "compare" in ports else ""
         print(f"  {'shape':24} {'index p95':>10} {'req/s':>8} {'LIKE p95':>10} {'req/s':>8} {'LIKE/index':>10}"
               + compared)
         worst = 0.0
@@ -318,7 +347,7 @@ def main() -> None:
             (ip95, irps), (lp95, lrps) = results["index"], results.get("like", (float("nan"), 0.0))
             worst = max(worst, ip95)
             like = f"{lp95:10.1f}" if lp95 != float("inf") else f"{'timed out':>10}"
-            other = f" {results['compare'][0]:11.1f} {results['compare'][1]:8.0f}" if args.compare else ""
+            other = f" {results['compare'][0]:11.1f} {results['compare'][1]:8.0f}" if "compare" in ports else ""
             print(f"  {shape:24} {ip95:10.1f} {irps:8.0f} {like} {lrps:8.0f} {lp95 / ip95:10.1f}{other}", flush=True)
         print(f"worst index p95: {worst:.1f} ms (target < 50 ms)")
     finally:

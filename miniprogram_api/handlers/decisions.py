@@ -9,6 +9,7 @@ from html import escape
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -183,20 +184,36 @@ async def _search(call: Call[None, Any], q: SearchQuery) -> tuple[search.Page, S
     return page, settings
 
 
-def _hit_out(h: search.Hit, settings: Settings) -> SearchHitOut:
-    return SearchHitOut(id=h.decision_id, agency_id=h.agency_id, agency_name=h.agency_name, type=h.type,
-                        document_no=h.document_no, decided_at=h.decided_at, status=h.status,
-                        corrected=h.corrected_at is not None, corrected_at=h.corrected_at, version=h.version,
-                        published_at=h.published_at, party=h.party, text=h.text,
-                        url=decisions.url(settings, h.decision_id))
+def hit_json(h: search.Hit, settings: Settings) -> dict[str, Any]:
+    """One hit as ``SearchHitOut`` would serialise it (tests hold the two equal), without building the
+    model: on a page of 20 hits, validation and ``model_dump`` cost more CPU than the query itself, and
+    under load that CPU is the p95. orjson writes the UUIDs, dates, enums and (OPT_UTC_Z) UTC times as
+    pydantic's JSON mode does."""
+    return {"id": h.decision_id, "agency_id": h.agency_id, "agency_name": h.agency_name, "type": h.type,
+            "document_no": h.document_no, "decided_at": h.decided_at, "status": h.status,
+            "corrected": h.corrected_at is not None, "corrected_at": h.corrected_at, "version": h.version,
+            "published_at": h.published_at, "party": h.party, "text": h.text,
+            "url": decisions.url(settings, h.decision_id)}
 
 
 @routes.route("GET", "/mp/v1/decisions", access=PUBLIC, tag="public",
               summary="检索公示中的执法决定（机关、类型、日期、单位名称、文书编号）",
               query=SearchQuery, response=SearchPageOut, errors=(400, 422), limit=DECISION_SEARCHES)
-async def search_json(call: Call[None, SearchQuery]) -> SearchPageOut:
+async def search_json(call: Call[None, SearchQuery]) -> web.Response:
     page, settings = await _search(call, call.query)
-    return SearchPageOut(items=[_hit_out(h, settings) for h in page.items], next_cursor=page.next_cursor)
+    body = {"items": [hit_json(h, settings) for h in page.items], "next_cursor": page.next_cursor}
+    return web.Response(body=dumps_hits(body), content_type="application/json")
+
+
+def _uuid_text(value: object) -> str:
+    # asyncpg's UUID subclasses uuid.UUID, which orjson writes natively only by exact type.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps_hits(body: dict[str, Any]) -> bytes:
+    return orjson.dumps(body, default=_uuid_text, option=orjson.OPT_UTC_Z)
 
 
 @routes.route("GET", "/d", access=PUBLIC, summary="H5 执法决定公示检索页（无需脚本）", tag="public",

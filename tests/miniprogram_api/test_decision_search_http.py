@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+import orjson
+from asyncpg.pgproto.pgproto import UUID as PgUUID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.models.enums import CaseType, DecisionStatus
+from backend.services import search
+from backend.settings import Settings
+from miniprogram_api.handlers.decisions import SearchHitOut, dumps_hits, hit_json
 from tests.factories import an_agency, correct, publish
 
 PERSON = {"name": "欧阳明", "kind": "person", "phone": "13900001111", "id_number": "330102199001011234"}
@@ -88,3 +99,30 @@ async def test_the_h5_page_searches_without_script_and_names_no_person(client):
     assert "没有找到" in nothing
     bad = await client.get("/d", params={"party": "星"}, headers={"Accept": "text/html"})  # a browser
     assert bad.status == 422 and "text/html" in bad.headers["Content-Type"]
+
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=8)), ZoneInfo("Asia/Shanghai"), ZoneInfo("UTC"),
+                          timezone(timedelta(hours=-3, minutes=-30))])
+_TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=_ZONES)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+# PostgreSQL's driver answers ids as its own UUID subclass, SQLite's rows as uuid.UUID.
+_IDS = st.uuids() | st.uuids().map(lambda u: PgUUID(str(u)))
+_HITS = st.builds(search.Hit, decision_id=_IDS, agency_id=_IDS, agency_name=_TEXT,
+                  type=st.sampled_from(CaseType), document_no=_TEXT, decided_at=st.dates(),
+                  status=st.sampled_from(DecisionStatus), version=st.integers(1, 10_000), published_at=_TIMES,
+                  corrected_at=st.none() | _TIMES, party=_TEXT, text=_TEXT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hit=_HITS)
+def test_a_hit_written_straight_to_json_is_byte_for_byte_the_documented_model(hit: search.Hit) -> None:
+    # The search writes its hits without building SearchHitOut (hit_json): what goes out must stay
+    # exactly what the OpenAPI schema, built from the model, promises: keys, order, time formats.
+    conf = Settings.from_env({"YANGGUANG_PUBLIC_BASE_URL": "https://yangguang.example.gov.cn"})
+    direct = dumps_hits(hit_json(hit, conf))
+    model = SearchHitOut(id=hit.decision_id, agency_id=hit.agency_id, agency_name=hit.agency_name, type=hit.type,
+                         document_no=hit.document_no, decided_at=hit.decided_at, status=hit.status,
+                         corrected=hit.corrected_at is not None, corrected_at=hit.corrected_at, version=hit.version,
+                         published_at=hit.published_at, party=hit.party, text=hit.text,
+                         url=f"https://yangguang.example.gov.cn/d/{hit.decision_id}")
+    assert direct == orjson.dumps(model.model_dump(mode="json"))
