@@ -91,8 +91,6 @@ async def verify_check(request: web.Request) -> Verified:
 
 async def verify_push(request: web.Request) -> Verified:
     signed = _signed(request)  # before a byte of the body is read
-    if request.content_length is not None and request.content_length > wechat_push.MAX_BODY_BYTES:
-        raise wechat_push.PushTooLarge()
     raw = await read_bounded(request, wechat_push.MAX_BODY_BYTES, wechat_push.PushTooLarge)
     message = wechat_push.open_body(request.app[SETTINGS], signed, raw, encrypt_type=request.query.get("encrypt_type"),
                                     msg_signature=request.query.get("msg_signature"))

@@ -76,8 +76,6 @@ async def put_photo(call: Call[None, None]) -> OfficerOut:
     if request.content_type not in ("image/jpeg", "image/png"):
         raise ValidationFailed("照片只能是 JPEG 或 PNG 格式（Content-Type: image/jpeg 或 image/png）",
                                code="photo_format")
-    if request.content_length is not None and request.content_length > photos.MAX_BYTES:
-        raise photos.PhotoTooLarge()
     # Read past the app's JSON body limit, but never more than the photo limit.
     data = await read_bounded(request, photos.MAX_BYTES, photos.PhotoTooLarge)
     officer = await photos.set_photo(call.principal.agency_id, call.path_uuid("officer_id"), data,

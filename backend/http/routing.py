@@ -337,7 +337,10 @@ READ_CHUNK = 64 * 1024
 
 async def read_bounded(stream: web.Request | BodyPartReader, limit: int, too_large: type[DomainError]) -> bytes:
     """A body a handler reads itself (an upload, one part of a multipart form, a provider's push), in
-    chunks, refused with ``too_large`` the moment it passes ``limit`` bytes: never read whole first."""
+    chunks, refused with ``too_large`` the moment it passes ``limit`` bytes: never read whole first.
+    A request whose declared length is already past ``limit`` is refused before a byte is read."""
+    if isinstance(stream, web.Request) and stream.content_length is not None and stream.content_length > limit:
+        raise too_large()
     data = bytearray()
     while True:
         chunk = await (stream.content.read(READ_CHUNK) if isinstance(stream, web.Request)

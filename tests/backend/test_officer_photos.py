@@ -3,6 +3,7 @@ stored 0600 in a 0700 folder, shown on the H5 verify page."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import stat
 
@@ -76,3 +77,22 @@ async def test_garbage_other_formats_and_oversized_photos_are_refused_with_stabl
     assert (await Officer.get(id=officer["id"])).photo_path is None
     other = await an_agency("乙局")
     assert (await _put(client, other, officer["id"], _jpeg_with_exif())).status == 404
+
+
+async def test_a_photo_declared_larger_than_the_limit_is_refused_before_its_body_is_read(client):
+    # Only the head is sent: a server that read the body first would wait for bytes that never come.
+    agency = await an_agency()
+    officer = await an_officer(client, agency)
+    head = (f"PUT /api/v1/officers/{officer['id']}/photo HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {agency.admin_key}\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {2 * 1024 * 1024 + 1}\r\n\r\n").encode()
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), 10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    assert b'"photo_too_large"' in answer
+    assert (await Officer.get(id=officer["id"])).photo_path is None
