@@ -289,9 +289,11 @@ def _wrap(app: web.Application, ep: Endpoint, authenticate: Authenticator,
     return handler
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None, *,
+                  dumps: Callable[[Any], bytes] = orjson.dumps) -> web.Response:
+    """Every JSON answer; ``dumps`` for a body with types plain orjson does not write (search hits)."""
     return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+        body=dumps(data), status=status, content_type="application/json", headers=headers
     )
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.app_keys import CLOCK, SETTINGS
-from backend.http.routing import PUBLIC, Call, RouteTable
+from backend.http.routing import PUBLIC, Call, RouteTable, json_response
 from backend.http.schemas import Body, QueryDate
 from backend.models.enums import CaseType, DecisionStatus, DecisionVersionKind
 from backend.services import decisions, search
@@ -202,7 +202,7 @@ def hit_json(h: search.Hit, settings: Settings) -> dict[str, Any]:
 async def search_json(call: Call[None, SearchQuery]) -> web.Response:
     page, settings = await _search(call, call.query)
     body = {"items": [hit_json(h, settings) for h in page.items], "next_cursor": page.next_cursor}
-    return web.Response(body=dumps_hits(body), content_type="application/json")
+    return json_response(body, dumps=dumps_hits)
 
 
 def _uuid_text(value: object) -> str:
