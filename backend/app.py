@@ -26,9 +26,10 @@ from backend.api import (
     transparency,
 )
 from backend.api.auth import authenticate
-from backend.app_keys import CLOCK, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
+from backend.app_keys import CLOCK, FAST_ANSWERS, RATE_LIMITER, REDIS, SCHEDULER, SETTINGS, VERIFIER
 from backend.clock import Clock
 from backend.db import init_orm
+from backend.http.fast import fast_answers
 from backend.http.middleware import edge
 from backend.http.routing import RouteTable, install
 from backend.logging_setup import install_request_id_factory
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         install(app, table, authenticate, authenticate_party)
         endpoints.extend(table.endpoints)
     app[system.ENDPOINTS] = endpoints
+    app[FAST_ANSWERS] = fast_answers(app, endpoints)
     return app
 
 

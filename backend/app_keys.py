@@ -13,6 +13,7 @@ from backend.services.ratelimit import Limiter
 from backend.settings import Settings
 
 if TYPE_CHECKING:  # these modules import this one
+    from backend.http.fast import FastAnswers
     from backend.outbox import Outbox
     from backend.periodic import EmbeddedScheduler
     from notifications.channels.sandbox import SandboxChannel
@@ -32,3 +33,5 @@ OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 SCHEDULER: web.AppKey[EmbeddedScheduler] = web.AppKey("scheduler")
 # wx.login code exchange for the mini-program: WeChat's, the sandbox's (no provider at all), or None.
 WECHAT: web.AppKey[WechatSubscribeChannel | SandboxChannel | None] = web.AppKey("wechat")
+# The answers the protocol gives by itself (backend.http.fast; the scan), or None: backend.server reads it.
+FAST_ANSWERS: web.AppKey[FastAnswers | None] = web.AppKey("fast_answers")

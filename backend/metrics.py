@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,27 +95,35 @@ class RequestCounter:
     costs two dictionary lookups, an increment and an observation."""
 
     def __init__(self) -> None:
-        self._by_route: dict[object, tuple[str, str, dict[int, tuple[Counter, Histogram]]]] = {}
-        self._unmatched: dict[int, tuple[Counter, Histogram]] = {}
+        self._by_route: dict[object, Callable[[int, float], None]] = {}
+        self._unmatched = self.bound("other", UNMATCHED_ROUTE)
 
     def observe(self, route: Any, status: int, seconds: float) -> None:
         """``route``: aiohttp's matched route (``request.match_info.route``)."""
-        entry = self._by_route.get(route)
-        if entry is None:
+        observe = self._by_route.get(route)
+        if observe is None:
             resource = route.resource
             if resource is None:  # the router's own 404/405 (a new object each time): one bounded bucket
-                per = self._unmatched
-                method, template = "other", UNMATCHED_ROUTE
+                observe = self._unmatched
             else:
-                entry = self._by_route[route] = (route.method, resource.canonical, {})
-        if entry is not None:
-            method, template, per = entry
-        children = per.get(status)
-        if children is None:
-            children = per[status] = (HTTP_REQUESTS.labels(method, template, str(status)),
-                                      HTTP_DURATION.labels(method, template))
-        children[0].inc()
-        children[1].observe(seconds)
+                observe = self._by_route[route] = self.bound(route.method, resource.canonical)
+        observe(status, seconds)
+
+    @staticmethod
+    def bound(method: str, template: str) -> Callable[[int, float], None]:
+        """``observe`` for one route known by its method and template; the protocol's fast answers
+        (backend.http.fast), which have no aiohttp route, count into the same series through it."""
+        per: dict[int, tuple[Counter, Histogram]] = {}
+
+        def observe(status: int, seconds: float) -> None:
+            children = per.get(status)
+            if children is None:
+                children = per[status] = (HTTP_REQUESTS.labels(method, template, str(status)),
+                                          HTTP_DURATION.labels(method, template))
+            children[0].inc()
+            children[1].observe(seconds)
+
+        return observe
 
 
 # --- the exposition ---------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import re
 import shutil
 import socket
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,65 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
     body_timeout: float = 30.0
     body_min_rate: float = 16 * 1024.0  # bytes per second
 
+    # The app's answers given without a request (backend.http.fast), set per runner; None: none.
+    fast_answers: Callable[[Any, str | None], bytes | None] | None = None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._yg_head_timer: asyncio.TimerHandle | None = None
         self._yg_body_timer: asyncio.TimerHandle | None = None
         self._yg_body_payload: Any = None
         self._yg_body_deadline = 0.0  # loop time; moved on as the body arrives
+        peer = transport.get_extra_info("peername")  # as aiohttp's request.remote reads it
+        self._yg_peer = None if peer is None else str(peer[0]) if isinstance(peer, list | tuple) else str(peer)
         self._yg_arm_head()  # a new connection's silence counts too
 
     def data_received(self, data: bytes) -> None:
+        fast, waiter = self.fast_answers, self._waiter
+        if fast is None or waiter is None or waiter.done() or self._messages:
+            self._yg_received(data)
+            return
+        # The request loop (start) is idle, waiting for a request: parse without waking it, answer
+        # what the fast answers take, in order, and wake it only for what is left.
+        self._waiter = None
+        try:
+            self._yg_received(data)
+        finally:
+            self._waiter = waiter
+        self._yg_answer_fast(fast)
+        if self._messages and not waiter.done():
+            waiter.set_result(None)
+
+    def _yg_answer_fast(self, fast: Callable[[Any, str | None], bytes | None]) -> None:
+        messages, transport, answered = self._messages, self.transport, 0
+        while messages and transport is not None and not self._force_close and not self._close:
+            message, payload = messages[0]
+            # A body, a parser error, or a client not reading its answers (the routed path waits
+            # for the socket to drain; this one would only buffer): the routed path.
+            if payload is not EMPTY_PAYLOAD or isinstance(message, web_protocol._ErrInfo) \
+                    or transport.get_write_buffer_size() > FAST_WRITE_BUFFER:
+                break
+            answer = fast(message, self._yg_peer)
+            if answer is None:
+                break
+            messages.popleft()
+            if self._parser is not None:
+                self._parser.message_consumed()  # as start() does for each request it takes
+            transport.write(answer)
+            answered += 1
+        if not answered:
+            return
+        # What start() does after a kept-alive answer: count it, and keep the idle connection's timer.
+        assert self._manager is not None
+        self._manager.requests_count += answered
+        self._keepalive = True
+        self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
+        if self._keepalive_handle is None:
+            self._keepalive_handle = self._loop.call_at(self._next_keepalive_close_time, self._process_keepalive)
+        if self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
+            self._resume_reading_if_drained()
+
+    def _yg_received(self, data: bytes) -> None:
         if self._yg_body_payload is not None:  # a body is arriving: it earns time (MinRate)
             now = self._loop.time()
             self._yg_body_deadline = min(self._yg_body_deadline + len(data) / self.body_min_rate,
@@ -172,6 +223,10 @@ class YangguangRequestHandler(web_protocol.RequestHandler):
         return resp
 
 
+# Answers buffered for a client beyond this many bytes: further requests wait on the routed path.
+FAST_WRITE_BUFFER = 64 * 1024
+
+
 class _Server(web_server.Server):
     handler_class: type[YangguangRequestHandler] = YangguangRequestHandler
 
@@ -185,12 +240,15 @@ class AppRunner(web.AppRunner):
     def __init__(self, app: web.Application, *, header_timeout: float = 10.0, body_timeout: float = 30.0,
                  body_min_rate: float = 16 * 1024.0, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self._yg_handler = type("Handler", (YangguangRequestHandler,),
+        self._yg_handler: type[YangguangRequestHandler] = type("Handler", (YangguangRequestHandler,),
                                 {"header_timeout": header_timeout, "body_timeout": body_timeout,
                                  "body_min_rate": body_min_rate})
 
     async def _make_server(self) -> web_server.Server:
         base = await super()._make_server()
+        from backend.app_keys import FAST_ANSWERS
+
+        self._yg_handler.fast_answers = self.app.get(FAST_ANSWERS)
         server = _Server(base.request_handler, request_factory=base.request_factory,
                          handler_cancellation=base.handler_cancellation, loop=base._loop, **base._kwargs)
         server.handler_class = self._yg_handler

@@ -115,6 +115,16 @@ def error_page(status: int, message: str, headers: dict[str, str] | None = None)
                         headers={**_PAGE_HEADERS, **(headers or {})})
 
 
+def request_id(incoming: str | None) -> str:
+    """The caller's ``X-Request-Id`` when it is a plausible id (8-64 letters, digits, dashes), else a new one."""
+    if incoming is not None and 8 <= len(incoming) <= 64 and incoming.isascii() \
+            and incoming.replace("-", "").isalnum():
+        return incoming
+    # A request id only correlates log lines, it guards nothing: the non-cryptographic PRNG is
+    # enough, and secrets.token_hex (an os.urandom syscall) cost ~4 % of a scan's CPU.
+    return f"{getrandbits(64):016x}"  # reseeded after fork
+
+
 def edge(settings: Settings) -> Middleware:
     """The one middleware: request id (log context and ``X-Request-Id``), the ``Server`` header, the
     client's address behind trusted proxies, and every failure turned into a JSON (or, for a browser
@@ -128,11 +138,7 @@ def edge(settings: Settings) -> Middleware:
 
     @web.middleware
     async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        incoming = request.headers.get("X-Request-Id")
-        # A request id only correlates log lines, it guards nothing: the non-cryptographic PRNG is
-        # enough, and secrets.token_hex (an os.urandom syscall) cost ~4 % of a scan's CPU.
-        rid = incoming if incoming is not None and 8 <= len(incoming) <= 64 and incoming.isascii() \
-            and incoming.replace("-", "").isalnum() else f"{getrandbits(64):016x}"  # reseeded after fork
+        rid = request_id(request.headers.get("X-Request-Id"))
         if proxies:  # behind trusted reverse proxies: request.remote becomes the client's address
             client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), proxies)
             if client is not None and client != request.remote:

@@ -13,7 +13,7 @@ import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import orjson
 from aiohttp import BodyPartReader, web
@@ -23,6 +23,9 @@ from backend.app_keys import RATE_LIMITER, SETTINGS
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.models.enums import Role
 from backend.services.ratelimit import Rule, charger, client_subject, spend
+
+if TYPE_CHECKING:  # backend.http.fast imports this module
+    from backend.http.fast import Fast
 
 PUBLIC = "public"  # marker: callable without a key (scans, registers, health)
 # marker: a party signed in to the mini-program (``Authorization: Bearer <session_token>`` from
@@ -135,6 +138,8 @@ class Endpoint:
     verify: Verifier | None = None  # SIGNED routes: the signature check
     # A body the handler reads itself in a provider's format (XML or JSON): its OpenAPI requestBody.
     raw_body: Mapping[str, Any] | None = None
+    # Also answered by the protocol itself when no I/O is needed (backend.http.fast): the scan.
+    fast: Fast | None = None
 
 
 @dataclass
@@ -167,6 +172,7 @@ class RouteTable:
         session_optional: bool = False,
         verify: Verifier | None = None,
         raw_body: Mapping[str, Any] | None = None,
+        fast: Fast | None = None,
     ) -> Callable[[Handler], Handler]:
         if sum(x is not None for x in (body, form, upload, raw_body)) > 1:
             raise ValueError(f"{method} {path}: a route takes one of a JSON body, a form or an upload")
@@ -186,7 +192,7 @@ class RouteTable:
                 Endpoint(method.upper(), self.prefix + path, handler, access,
                          summary, body, query, response, status, tag, produces,
                          (*errors, 429) if limit is not None and 429 not in errors else errors, limit, form,
-                         upload, form_max_bytes, self.errors_as, session_optional, verify, raw_body)
+                         upload, form_max_bytes, self.errors_as, session_optional, verify, raw_body, fast)
             )
             return handler
 

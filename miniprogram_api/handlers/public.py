@@ -7,18 +7,23 @@ Everything here is public and unauthenticated (R-C6), so every route declares a 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import datetime
 
 import orjson
 from aiohttp import web
+from multidict import MultiMapping
 
 from backend import metrics
 from backend.app_keys import CLOCK, SETTINGS, VERIFIER
 from backend.errors import NotFound
+from backend.http.fast import Fast
 from backend.http.routing import PUBLIC, Call, RouteTable
 from backend.http.schemas import Page
 from backend.models.enums import CredentialStatus, ScanChannel
 from backend.services import photos
 from backend.services.disclosure import officer_list, scans
+from backend.services.disclosure.verification import Verified, Verifier
 from backend.services.ratelimit import RATINGS, SCANS
 from miniprogram_api import pages
 from miniprogram_api.schemas import (
@@ -39,11 +44,11 @@ _STATUS_JSON = {s: orjson.dumps({"status": s.value, "status_text": pages.STATUS_
                 for s in CredentialStatus}
 
 
-def _coords(request: web.Request) -> tuple[float | None, float | None]:
-    """Lenient parse for the H5 page: a bad or missing location is simply not recorded."""
+def _coords(query: MultiMapping[str]) -> tuple[float | None, float | None]:
+    """Lenient parse of ``?lat=&lng=``: a bad or missing location is simply not recorded."""
     def num(name: str, bound: float) -> float | None:
         try:
-            value = float(request.query.get(name, ""))
+            value = float(query.get(name, ""))
         except ValueError:
             return None
         return value if math.isfinite(value) and -bound <= value <= bound else None
@@ -69,7 +74,7 @@ async def verify_page(call: Call[None, None]) -> web.Response:
         if "text/html" in request.headers.get("Accept", ""):
             return _html(pages.verify_page(pages.INVALID, now, None, None), status=404)
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
-    lat, lng = _coords(request)
+    lat, lng = _coords(request.query)
     verifier.recorder.add(found.credential_id, now, ScanChannel.H5, found.status, lat, lng)
     return _html(pages.verify_page(found.status, now, found.view, token))
 
@@ -99,8 +104,22 @@ async def rate_form(call: Call[RatingForm, None]) -> web.Response:
     return _html(pages.message_page("感谢您的评价", "评价已匿名提交，执法监督机构会看到它。", back=f"/v/{token}"))
 
 
+def _scan_prepare(app: web.Application, token: str, query: MultiMapping[str] | None) -> Callable[[], bytes] | None:
+    """The scan as the protocol answers it (backend.http.fast) when the cache holds the token's live
+    view: what ``verify_json`` does, without its request. None: ``verify_json`` answers."""
+    verifier, now = app[VERIFIER], app[CLOCK].now()
+    found = verifier.cached(token, now.date())
+    if found is None:
+        return None
+
+    def answer() -> bytes:
+        return _scanned(verifier, found, now, query)
+
+    return answer
+
+
 @routes.route("GET", "/mp/v1/verify/{token}", access=PUBLIC, tag="public", response=VerifyOut, errors=(404,),
-              limit=SCANS,
+              limit=SCANS, fast=Fast(_scan_prepare, _JSON_NO_STORE),
               summary="小程序核验证件（实时状态）；可选 ?lat=&lng= 粗略位置（保留两位小数存储，无效则忽略）")
 async def verify_json(call: Call[None, None]) -> web.Response:
     request = call.request
@@ -110,15 +129,19 @@ async def verify_json(call: Call[None, None]) -> web.Response:
     if found is None:
         _INVALID_MINIPROGRAM.inc()
         raise NotFound("无效二维码：系统中没有这张证件", code="invalid_qr")
+    body = _scanned(verifier, found, now, request.query if request.query_string else None)
+    return web.Response(body=body, headers=_JSON_NO_STORE)
+
+
+def _scanned(verifier: Verifier, found: Verified, now: datetime, query: MultiMapping[str] | None) -> bytes:
+    """A scan's record and its answer, on either path."""
     # Location parsed by hand, leniently (like the H5 page): the hottest path skips model validation.
-    lat, lng = _coords(request) if request.query_string else (None, None)
+    lat, lng = _coords(query) if query is not None else (None, None)
     verifier.recorder.add(found.credential_id, now, _MINIPROGRAM, found.status, lat, lng)
     # Spliced from the cached, pre-serialised public view: the hot path builds no models and
     # serialises only what changes per scan (status, time).
-    head = _STATUS_JSON[found.status]
-    body = b"".join((head, found.view["json_parts"], b',"checked_at":"',
+    return b"".join((_STATUS_JSON[found.status], found.view["json_parts"], b',"checked_at":"',
                      now.isoformat(timespec="seconds").encode(), b'"}'))
-    return web.Response(body=body, headers=_JSON_NO_STORE)
 
 
 @routes.route("POST", "/mp/v1/ratings", access=PUBLIC, summary="匿名评价一次执法（1–5 分）", tag="public",

@@ -55,7 +55,8 @@ def test_every_number_kind_is_gone_from_logs_however_written(number: tuple[str, 
 def test_email_addresses_are_gone_from_logs_and_publication(email: tuple[str, str], before: str, after: str) -> None:
     address, text = email
     for out in (redact(f"{before}{text}{after}"), mask_text(f"{before}邮箱{text}{after}", [])):
-        assert address.split("@")[0] not in fold(out), out
+        # The placeholder's own letters ("[email]") are not the address: a local part "ai" is in it.
+        assert address.split("@")[0] not in fold(out).replace("[email]", ""), out
 
 
 @settings(max_examples=200, deadline=None)
