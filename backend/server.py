@@ -18,6 +18,13 @@ It also puts deadlines on slow clients (slowloris):
   cut off within ``body_timeout`` of falling behind. A read still waiting at the deadline fails with
   ``BodyTimeout`` (a 408 from the error middleware) and the connection is closed after the answer.
 
+It gives the app's fast answers (backend.http.fast): when the request loop is idle, requests the
+app declares answerable without a request object (a cached scan) are answered from
+``data_received`` itself, in order with the rest; the loop is woken only for what remains. This
+leans on aiohttp's protocol internals (the request queue, the waiter, the keep-alive timer), so
+``aiohttp`` is pinned to the minor version it was written against and ``PROTOCOL_FITS`` turns the
+fast answers off, with one warning, where those internals are missing.
+
 ``AppRunner`` runs an application with this protocol; ``yangguang serve`` uses it.
 
 Metrics across processes: ``prepare_metrics_dir`` runs in ``serve``'s parent before anything imports
@@ -57,6 +64,16 @@ class UnparsableBody(web.RequestPayloadError, TimeoutError):
     """Set on a request's body when the parser fails inside it. A ``RequestPayloadError`` for the
     handler (the error middleware answers 400); a ``TimeoutError`` for aiohttp's lingering read after
     the answer, which then stops quietly instead of logging an unhandled exception."""
+
+
+# What the fast answers touch of aiohttp 3.14's RequestHandler (see the module docstring).
+_INTERNALS = ("_waiter", "_messages", "_manager", "_keepalive", "_next_keepalive_close_time", "_keepalive_handle",
+              "_keepalive_timeout", "_msg_queue_resume_size", "_force_close", "_close")
+PROTOCOL_FITS = (all(name in getattr(web_protocol.RequestHandler, "__slots__", ()) for name in _INTERNALS)
+                 and all(hasattr(web_protocol.RequestHandler, name)
+                         for name in ("_process_keepalive", "_resume_reading_if_drained", "_parser",
+                                      "_buffer_paused"))
+                 and hasattr(web_protocol, "_ErrInfo"))
 
 
 class YangguangRequestHandler(web_protocol.RequestHandler):
@@ -248,7 +265,11 @@ class AppRunner(web.AppRunner):
         base = await super()._make_server()
         from backend.app_keys import FAST_ANSWERS
 
-        self._yg_handler.fast_answers = self.app.get(FAST_ANSWERS)
+        fast = self.app.get(FAST_ANSWERS)
+        if fast is not None and not PROTOCOL_FITS:
+            log.warning("fast answers off: this aiohttp's protocol is not the one they were written against")
+            fast = None
+        self._yg_handler.fast_answers = fast
         server = _Server(base.request_handler, request_factory=base.request_factory,
                          handler_cancellation=base.handler_cancellation, loop=base._loop, **base._kwargs)
         server.handler_class = self._yg_handler

@@ -284,3 +284,11 @@ def _loopback() -> Any:
     from backend.proxies import parse_trusted_proxies
 
     return parse_trusted_proxies("127.0.0.1")
+
+
+def test_the_pinned_aiohttp_has_the_protocol_internals_the_fast_answers_use() -> None:
+    # On an aiohttp without them the server turns the fast answers off (still correct, slower):
+    # a version bump that does so must be seen here, not found in the benchmark.
+    from backend.server import PROTOCOL_FITS
+
+    assert PROTOCOL_FITS
