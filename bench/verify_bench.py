@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.db import migrate, orm  # noqa: E402
-from backend.models import Credential, Officer  # noqa: E402
+from backend.models import Credential, Officer, Scan  # noqa: E402
 from backend.services.agencies import create_agency, with_check_digit  # noqa: E402
 from backend.services.disclosure.verification import KeyStore  # noqa: E402
 from backend.settings import Settings  # noqa: E402
@@ -100,6 +100,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+ANSWERED: dict[str, int] = {}  # url -> requests wrk counted as answered, over every call
+
+
+async def count_scans(settings: Settings) -> int:
+    async with orm(settings):
+        return await Scan.all().count()
+
+
 def wrk(url: str, script: Path, duration: int, connections: int, pid: int | None = None) -> tuple[float, str]:
     """wrk's rate and latency; with ``pid``, also the server's CPU per answered request (µs), which
     moves far less than the rate when other work shares the machine."""
@@ -114,8 +122,9 @@ def wrk(url: str, script: Path, duration: int, connections: int, pid: int | None
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     cpu = ""
+    answered = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    ANSWERED[url] = ANSWERED.get(url, 0) + answered
     if pid:
-        answered = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
         cpu = f", CPU {(cpu_seconds(pid) - cpu_before) / max(1, answered) * 1e6:.0f} µs/request"
     return rps, f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}{cpu}"
 
@@ -189,6 +198,14 @@ def main() -> None:
                                     "-p", str(serve.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             wrk(f"http://127.0.0.1:{port}", script, 10, args.connections)
             spy.wait(30)
+        serve.terminate()
+        serve.wait(30)  # its shutdown flushes the scan recorder's last batch
+        # Every answered scan is recorded, whichever path answered it (wrk leaves out the answers
+        # in flight when it stops, so the table may hold a few more).
+        recorded, answered = asyncio.run(count_scans(settings)), len(tokens) + ANSWERED[f"http://127.0.0.1:{port}"]
+        print(f"scans recorded: {recorded} for {answered} answered")
+        if recorded < answered:
+            raise SystemExit(f"{answered - recorded} answered scans were not recorded")
     finally:
         for proc in (serve, bare):
             proc.terminate()
